@@ -1,0 +1,42 @@
+# make demo  : install into .venv and run the quick tour of every capability (writes runs/tour-quick/index.html)
+# make test  : install into .venv (with test extras) and run the test suite
+# make bench : install and run the side-by-side benchmark scripts in bench/
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+# The CPU build of this torch lies on local disk on the dev/CI machines; installing it first keeps pip from
+# pulling a multi-GB CUDA build when resolving `torch>=2.2`.
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: demo test bench install install-test lint clean
+
+$(VENV)/.installed: pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q "$(TORCH_SPEC)" || $(PIP) install -q "torch>=2.2"
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PIP) install -q -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(VENV)/bin/vislab tour --quick --out runs/tour-quick
+
+test: install-test
+	$(PY) -m pytest -q
+
+lint: install-test
+	$(VENV)/bin/ruff check src tests bench
+
+bench: install-test
+	for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

@@ -1,0 +1,78 @@
+"""The ``vislab`` command. Parses flags, calls the library, turns errors into one line; holds no logic.
+
+Each subcommand lives in its own module in this package and exposes ``register(subparsers)``, which adds its parser
+and sets ``func`` (called with the parsed args; returns an exit status or None).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+import traceback
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import VislabError
+
+# Listed so `vislab --help` shows commands in a sensible order; any other module here with `register` is added too.
+_ORDER = ["classify", "caption", "saliency", "fool", "dream", "style", "invert", "texture", "gan", "report", "tour"]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one ``vislab: error: ...`` line with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"vislab: error: {message} (see `{self.prog} --help`)\n")
+        sys.exit(2)
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(prog="vislab", description="Seeing and generating with neural networks.")
+    parser.add_argument("--version", action="version", version=f"vislab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "common"]
+    for name in sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n)):
+        module = importlib.import_module(f"{__name__}.{name}")
+        if hasattr(module, "register"):
+            module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        rc = args.func(args)
+        return int(rc or 0)
+    except VislabError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        sys.stderr.write("vislab: interrupted\n")
+        return 130
+    except MemoryError:
+        _fail("out of memory (try a smaller --image-size / --batch-size)")
+    except OSError as e:
+        _fail(f"{e.filename + ': ' if getattr(e, 'filename', None) else ''}{e.strerror or e}")
+    except Exception as e:  # noqa: BLE001 - last line of defence: a bug, reported in one line unless debugging
+        if os.environ.get("VISLAB_DEBUG"):
+            traceback.print_exc()
+        sys.stderr.write(f"vislab: internal error: {type(e).__name__}: {e} (set VISLAB_DEBUG=1 for the traceback)\n")
+        return 1
+    return 2
+
+
+def _fail(message: str) -> None:
+    if os.environ.get("VISLAB_DEBUG"):
+        traceback.print_exc()
+    sys.stderr.write(f"vislab: error: {' '.join(message.split())}\n")
+    sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

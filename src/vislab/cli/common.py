@@ -1,0 +1,47 @@
+"""Flags shared by several subcommands, so they are spelled and documented the same everywhere."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_out(p: argparse.ArgumentParser, command: str) -> None:
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help=f"run folder for outputs, config.json and metrics.jsonl (default runs/{command}-<time>)")
+
+
+def add_seed(p: argparse.ArgumentParser, default: int = 0) -> None:
+    p.add_argument("--seed", type=int, default=default, help=f"random seed (default {default})")
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps (default auto: GPU when present)")
+
+
+def add_model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="efficientnet_lite0", metavar="NAME",
+                   help="backbone: efficientnet_lite0 (default, offline), squeezenet1_1, or module:factory "
+                        "for your own classifier")
+    p.add_argument("--weights", default=None, metavar="FILE",
+                   help="weights file for the backbone (state dict); default: the backbone's own source")
+
+
+def positive_int(s: str) -> int:
+    v = int(s)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {s}")
+    return v
+
+
+def positive_float(s: str) -> float:
+    v = float(s)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {s}")
+    return v
+
+
+def nonneg_float(s: str) -> float:
+    v = float(s)
+    if not v >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
+    return v

@@ -1,0 +1,78 @@
+"""Device selection and seeding shared by every command (nothing assumes CUDA)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from .errors import ConfigError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; an explicit device that is missing is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name} requested but CUDA is not available (use --device cpu or auto)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("--device mps requested but MPS is not available (use --device cpu or auto)")
+    try:
+        return torch.device(name)
+    except RuntimeError as e:
+        raise ConfigError(f"unknown device {name!r}: use auto, cpu, cuda or mps") from e
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch so a run is reproducible from its config."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def rng_state() -> dict:
+    """All global RNG states, in a form `torch.save` stores and `torch.load(weights_only=True)` reads."""
+    np_state = np.random.get_state()
+    state = {
+        "python": _python_state_to_tensor(),
+        "python_gauss": _python_gauss(),
+        "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
+        "numpy_pos": int(np_state[2]),
+        "numpy_has_gauss": int(np_state[3]),
+        "numpy_gauss": float(np_state[4]),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what `rng_state` returned."""
+    _python_state_from_tensor(state["python"], state.get("python_gauss", float("nan")))
+    np.random.set_state(
+        ("MT19937", state["numpy_keys"].numpy().astype(np.uint32), int(state["numpy_pos"]),
+         int(state["numpy_has_gauss"]), float(state["numpy_gauss"]))
+    )
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _python_state_to_tensor() -> torch.Tensor:
+    # weights_only loading accepts tensors, not tuples of Python ints: the 625 state words as int64.
+    return torch.tensor(list(random.getstate()[1]), dtype=torch.int64)
+
+
+def _python_gauss() -> float:
+    gauss = random.getstate()[2]
+    return float("nan") if gauss is None else float(gauss)
+
+
+def _python_state_from_tensor(t: torch.Tensor, gauss: float) -> None:
+    random.setstate((3, tuple(int(v) for v in t.tolist()), None if gauss != gauss else gauss))

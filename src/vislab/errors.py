@@ -1,0 +1,35 @@
+"""Exceptions raised by the library.
+
+Every failure a user can cause raises a subclass of `VislabError`; the CLI turns it into one line
+``vislab: error: <message>`` and exit status 2. Anything else escaping is a bug in vislab.
+"""
+
+from __future__ import annotations
+
+
+class VislabError(Exception):
+    """Base class: the message is shown to the user as it is, so it must say what went wrong and where."""
+
+
+class ImageError(VislabError):
+    """An image could not be read or written (missing, corrupt, too large, not an image)."""
+
+
+class DataError(VislabError):
+    """A dataset, annotation file or feature file is missing or malformed."""
+
+
+class ClassNameError(VislabError):
+    """A class name or index is unknown to the model."""
+
+
+class CheckpointError(VislabError):
+    """A checkpoint is missing, corrupt, or belongs to another model."""
+
+
+class WeightsError(VislabError):
+    """Pretrained weights cannot be found or loaded."""
+
+
+class ConfigError(VislabError):
+    """Settings or arguments that cannot work together (bad shapes, weights, layer names, ...)."""

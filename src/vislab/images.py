@@ -1,0 +1,240 @@
+"""Image loading and saving, resizing, grids and heatmap overlays.
+
+Inside vislab an image is a float32 tensor in [0, 1], shape (3, H, W) (or a batch (N, 3, H, W)). Loading accepts
+any common format and mode and refuses anything that could hang or crash the process (decompression bombs,
+truncated files); saving is atomic.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+from .fileio import atomic_path
+
+DEFAULT_MAX_PIXELS = 100_000_000
+"""Largest image (width x height) `load_image` accepts unless told otherwise: 100 megapixels."""
+
+SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "grace_hopper")
+"""Photos that ship with vislab's dependencies; load them as ``sample:NAME``."""
+
+
+def load_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> torch.Tensor:
+    """Read an image file as a float32 RGB tensor (3, H, W) in [0, 1].
+
+    Handles JPEG/PNG/WebP/BMP/TIFF/GIF (first frame); grayscale, 16-bit, palette, RGBA/LA (composited on white),
+    CMYK; EXIF orientation is applied. ``sample:NAME`` loads one of `SAMPLE_IMAGES`.
+    Raises `ImageError` naming the path for missing files, folders, non-images, truncated or corrupt data, and
+    images larger than `max_pixels` (None disables the limit).
+    """
+    spath = os.fspath(path)
+    if spath.startswith("sample:"):
+        return from_array(sample_image(spath[len("sample:"):]))
+    p = Path(spath)
+    if p.is_dir():
+        raise ImageError(f"{p}: is a directory, not an image file")
+    if not p.exists():
+        raise ImageError(f"{p}: no such file")
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own limit below; PIL's warning/error threshold would otherwise fire first.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            old_limit = Image.MAX_IMAGE_PIXELS
+            Image.MAX_IMAGE_PIXELS = None
+            try:
+                with Image.open(p) as im:
+                    w, h = im.size
+                    if max_pixels is not None and w * h > max_pixels:
+                        raise ImageError(
+                            f"{p}: image is {w}x{h} = {w * h / 1e6:.1f} megapixels, over the limit of "
+                            f"{max_pixels / 1e6:.0f} (possible decompression bomb; raise the limit to allow it)"
+                        )
+                    im.seek(0)  # first frame of animations
+                    im.load()  # decode now, so truncation is detected here
+                    arr = _to_rgb_array(ImageOps.exif_transpose(im))
+            finally:
+                Image.MAX_IMAGE_PIXELS = old_limit
+    except ImageError:
+        raise
+    except UnidentifiedImageError as e:
+        raise ImageError(f"{p}: not an image file (or an unsupported format)") from e
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        raise ImageError(f"{p}: corrupt or truncated image ({e})") from e
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+
+def _to_rgb_array(im: Image.Image) -> np.ndarray:
+    """Any PIL mode -> float32 (H, W, 3) in [0, 1]."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        a = np.asarray(im, dtype=np.float64)
+        # 16-bit PNGs come as I;16 or I; 32-bit integer images beyond 16 bits are scaled by their own range.
+        top = 65535.0 if a.max(initial=0) <= 65535 else float(a.max())
+        a = np.clip(a / top, 0, 1)
+        return np.repeat(a[..., None], 3, axis=2).astype(np.float32)
+    if im.mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        a = a / 255.0 if a.max(initial=0) > 1.0 else a
+        return np.repeat(np.clip(a, 0, 1)[..., None], 3, axis=2).astype(np.float32)
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info) or im.mode == "RGBa":
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(white, rgba)
+    rgb = im.convert("RGB")
+    return np.asarray(rgb, dtype=np.float32) / 255.0
+
+
+def sample_image(name: str) -> np.ndarray:
+    """One of the offline sample photos as uint8 (H, W, 3)."""
+    if name not in SAMPLE_IMAGES:
+        raise ImageError(f"sample:{name}: unknown sample image; choose from {', '.join(SAMPLE_IMAGES)}")
+    if name == "grace_hopper":
+        import matplotlib.cbook
+
+        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as f:
+            return np.asarray(Image.open(f).convert("RGB"))
+    import skimage.data
+
+    arr = getattr(skimage.data, name)()
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=2)
+    return np.ascontiguousarray(arr[..., :3])
+
+
+def from_array(arr: np.ndarray) -> torch.Tensor:
+    """(H, W), (H, W, 3) or (H, W, 4) array, uint8 or float in [0, 1] -> float32 tensor (3, H, W)."""
+    a = np.asarray(arr)
+    if a.ndim == 2:
+        a = np.repeat(a[..., None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise ImageError(f"expected an (H, W, 3) image array, got shape {a.shape}")
+    a = a[..., :3]
+    a = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
+
+
+def to_uint8(img: torch.Tensor | np.ndarray) -> np.ndarray:
+    """(3, H, W) / (1, 3, H, W) tensor or (H, W, 3) array in [0, 1] -> uint8 (H, W, 3), rounded, clipped."""
+    if isinstance(img, torch.Tensor):
+        t = img.detach().float().cpu()
+        if t.dim() == 4:
+            if t.shape[0] != 1:
+                raise ImageError(f"expected one image, got a batch of {t.shape[0]}")
+            t = t[0]
+        if t.dim() == 3 and t.shape[0] in (1, 3):
+            t = t.expand(3, -1, -1) if t.shape[0] == 1 else t
+            a = t.permute(1, 2, 0).numpy()
+        elif t.dim() == 2:
+            a = np.repeat(t.numpy()[..., None], 3, axis=2)
+        else:
+            raise ImageError(f"expected an image tensor (3, H, W), got shape {tuple(t.shape)}")
+    else:
+        a = np.asarray(img)
+        if a.dtype == np.uint8:
+            return a if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2)
+        a = a.astype(np.float32)
+        if a.ndim == 2:
+            a = np.repeat(a[..., None], 3, axis=2)
+    if not np.isfinite(a).all():
+        raise ImageError("image contains NaN or infinite values; refusing to save it")
+    return np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
+
+
+def save_image(img: torch.Tensor | np.ndarray, path: str | os.PathLike, *, quality: int = 95) -> Path:
+    """Write an image atomically; the format follows the suffix (.png lossless, .jpg/.jpeg, .webp, .bmp, .tif)."""
+    path = Path(path)
+    fmt = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP", ".bmp": "BMP", ".tif": "TIFF",
+           ".tiff": "TIFF"}.get(path.suffix.lower())
+    if fmt is None:
+        raise ImageError(f"{path}: unsupported image file suffix {path.suffix!r} (use .png or .jpg)")
+    pil = Image.fromarray(to_uint8(img))
+    kwargs = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    try:
+        with atomic_path(path) as tmp:
+            pil.save(tmp, format=fmt, **kwargs)
+    except OSError as e:
+        raise ImageError(f"{path}: cannot write image ({e})") from e
+    return path
+
+
+def resize(img: torch.Tensor, size: int | tuple[int, int], *, antialias: bool = True) -> torch.Tensor:
+    """Resize (3, H, W) or (N, 3, H, W). An int sets the shorter side (aspect kept); a tuple is (H, W)."""
+    batched = img.dim() == 4
+    x = img if batched else img[None]
+    h, w = x.shape[-2:]
+    if isinstance(size, int):
+        scale = size / min(h, w)
+        out_hw = (max(1, round(h * scale)), max(1, round(w * scale)))
+    else:
+        out_hw = (int(size[0]), int(size[1]))
+    if out_hw != (h, w):
+        x = F.interpolate(x, size=out_hw, mode="bilinear", align_corners=False, antialias=antialias)
+        x = x.clamp(0, 1)
+    return x if batched else x[0]
+
+
+def center_crop(img: torch.Tensor, size: int | tuple[int, int]) -> torch.Tensor:
+    """Crop the central (H, W) region (an int gives a square)."""
+    th, tw = (size, size) if isinstance(size, int) else size
+    h, w = img.shape[-2:]
+    if th > h or tw > w:
+        raise ImageError(f"cannot crop {th}x{tw} from an image of {h}x{w}")
+    top, left = (h - th) // 2, (w - tw) // 2
+    return img[..., top:top + th, left:left + tw]
+
+
+def resize_center_crop(img: torch.Tensor, size: int, *, resize_to: int | None = None) -> torch.Tensor:
+    """The usual classifier view: resize the shorter side to `resize_to` (default `size`), then center crop."""
+    return center_crop(resize(img, resize_to or size), size)
+
+
+def make_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -> torch.Tensor:
+    """Tile (N, C, H, W) images (C = 1 or 3) into one (3, H', W') image, `nrow` images per row."""
+    if images.dim() == 3:
+        images = images[:, None]
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ImageError(f"make_grid expects (N, 1|3, H, W), got {tuple(images.shape)}")
+    images = images.detach().float().cpu()
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
+    n, _, h, w = images.shape
+    ncol = min(nrow, n)
+    nrows = math.ceil(n / ncol)
+    grid = torch.full((3, nrows * (h + padding) + padding, ncol * (w + padding) + padding), float(pad_value))
+    for i in range(n):
+        r, c = divmod(i, ncol)
+        y, x = padding + r * (h + padding), padding + c * (w + padding)
+        grid[:, y:y + h, x:x + w] = images[i]
+    return grid
+
+
+def colorize(values: torch.Tensor | np.ndarray, cmap: str = "inferno", *, vmin: float | None = None,
+             vmax: float | None = None) -> torch.Tensor:
+    """A 2-D map (H, W) -> RGB (3, H, W) through a matplotlib colormap, scaled to [vmin, vmax] (default min..max)."""
+    import matplotlib
+
+    v = values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+    v = v.astype(np.float64)
+    lo = float(np.nanmin(v)) if vmin is None else vmin
+    hi = float(np.nanmax(v)) if vmax is None else vmax
+    norm = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
+    rgba = matplotlib.colormaps[cmap](np.clip(norm, 0, 1))
+    return torch.from_numpy(rgba[..., :3].transpose(2, 0, 1).astype(np.float32))
+
+
+def overlay(img: torch.Tensor, heat: torch.Tensor | np.ndarray, *, alpha: float = 0.5,
+            cmap: str = "inferno") -> torch.Tensor:
+    """Blend a heatmap (H', W') over an image (3, H, W); the heatmap is resized to the image when needed."""
+    h = torch.as_tensor(np.asarray(heat.detach().cpu() if isinstance(heat, torch.Tensor) else heat),
+                        dtype=torch.float32)
+    if tuple(h.shape) != tuple(img.shape[-2:]):
+        h = F.interpolate(h[None, None], size=img.shape[-2:], mode="bilinear", align_corners=False)[0, 0]
+    color = colorize(h, cmap)
+    return ((1 - alpha) * img.detach().float().cpu() + alpha * color).clamp(0, 1)

@@ -1,0 +1,58 @@
+"""Shared test helpers: the shared data folder (tests that need it skip without it) and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+from vislab.paths import data_dir
+
+# CI has 2 cores; keep torch from oversubscribing them when numpy's BLAS also runs.
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``$VISLAB_DATA`` or ``../shared/data``; tests using it are skipped where it does not exist."""
+    d = data_dir()
+    if d is None:
+        pytest.skip("shared data folder not available (set VISLAB_DATA)")
+    return d
+
+
+@dataclass
+class CliResult:
+    rc: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run ``vislab ARGS...`` in-process; returns exit status, stdout and stderr."""
+    from vislab.cli import main
+
+    def run(*args: str) -> CliResult:
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as e:  # argparse and error paths exit
+            rc = e.code if isinstance(e.code, int) else 1
+        captured = capsys.readouterr()
+        return CliResult(rc, captured.out, captured.err)
+
+    return run
+
+
+def assert_one_line_error(result: CliResult, *fragments: str) -> None:
+    """The CLI failure contract: exit 2, exactly one stderr line starting ``vislab: error:``, no traceback."""
+    assert result.rc == 2, (result.rc, result.err)
+    lines = [l for l in result.err.splitlines() if l.strip() and "%|" not in l]  # ignore tqdm bars
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("vislab: error: "), result.err
+    assert "Traceback" not in result.err
+    for f in fragments:
+        assert f.lower() in lines[0].lower(), (f, lines[0])
