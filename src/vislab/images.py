@@ -21,20 +21,34 @@ from .errors import ImageError
 from .fileio import atomic_path
 
 DEFAULT_MAX_PIXELS = 100_000_000
-"""Largest image (width x height) `load_image` accepts unless told otherwise: 100 megapixels."""
+"""Largest image (width x height) `load_image` accepts unless told otherwise: 100 megapixels.
+The environment variable ``VISLAB_MAX_PIXELS`` changes the default for every command (0 disables the check)."""
 
 SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "grace_hopper")
 """Photos that ship with vislab's dependencies; load them as ``sample:NAME``."""
 
 
-def load_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> torch.Tensor:
+def default_max_pixels() -> int:
+    """The size limit in effect: ``$VISLAB_MAX_PIXELS`` when set, else `DEFAULT_MAX_PIXELS`."""
+    env = os.environ.get("VISLAB_MAX_PIXELS", "").strip()
+    if not env:
+        return DEFAULT_MAX_PIXELS
+    try:
+        return int(float(env))
+    except ValueError as e:
+        raise ImageError(f"VISLAB_MAX_PIXELS={env!r} is not a number") from e
+
+
+def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> torch.Tensor:
     """Read an image file as a float32 RGB tensor (3, H, W) in [0, 1].
 
     Handles JPEG/PNG/WebP/BMP/TIFF/GIF (first frame); grayscale, 16-bit, palette, RGBA/LA (composited on white),
     CMYK; EXIF orientation is applied. ``sample:NAME`` loads one of `SAMPLE_IMAGES`.
     Raises `ImageError` naming the path for missing files, folders, non-images, truncated or corrupt data, and
-    images larger than `max_pixels` (None disables the limit).
+    images larger than `max_pixels` (None: `default_max_pixels()`; 0 or less: no limit).
     """
+    if max_pixels is None:
+        max_pixels = default_max_pixels()
     spath = os.fspath(path)
     if spath.startswith("sample:"):
         return from_array(sample_image(spath[len("sample:"):]))
@@ -52,10 +66,10 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
             try:
                 with Image.open(p) as im:
                     w, h = im.size
-                    if max_pixels is not None and w * h > max_pixels:
+                    if max_pixels > 0 and w * h > max_pixels:
                         raise ImageError(
                             f"{p}: image is {w}x{h} = {w * h / 1e6:.1f} megapixels, over the limit of "
-                            f"{max_pixels / 1e6:.0f} (possible decompression bomb; raise the limit to allow it)"
+                            f"{max_pixels / 1e6:g} (possible decompression bomb; raise VISLAB_MAX_PIXELS to allow it)"
                         )
                     im.seek(0)  # first frame of animations
                     im.load()  # decode now, so truncation is detected here
@@ -65,10 +79,29 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = DEFAULT_MAX_
     except ImageError:
         raise
     except UnidentifiedImageError as e:
+        kind = _sniff(p)
+        if kind:
+            raise ImageError(f"{p}: corrupt image (starts like a {kind} file but cannot be decoded)") from e
         raise ImageError(f"{p}: not an image file (or an unsupported format)") from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{p}: corrupt or truncated image ({e})") from e
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+
+
+_MAGIC = {b"\x89PNG": "PNG", b"\xff\xd8": "JPEG", b"GIF8": "GIF", b"BM": "BMP", b"II*\x00": "TIFF",
+          b"MM\x00*": "TIFF"}
+
+
+def _sniff(p: Path) -> str | None:
+    """The format a file's first bytes announce, to tell a corrupt image from a file that is no image at all."""
+    try:
+        with open(p, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return None
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WebP"
+    return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
 
 
 def _to_rgb_array(im: Image.Image) -> np.ndarray:
