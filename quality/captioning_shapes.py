@@ -1,0 +1,120 @@
+"""Quality check for `vislab caption`: the default LSTM on the built-in shapes data, timed end to end.
+
+    .venv/bin/python quality/captioning_shapes.py              # cold feature cache: extraction is timed too
+    .venv/bin/python quality/captioning_shapes.py --warm-cache # reuse ~/.cache/vislab features
+
+Runs exactly what a user runs -- ``vislab caption train --out DIR`` with every setting at its default
+(numpy engine, LSTM, 10 epochs), then ``vislab caption eval --checkpoint DIR --split test`` -- and prints the
+wall time of each and the test-split scores. Goal: BLEU-4 >= 0.8 on the test split in under 5 minutes on
+2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="runs/quality-captioning",
+                    help="folder for the train and eval run folders")
+    ap.add_argument("--warm-cache", action="store_true",
+                    help="reuse the feature cache instead of a fresh one")
+    ap.add_argument("--extra", default="", help="extra flags for `caption train`, e.g. '--engine torch'")
+    ap.add_argument("--picture", default=None, metavar="PNG",
+                    help="also save 8 test pictures with their generated captions as one image")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="BLAS/OpenMP threads for the commands (default: the libraries' choice)")
+    args = ap.parse_args()
+    out = Path(args.out)
+    env = dict(os.environ)
+    if args.threads:
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(args.threads)
+    tmp = None
+    if not args.warm_cache:
+        tmp = tempfile.TemporaryDirectory(prefix="vislab-cache-")
+        env["VISLAB_CACHE"] = tmp.name
+    vislab = [sys.executable, "-m", "vislab", "caption"]
+
+    t0, c0 = time.perf_counter(), _child_cpu()
+    r = subprocess.run([*vislab, "train", "--out", str(out / "train"), *args.extra.split()], env=env,
+                       capture_output=True, text=True)
+    t_train, c_train = time.perf_counter() - t0, _child_cpu() - c0
+    if r.returncode != 0:
+        print(r.stderr[-2000:], file=sys.stderr)
+        return 1
+    loop = re.search(r"in (\d+) s", r.stdout)
+    t1 = time.perf_counter()
+    r = subprocess.run([*vislab, "eval", "--checkpoint", str(out / "train"), "--split", "test", "--out",
+                        str(out / "eval")], env=env, capture_output=True, text=True)
+    t_eval = time.perf_counter() - t1
+    if r.returncode != 0:
+        print(r.stderr[-2000:], file=sys.stderr)
+        return 1
+    scores = json.loads((out / "eval" / "scores.json").read_text())
+    cfg = json.loads((out / "train" / "config.json").read_text())["config"]
+    print(f"vislab caption train (defaults: {cfg['cell']}, {cfg['engine']} engine, {cfg['epochs']} epochs, "
+          f"batch {cfg['batch_size']}, hidden {cfg['hidden_dim']}; {os.cpu_count()} CPUs visible; "
+          f"feature cache {'warm' if args.warm_cache else 'cold'})")
+    print(f"  train command wall time: {t_train:.0f} s (training loop {loop.group(1) if loop else '?'} s, "
+          "the rest is start-up, rendering and feature extraction)")
+    print(f"  train command CPU time:  {c_train:.0f} s (user + system, all threads: on an otherwise idle "
+          "machine the wall time is at most this)")
+    print(f"  eval command wall time:  {t_eval:.0f} s")
+    print("  test split (300 images), greedy decoding, 0-1 scale:")
+    for k in ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "CIDEr-D"):
+        print(f"    {k:8s} {scores[k]:.4f}")
+    ok = scores["BLEU-4"] >= 0.8 and min(t_train, c_train) < 300
+    print(f"goal BLEU-4 >= 0.8 in < 5 min: {'met' if ok else 'NOT met'} (BLEU-4 {scores['BLEU-4']:.3f}, "
+          f"{t_train / 60:.1f} min wall, {c_train / 60:.1f} min CPU)")
+    examples = json.loads((out / "eval" / "captions.json").read_text())[:3]
+    for e in examples:
+        print(f"  {e['image']}: {e['generated']!r}  (one reference: {e['references'][0]!r})")
+    if args.picture:
+        _picture(json.loads((out / "eval" / "captions.json").read_text())[:8], Path(args.picture))
+    if tmp is not None:
+        tmp.cleanup()
+    return 0 if ok else 1
+
+
+def _picture(records: list[dict], path: Path) -> None:
+    """Test pictures (re-rendered from their index) with the generated caption under each, 4 per row."""
+    import textwrap
+
+    from PIL import Image, ImageDraw
+
+    from vislab.captioning.data import SHAPES_FEATURES
+    from vislab.captioning.shapes import make_shapes
+
+    ds = make_shapes(3000, seed=0, image_size=SHAPES_FEATURES.image_size)
+    cell_w, img_h, text_h = 180, 150, 48
+    sheet = Image.new("RGB", (4 * cell_w, 2 * (img_h + text_h)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for k, rec in enumerate(records):
+        x, y = (k % 4) * cell_w, (k // 4) * (img_h + text_h)
+        pic = Image.fromarray(ds.image(int(rec["image"].split(":")[1]))).resize((img_h, img_h))
+        sheet.paste(pic, (x + (cell_w - img_h) // 2, y))
+        draw.multiline_text((x + 4, y + img_h + 2), "\n".join(textwrap.wrap(rec["generated"], 30)[:3]),
+                            fill="black", spacing=1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path)
+
+
+def _child_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+if __name__ == "__main__":
+    sys.exit(main())

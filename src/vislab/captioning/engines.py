@@ -1,0 +1,138 @@
+"""The two training engines behind one small interface, so the training loop is written once.
+
+``numpy``: `CaptioningRNN` with hand-written backprop and `vislab.nn.optim.adam`, one process, CPU.
+``torch``: `TorchCaptioningRNN` with autograd and torch.optim.Adam, any device, and several processes under
+torchrun (DDP). Both start from the same initial weights for the same seed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..errors import CheckpointError
+from ..nn.optim import adam
+from .distributed import Dist
+from .model import PARAM_NAMES, CaptioningRNN
+from .torch_model import TorchCaptioningRNN
+
+DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
+
+
+class NumpyEngine:
+    def __init__(self, word_to_idx: dict, input_dim: int, wordvec_dim: int, hidden_dim: int, cell: str,
+                 dtype: str, seed: int) -> None:
+        self.model = CaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,
+                                   dtype=DTYPES[dtype][0], seed=seed)
+        self.opt: dict[str, dict] = {k: {} for k in PARAM_NAMES}  # one Adam config (m, v, t) per parameter
+
+    def train_step(self, features: np.ndarray, captions: np.ndarray, lr: float, global_n: int) -> float:
+        loss, grads = self.model.loss(features, captions)
+        new = {}
+        for k in PARAM_NAMES:
+            self.opt[k]["learning_rate"] = lr
+            new[k], self.opt[k] = adam(self.model.params[k], grads[k], self.opt[k])
+        self.model.params.update(new)  # all at once: params never hold half an update
+        return float(loss)
+
+    def eval_loss(self, features: np.ndarray, captions: np.ndarray) -> float:
+        return float(self.model.loss(features, captions)[0])
+
+    def sample(self, features: np.ndarray, max_length: int) -> np.ndarray:
+        return self.model.sample(features, max_length)
+
+    def numpy_params(self) -> dict[str, np.ndarray]:
+        return self.model.params
+
+    def state(self) -> dict:
+        opt = {k: {"m": torch.from_numpy(c["m"].copy()), "v": torch.from_numpy(c["v"].copy()),
+                   "t": int(c["t"])} for k, c in self.opt.items() if "m" in c}
+        return {"params": {k: torch.from_numpy(v.copy()) for k, v in self.model.params.items()},
+                "optimizer": opt}
+
+    def load_state(self, state: dict) -> None:
+        self.model.params = _numpy_params(state, self.model.params)
+        self.opt = {k: {} for k in PARAM_NAMES}
+        for k, c in state.get("optimizer", {}).items():
+            self.opt[k] = {"m": c["m"].numpy().copy(), "v": c["v"].numpy().copy(), "t": int(c["t"])}
+
+
+class TorchEngine:
+    def __init__(self, word_to_idx: dict, input_dim: int, wordvec_dim: int, hidden_dim: int, cell: str,
+                 dtype: str, seed: int, dist: Dist) -> None:
+        self.dist = dist
+        self.dtype = DTYPES[dtype][1]
+        self.model = TorchCaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,
+                                        dtype=self.dtype, seed=seed).to(dist.device)
+        self.null = self.model.word_to_idx["<NULL>"]
+        self.net = self.model
+        if dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.net = DistributedDataParallel(self.model)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+
+    def _tensors(self, features: np.ndarray, captions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        f = torch.as_tensor(features, dtype=self.dtype).to(self.dist.device)
+        c = torch.as_tensor(captions, dtype=torch.long).to(self.dist.device)
+        return f, c
+
+    def train_step(self, features: np.ndarray, captions: np.ndarray, lr: float, global_n: int) -> float:
+        """One Adam step on this process's share of a global batch of `global_n` captions."""
+        for g in self.opt.param_groups:
+            g["lr"] = lr
+        n = len(captions)
+        if n == 0:  # a last batch smaller than the number of processes: join the gradient sync with weight 0
+            features = np.zeros((1, self.model.input_dim))
+            captions = np.array([[self.model.word_to_idx["<START>"], self.model.word_to_idx["<END>"]]])
+        f, c = self._tensors(features, captions)
+        cap_in, cap_out = c[:, :-1], c[:, 1:]
+        mask = cap_out != self.null
+        scores = self.net(f, cap_in)  # through the DDP wrapper, so backward averages gradients over processes
+        total = F.cross_entropy(scores[mask], cap_out[mask], reduction="sum") * (n > 0)
+        # DDP averages gradients over processes; scaling each process's sum by world / global_n makes that
+        # average the gradient of (sum over the global batch) / global_n, the one-process loss, whatever the
+        # size of each share.
+        loss = total * (self.dist.world_size / global_n)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return self.dist.all_sum(float(total.detach())) / global_n
+
+    @torch.no_grad()
+    def eval_loss(self, features: np.ndarray, captions: np.ndarray) -> float:
+        f, c = self._tensors(features, captions)
+        return float(self.model.loss(f, c))
+
+    def sample(self, features: np.ndarray, max_length: int) -> np.ndarray:
+        f = torch.as_tensor(features, dtype=self.dtype).to(self.dist.device)
+        return self.model.sample(f, max_length).cpu().numpy()
+
+    def numpy_params(self) -> dict[str, np.ndarray]:
+        return self.model.to_numpy_params()
+
+    def state(self) -> dict:
+        return {"params": {k: v.detach().cpu().clone() for k, v in self.model.named_parameters()},
+                "optimizer": self.opt.state_dict()}
+
+    def load_state(self, state: dict) -> None:
+        params = _numpy_params(state, self.model.to_numpy_params())
+        self.model.from_numpy_params(params)
+        if state.get("optimizer"):
+            self.opt.load_state_dict(state["optimizer"])
+
+
+def _numpy_params(state: dict, like: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Checkpoint tensors -> numpy arrays of the model's dtypes, refusing shapes of another model."""
+    params = state.get("params", {})
+    out = {}
+    for k, ref in like.items():
+        if k not in params:
+            raise CheckpointError(f"checkpoint has no parameter {k!r}")
+        v = params[k].detach().cpu().numpy()
+        if v.shape != ref.shape:
+            raise CheckpointError(f"checkpoint parameter {k} has shape {v.shape}, this model needs "
+                                  f"{ref.shape}")
+        out[k] = v.astype(ref.dtype, copy=True)
+    return out

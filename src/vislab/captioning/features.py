@@ -1,0 +1,194 @@
+"""Image features for captioning: pooled penultimate activations of a pretrained backbone, cached on disk.
+
+Extraction is the slow part of captioning on a CPU, so features are cached under ``vislab.paths.cache_dir()``
+with a key made of the backbone, the view size and the image list (paths with sizes and modification
+times): a rerun with the same images is instant, and an edited image is re-read. `FeatureTransform`
+(standardize, optional PCA) is fitted on the training split and stored in the checkpoint, so new images are
+mapped the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from .. import backbones
+from ..errors import ConfigError, DataError
+from ..fileio import atomic_path
+from ..images import from_array, load_image, resize_center_crop
+from ..paths import cache_dir
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How images become feature vectors: which backbone (and weights file) sees them at which view size.
+    Stored in checkpoints, so `vislab caption IMAGE` repeats exactly what training did."""
+
+    backbone: str = backbones.DEFAULT
+    weights: str | None = None
+    image_size: int = 224  # shorter side resized to this, then centre-cropped square
+    layer: str | None = None  # None: the penultimate representation (`Backbone.pooled_features`)
+    grid: tuple[int, int] = (1, 1)  # average-pool `layer` over rows x cols cells, so features keep "where"
+
+    def as_dict(self) -> dict:
+        return {"backbone": self.backbone, "weights": self.weights, "image_size": self.image_size,
+                "layer": self.layer, "grid": list(self.grid)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FeatureSpec:
+        return cls(d["backbone"], d.get("weights"), int(d["image_size"]), d.get("layer"),
+                   tuple(d.get("grid", (1, 1))))
+
+    def __call__(self, bb: backbones.Backbone, images: torch.Tensor) -> torch.Tensor:
+        """Feature vectors (N, D) of a batch of views in [0, 1]."""
+        if self.layer is None:
+            if self.grid != (1, 1):
+                raise ConfigError("--feature-grid needs --feature-layer (penultimate features are pooled)")
+            return bb.pooled_features(images)
+        fmap = bb.features(images, [self.layer])[self.layer]
+        if fmap.dim() != 4:
+            raise ConfigError(f"--feature-layer {self.layer}: gives {tuple(fmap.shape)}, not a feature map")
+        return F.adaptive_avg_pool2d(fmap, self.grid).flatten(1)
+
+
+def image_view(img: torch.Tensor, size: int) -> torch.Tensor:
+    """A loaded image (3, H, W) -> the square view the backbone sees (3, size, size)."""
+    return resize_center_crop(img, size)
+
+
+def file_features(paths: Sequence[str | os.PathLike], spec: FeatureSpec, *, device: str = "cpu",
+                  batch_size: int = 32, cache: bool = True, progress: bool = True) -> np.ndarray:
+    """(len(paths), D) float32 features of image files (a missing or corrupt file is an error naming it);
+    ``sample:NAME`` is one of vislab's built-in photos."""
+    names = [os.fspath(p) for p in paths]
+    files = [None if n.startswith("sample:") else Path(n) for n in names]
+    missing = [f for f in files if f is not None and not f.is_file()]
+    if missing:
+        raise DataError(f"{missing[0]}: no such image file" + (f" (and {len(missing) - 1} more missing)"
+                                                               if len(missing) > 1 else ""))
+    stamp = [n if f is None else (str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns)
+             for n, f in zip(names, files)]
+    return _cached(["files", stamp], spec, len(names), lambda i: load_image(names[i]), device=device,
+                   batch_size=batch_size, cache=cache, progress=progress)
+
+
+def array_features(count: int, get_image: Callable[[int], np.ndarray], key: object, spec: FeatureSpec, *,
+                   device: str = "cpu", batch_size: int = 32, cache: bool = True,
+                   progress: bool = True) -> np.ndarray:
+    """Features of images made in code (`get_image(i)` -> uint8 (H, W, 3)); `key` names them for the cache."""
+    return _cached(["arrays", key], spec, count, lambda i: from_array(get_image(i)), device=device,
+                   batch_size=batch_size, cache=cache, progress=progress)
+
+
+def _cached(what: list, spec: FeatureSpec, count: int, load: Callable[[int], torch.Tensor], *, device: str,
+            batch_size: int, cache: bool, progress: bool) -> np.ndarray:
+    path = _cache_path(what, spec) if cache else None
+    if path is not None and path.is_file():
+        try:
+            feats = np.load(path)
+            if feats.shape[0] == count and np.isfinite(feats).all():
+                return feats
+        except (OSError, ValueError):
+            pass  # unreadable cache entry: recompute and overwrite it
+    feats = extract(count, load, spec, device=device, batch_size=batch_size, progress=progress)
+    if path is not None:
+        with atomic_path(path) as tmp, open(tmp, "wb") as f:
+            np.save(f, feats)
+    return feats
+
+
+def _cache_path(what: list, spec: FeatureSpec) -> Path:
+    weights = None
+    if spec.weights:
+        w = Path(spec.weights)
+        weights = [str(w.resolve()), w.stat().st_size, w.stat().st_mtime_ns] if w.is_file() else spec.weights
+    blob = json.dumps([spec.backbone, weights, spec.image_size, spec.layer, spec.grid, what],
+                      default=str).encode()
+    key = hashlib.sha256(blob).hexdigest()[:24]
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in spec.backbone)
+    return cache_dir("captioning", "features") / f"{safe}-{spec.image_size}-{key}.npy"
+
+
+@torch.no_grad()
+def extract(count: int, load: Callable[[int], torch.Tensor], spec: FeatureSpec, *, device: str = "cpu",
+            batch_size: int = 32, progress: bool = True) -> np.ndarray:
+    """Run the backbone over images `load(0..count-1)` in batches; (count, D) float32."""
+    bb = backbones.load(spec.backbone, device=device, weights=spec.weights)
+    out = []
+    with tqdm(total=count, desc=f"features ({spec.backbone})", unit="img", disable=not progress,
+              leave=False) as bar:
+        for start in range(0, count, batch_size):
+            batch = torch.stack([image_view(load(i), spec.image_size)
+                                 for i in range(start, min(count, start + batch_size))])
+            out.append(spec(bb, batch).float().cpu().numpy())
+            bar.update(batch.shape[0])
+    feats = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+    check_finite(feats, f"features from {spec.backbone}")
+    return feats
+
+
+def check_finite(feats: np.ndarray, where: str) -> None:
+    """Refuse NaN/inf features: they would silently turn every loss into NaN."""
+    bad = ~np.isfinite(feats).all(axis=1) if feats.ndim == 2 else np.array([not np.isfinite(feats).all()])
+    if bad.any():
+        rows = np.flatnonzero(bad)
+        raise DataError(f"{where}: {len(rows)} feature row(s) contain NaN or infinite values (first: row "
+                        f"{rows[0]})")
+
+
+@dataclass
+class FeatureTransform:
+    """z = ((x - mean) / std) @ components: per-dimension standardization (so the projection to h0 starts
+    well scaled for any backbone) and an optional PCA down to fewer dimensions. Fitted on training features
+    only."""
+
+    mean: np.ndarray
+    std: np.ndarray
+    components: np.ndarray | None = None  # (D, pca_dim)
+
+    @classmethod
+    def fit(cls, x: np.ndarray, pca_dim: int | None = None) -> FeatureTransform:
+        x = np.asarray(x, dtype=np.float64)
+        mean = x.mean(axis=0)
+        std = x.std(axis=0) + 1e-6  # constant dimensions (dead ReLUs) stay 0 instead of dividing by 0
+        components = None
+        if pca_dim is not None:
+            if not 0 < pca_dim <= min(x.shape):
+                raise ConfigError(f"--pca-dim {pca_dim}: must be between 1 and {min(x.shape)} "
+                                  f"(features are {x.shape[1]}-d, {x.shape[0]} training images)")
+            # Principal directions = right singular vectors of the standardized data.
+            _, _, vt = np.linalg.svd((x - mean) / std, full_matrices=False)
+            components = vt[:pca_dim].T.astype(np.float32)
+        return cls(mean.astype(np.float32), std.astype(np.float32), components)
+
+    @property
+    def output_dim(self) -> int:
+        return self.mean.shape[0] if self.components is None else self.components.shape[1]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.mean.shape[0]:
+            raise DataError(f"features have shape {x.shape}, expected (N, {self.mean.shape[0]}) as in "
+                            "training")
+        z = (x - self.mean) / self.std
+        return z if self.components is None else z @ self.components
+
+    def state(self) -> dict:
+        s = {"mean": torch.from_numpy(self.mean), "std": torch.from_numpy(self.std)}
+        if self.components is not None:
+            s["components"] = torch.from_numpy(self.components)
+        return s
+
+    @classmethod
+    def from_state(cls, s: dict) -> FeatureTransform:
+        comps = s.get("components")
+        return cls(s["mean"].numpy(), s["std"].numpy(), None if comps is None else comps.numpy())
