@@ -95,3 +95,16 @@ def test_resolve_device():
             devices.resolve_device("cuda")
     with pytest.raises(ConfigError):
         devices.resolve_device("tpu")
+
+
+def test_atomic_writes_get_ordinary_file_permissions(tmp_path):
+    import os
+
+    from vislab.fileio import write_text
+
+    umask = os.umask(0o022)
+    try:
+        write_text(tmp_path / "a.txt", "x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
