@@ -1,0 +1,40 @@
+"""vislab tour [--quick] : every capability once on built-in data, then the report page."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .common import add_device, add_seed
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "tour", help="run every capability once on built-in data and write a report page",
+        description="Classify sample photos, draw saliency maps, fool the network, visualize classes, "
+                    "transfer a painting's style, train a captioner on shapes and a GAN on digits - each "
+                    "into its own run folder under --out - then write OUT/index.html. Nothing is "
+                    "downloaded. A step that "
+                    "fails is reported and the others still run.")
+    p.add_argument("--quick", action="store_true", help="small settings: a few minutes on 2 CPU cores")
+    p.add_argument("--out", metavar="DIR", default=None, help="tour folder (default runs/tour-<time>)")
+    p.add_argument("--steps", metavar="NAMES", default=None,
+                   help="comma-separated subset of steps to run, e.g. classify,style (default: all)")
+    add_seed(p)
+    add_device(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..tour import run_tour
+
+    only = [n.strip() for n in args.steps.split(",") if n.strip()] if args.steps else None
+    result = run_tour(args.out, level="quick" if args.quick else "full", seed=args.seed, device=args.device,
+                      only=only)
+    print(result.report)
+    if result.failed:
+        names = ", ".join(s.name for s in result.failed)
+        print(f"vislab: tour: {len(result.failed)} of {len(result.steps)} steps failed ({names}); "
+              "see the report", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,141 @@
+"""``vislab tour``: every capability once, on data that ships with the install, then one report page.
+
+    from vislab.tour import run_tour
+    result = run_tour("runs/tour-quick", level="quick")    # result.report: runs/tour-quick/index.html
+
+Each step writes its own run folder (``<out>/01-classify``, ...) through the capabilities' public library APIs
+and leaves a ``status.json`` there (ok / failed / not available, the message, wall and CPU seconds). A step
+that fails is recorded and the next one runs; the page shows what happened either way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import runs
+from ..devices import resolve_device, seed_everything
+from ..errors import ConfigError
+from ..fileio import write_json, write_text
+from .learn import caption, gan
+from .see import classify, dream, fool, saliency, style
+from .steps import NotAvailable, Settings
+
+StepFn = Callable[[Path, Settings], "str | None"]
+"""``fn(run_dir, settings) -> headline``: a step fills `run_dir` and may name the picture standing for it."""
+
+STEPS: list[tuple[str, StepFn]] = [
+    ("classify", classify), ("saliency", saliency), ("fool", fool), ("dream", dream), ("style", style),
+    ("caption", caption), ("gan", gan),
+]
+"""The tour, in order. Names match the ``vislab`` subcommands the steps stand for."""
+
+LEVELS = ("full", "quick", "smoke")
+"""How much work each step does: "full" (the README figures), "quick" (``--quick``, ``make demo``), "smoke"
+(seconds per step; for tests)."""
+
+__all__ = ["run_tour", "TourResult", "StepResult", "LEVELS", "STEPS", "NotAvailable", "Settings"]
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: str  # "ok" | "failed" | "not available" | "interrupted"
+    seconds: float
+    message: str = ""
+    run_dir: Path | None = None
+    cpu_seconds: float = 0.0  # CPU time of all threads: a view of the work done that other load does not skew
+
+
+@dataclass
+class TourResult:
+    out: Path
+    steps: list[StepResult] = field(default_factory=list)
+    report: Path | None = None
+
+    @property
+    def failed(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status in ("failed", "interrupted")]
+
+
+def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, device: str = "auto",
+             only: Sequence[str] | None = None, say: Callable[[str], None] | None = None) -> TourResult:
+    """Run the tour's steps (all, or those named in `only`, in tour order) into `out` (default
+    ``runs/tour-<time>``), then write the report ``<out>/index.html``.
+
+    `say` gets one progress line per step (default: stderr). A KeyboardInterrupt stops the tour after
+    recording the interrupted step and writing the report for what ran, then propagates.
+    """
+    if level not in LEVELS:
+        raise ConfigError(f"unknown tour level {level!r}: choose {', '.join(LEVELS)}")
+    names = [name for name, _ in STEPS]
+    unknown = [n for n in only or () if n not in names]
+    if unknown:
+        raise ConfigError(f"--steps: unknown step(s) {', '.join(unknown)}; the steps are {', '.join(names)}")
+    chosen = [(i, name, fn) for i, (name, fn) in enumerate(STEPS, 1) if not only or name in only]
+    say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    dev = str(resolve_device(device))
+
+    out_dir = runs.make_run_dir(out, "tour")
+    for old in out_dir.glob("[0-9][0-9]-*"):  # an earlier tour's steps: this page shows only this tour's
+        if (old / "status.json").is_file():
+            shutil.rmtree(old)
+    runs.write_config(out_dir, {"level": level, "seed": seed, "device": dev,
+                                "steps": [n for _, n, _ in chosen]})
+    log = runs.MetricsLog(out_dir)
+    result = TourResult(out_dir)
+    settings = Settings(level=level, seed=seed, device=dev)
+    t0 = time.perf_counter()
+    try:
+        for k, (i, name, fn) in enumerate(chosen, 1):
+            say(f"tour [{k}/{len(chosen)}] {name} ...")
+            step = _run_step(out_dir / f"{i:02d}-{name}", name, fn, settings)
+            result.steps.append(step)
+            log.log(i, **{f"seconds_{name}": round(step.seconds, 2)})
+            note = f": {step.message.splitlines()[0]}" if step.message and step.status != "ok" else ""
+            say(f"tour [{k}/{len(chosen)}] {name}: {step.status} ({step.seconds:.1f} s){note}")
+            if step.status == "interrupted":
+                raise KeyboardInterrupt
+    finally:
+        _finish(result, len(chosen), time.perf_counter() - t0)
+    return result
+
+
+def _run_step(run_dir: Path, name: str, fn: StepFn, settings: Settings) -> StepResult:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(settings.seed)  # every step starts from the same seed, whichever steps ran before it
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    status, message, headline = "ok", "", None
+    try:
+        headline = fn(run_dir, settings)
+    except NotAvailable as e:
+        status, message = "not available", str(e)
+    except KeyboardInterrupt:
+        status, message = "interrupted", "interrupted by the user"
+    except Exception as e:  # noqa: BLE001 - one broken step must not stop the tour; the traceback is kept
+        status, message = "failed", f"{type(e).__name__}: {e}"
+        write_text(run_dir / "error.txt", traceback.format_exc())
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    write_json(run_dir / "status.json", {"step": name, "status": status, "message": message,
+                                         "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
+                                         "headline": headline})
+    return StepResult(name, status, seconds, message, run_dir, cpu)
+
+
+def _finish(result: TourResult, planned: int, seconds: float) -> None:
+    """The tour's own status.json, then the report page over the tour folder."""
+    from ..report import build_report
+
+    states = [s.status for s in result.steps]
+    summary = ", ".join(f"{states.count(k)} {k}" for k in dict.fromkeys(states))
+    message = (f"{planned} steps: {summary}" if len(states) == planned
+               else f"stopped after {len(states)} of {planned} steps: {summary}")
+    cpu = sum(s.cpu_seconds for s in result.steps)
+    write_json(result.out / "status.json", {"status": "failed" if result.failed else "ok", "message": message,
+                                            "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2)})
+    result.report = build_report([result.out], result.out / "index.html", title="vislab tour")

@@ -1,0 +1,67 @@
+"""Tour steps that train a model from scratch: an LSTM captioner on shapes, a GAN on digits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import runs
+from ..errors import DataError
+from ..images import from_array, save_image
+from .annotate import labeled_grid, wrap
+from .steps import Settings, need, set_command
+
+
+def caption(run_dir: Path, s: Settings) -> str:
+    """Train an LSTM captioner (numpy engine) on the built-in shapes dataset, then caption its test images."""
+    cdata = need("captioning.data", "load_data")
+    ctrain = need("captioning.train", "TrainConfig", "train")
+    cckpt = need("captioning.checkpoint", "Captioner")
+    ceval = need("captioning.evaluate", "evaluate", "write_evaluation")
+    n_images, epochs, hidden = s.pick(full=(3000, 10, 256), quick=(800, 8, 128), smoke=(40, 1, 16))
+    wordvec = min(128, hidden)
+    spec = f"shapes:{n_images}"
+    data = cdata.load_data(spec, device=s.device, cache=s.level != "smoke", progress=True)
+    cfg = ctrain.TrainConfig(data=spec, cell="lstm", engine="numpy", epochs=epochs, hidden_dim=hidden,
+                             wordvec_dim=wordvec, seed=s.seed,
+                             eval_images=s.pick(full=0, quick=100, smoke=10))
+    cfg.feature_spec = data.feature_spec.as_dict() if data.feature_spec else None
+    ctrain.train(data, cfg, run_dir, progress=True)
+    set_command(run_dir, f"vislab caption train --data {spec} --cell lstm --epochs {epochs} "
+                         f"--hidden-dim {hidden} --wordvec-dim {wordvec} --seed {s.seed}")
+
+    ev = ceval.evaluate(cckpt.Captioner.load(run_dir), data, "test")
+    ceval.write_evaluation(ev, run_dir)  # captions.json and scores.json
+    last_step = max((int(r.get("step", 0)) for r in runs.read_metrics(run_dir)), default=0)
+    # Keep training's rows (resume at the last step) and add the test scores after them.
+    scores = {f"test_{k}": v for k, v in ev.scores.items()}
+    runs.MetricsLog(run_dir, resume_step=last_step).log(last_step, **scores)
+
+    shapes = data.extra["shapes"]
+    generated = {r["image"]: r["generated"] for r in ev.records}
+    shown = [int(i) for i in data.split_images("test")[:8]]
+    pics = [from_array(shapes.image(i)) for i in shown]
+    labels = [wrap(generated.get(data.image_names[i], ""), width=150, font_size=12, lines=3) for i in shown]
+    save_image(labeled_grid(pics, labels, size=150, ncol=4, font_size=12), run_dir / "test_captions.png")
+    return "test_captions.png"
+
+
+def gan(run_dir: Path, s: Settings) -> str:
+    """Train a DCGAN on MNIST when it is on disk (never downloaded here), else on the built-in 8x8 digits; the
+    run folder gets fixed-noise sample grids along the way, the loss curves and a checkpoint."""
+    gtrain = need("gan.train", "TrainConfig", "train")
+    gdata = need("gan.data", "load_mnist")
+    data = "digits"
+    if s.level != "smoke":
+        try:
+            data = gdata.load_mnist(None, "train", download=False).source  # the folder it was found in
+        except DataError:
+            pass  # not on disk: the built-in digits, as promised (the tour never downloads)
+    steps, batch, eval_samples = s.pick(full=(600, 64, 0), quick=(200, 32, 0), smoke=(2, 16, 0))
+    cfg = gtrain.TrainConfig(arch="dcgan", loss="bce", epochs=10**6, max_steps=steps, batch_size=batch,
+                             data=data, sample_every=max(1, steps // 5), checkpoint_every=max(1, steps // 2),
+                             log_every=max(1, steps // 100), eval_samples=eval_samples, seed=s.seed,
+                             device=s.device)
+    gtrain.train(cfg, run_dir, progress=True)
+    set_command(run_dir, f"vislab gan train --arch dcgan --data {data} --max-steps {steps} "
+                         f"--batch-size {batch} --eval-samples {eval_samples} --seed {s.seed}")
+    return "samples.png"

@@ -1,0 +1,146 @@
+"""`vislab tour`: steps run in their own folders, a broken step does not stop the others, the page is
+written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import vislab.tour as tour
+from tests.conftest import assert_one_line_error
+from tests.report.fake_runs import parse
+from vislab import runs
+from vislab.tour.steps import NotAvailable, Settings
+
+
+def _ok_step(run_dir, s):
+    runs.write_config(run_dir, {"level": s.level}, command="vislab fake")
+    runs.MetricsLog(run_dir).log(0, loss=float(np.random.rand()))  # seeded by the tour: same value every step
+
+
+def _broken_step(run_dir, s):
+    runs.write_config(run_dir, {}, command="vislab broken")
+    raise ValueError("the step broke on purpose")
+
+
+def _missing_step(run_dir, s):
+    raise NotAvailable("vislab.nothing is not available in this install")
+
+
+def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path, monkeypatch, cli):
+    monkeypatch.setattr(tour, "STEPS", [("first", _ok_step), ("broken", _broken_step),
+                                        ("missing", _missing_step), ("last", _ok_step)])
+    res = cli("tour", "--out", tmp_path / "t", "--device", "cpu")
+    assert res.rc == 1
+    assert res.out.strip() == str(tmp_path / "t" / "index.html")
+    assert "1 of 4 steps failed (broken)" in res.err.splitlines()[-1]
+
+    t = tmp_path / "t"
+    status = {d.name: json.loads((d / "status.json").read_text())["status"] for d in sorted(t.glob("0*"))}
+    assert status == {"01-first": "ok", "02-broken": "failed", "03-missing": "not available", "04-last": "ok"}
+    assert "the step broke on purpose" in (t / "02-broken" / "error.txt").read_text()  # the traceback is kept
+    # Each step starts from the same seed, so the two identical steps logged the same random number.
+    assert runs.read_metrics(t / "01-first")[0]["loss"] == runs.read_metrics(t / "04-last")[0]["loss"]
+
+    p = parse(t / "index.html")
+    states = {r[1]: r[3] for r in p.rows if r and r[0].isdigit()}
+    assert states == {".": "failed", "01-first": "complete", "02-broken": "failed",
+                      "03-missing": "not available", "04-last": "complete"}
+    assert "ValueError: the step broke on purpose" in p.all_text
+    assert "4 steps: 2 ok, 1 failed, 1 not available" in p.all_text
+    config = json.loads((t / "config.json").read_text())
+    assert config["config"]["steps"] == ["first", "broken", "missing", "last"]
+
+
+def test_interrupt_stops_the_tour_but_keeps_the_page(tmp_path, monkeypatch):
+    def interrupted(run_dir, s):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tour, "STEPS", [("first", _ok_step), ("stop", interrupted), ("never", _ok_step)])
+    with pytest.raises(KeyboardInterrupt):
+        tour.run_tour(tmp_path / "t", level="smoke", device="cpu", say=lambda line: None)
+    assert json.loads((tmp_path / "t" / "02-stop" / "status.json").read_text())["status"] == "interrupted"
+    assert not (tmp_path / "t" / "03-never").exists()
+    assert "stopped after 2 of 3 steps" in parse(tmp_path / "t" / "index.html").all_text
+
+
+def test_rerun_into_the_same_folder_replaces_the_old_steps(tmp_path, monkeypatch):
+    monkeypatch.setattr(tour, "STEPS", [("a", _ok_step), ("b", _ok_step)])
+    tour.run_tour(tmp_path / "t", level="smoke", device="cpu", say=lambda line: None)
+    (tmp_path / "t" / "02-b" / "stale.png").write_bytes(b"old")
+    tour.run_tour(tmp_path / "t", level="smoke", device="cpu", only=["a"], say=lambda line: None)
+    assert sorted(p.name for p in (tmp_path / "t").glob("0*")) == ["01-a"]
+
+
+def test_unknown_step_is_a_one_line_error_and_writes_nothing(tmp_path, cli):
+    res = cli("tour", "--steps", "classify,nope", "--out", tmp_path / "t")
+    assert_one_line_error(res, "--steps", "nope", "classify")
+    assert not (tmp_path / "t").exists()
+    (tmp_path / "file").write_text("x")
+    assert_one_line_error(cli("tour", "--steps", "classify", "--out", tmp_path / "file"), "file")
+
+
+@pytest.fixture(scope="module")
+def smoke_tour(tmp_path_factory):
+    """The real tour, every step, at the tiny "smoke" size (seconds per step), run once for these tests."""
+    out = tmp_path_factory.mktemp("tour") / "t"
+    return tour.run_tour(out, level="smoke", device="cpu", say=lambda line: None)
+
+
+def test_every_step_runs_and_fills_its_run_folder(smoke_tour):
+    assert [(s.name, s.status) for s in smoke_tour.steps] == [(n, "ok") for n, _ in tour.STEPS], \
+        [s.message for s in smoke_tour.steps]
+    expected = {"classify": ["predictions.png", "predictions.json"], "saliency": ["saliency.png"],
+                "fool": ["fooling.png", "figure.png", "result.json"],
+                "dream": ["flamingo.png", "tarantula.png"],
+                "style": ["style.png", "result.png"], "caption": ["test_captions.png", "captions.json"],
+                "gan": ["samples.png", "checkpoint.pt"]}
+    for step in smoke_tour.steps:
+        for name in expected[step.name]:
+            assert (step.run_dir / name).is_file(), (step.name, name)
+        command = json.loads((step.run_dir / "config.json").read_text())["command"]
+        assert command.startswith(f"vislab {step.name}"), command  # the equivalent command, not "vislab tour"
+        assert runs.read_metrics(step.run_dir), step.name
+    p = parse(smoke_tour.report)
+    states = [r[3] for r in p.rows if r and r[0].isdigit()]
+    assert states == ["complete"] * (1 + len(tour.STEPS))
+
+
+def test_classify_step_matches_the_network(smoke_tour):
+    """The classify step's numbers against logits computed directly from the backbone's weights."""
+    from vislab.backbones import load
+    from vislab.images import load_image, resize_center_crop
+
+    preds = json.loads((smoke_tour.out / "01-classify" / "predictions.json").read_text())
+    bb = load("efficientnet_lite0")
+    mean, std = torch.tensor(bb.mean).view(1, 3, 1, 1), torch.tensor(bb.std).view(1, 3, 1, 1)
+    for spec, top in preds.items():
+        x = resize_center_crop(load_image(spec), 224)[None]
+        with torch.no_grad():
+            probs = bb.model((x - mean) / std).softmax(-1)[0]
+        assert top[0]["index"] == int(probs.argmax())
+        assert top[0]["prob"] == pytest.approx(float(probs.max()), abs=1e-3)
+        assert [t["prob"] for t in top] == sorted((t["prob"] for t in top), reverse=True)
+
+
+def test_fool_step_reports_what_the_saved_image_is(smoke_tour):
+    """result.json must describe fooling.png as saved: classify the file again and compare."""
+    from vislab.backbones import load
+    from vislab.backbones.predict import classify
+    from vislab.images import load_image
+
+    d = smoke_tour.out / "03-fool"
+    result = json.loads((d / "result.json").read_text())
+    top = classify(load("efficientnet_lite0"), [load_image(d / "fooling.png")], topk=1)[0][0]
+    assert result["after_class"] == top.index and result["after_prob"] == pytest.approx(top.prob, abs=1e-3)
+    assert result["target_name"] == "stingray"
+
+
+def test_settings_pick_follows_the_level():
+    assert Settings(level="smoke").pick(full=3, quick=2, smoke=1) == 1
+    assert Settings(level="full").pick(full=3, quick=2, smoke=1) == 3
+    with pytest.raises(Exception, match="unknown tour level"):
+        tour.run_tour(None, level="huge")
