@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_device, add_model, add_out, add_seed, nonneg_float, positive_float, positive_int
-
-
-def _nonneg_int(s: str) -> int:
-    v = int(s)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
-    return v
+from .common import add_device, add_model, add_out, add_seed, nonneg_float, nonneg_int, positive_float, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,17 +18,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="class name or index, e.g. tarantula or 76")
     p.add_argument("--param", choices=("fourier", "pixel"), default="fourier",
                    help="image parameterization (default fourier)")
-    p.add_argument("--steps", type=_nonneg_int, default=None, help="optimization steps (default 200)")
+    p.add_argument("--steps", type=nonneg_int, default=None, help="optimization steps (default 200)")
     p.add_argument("--lr", type=positive_float, default=None,
                    help="fourier: Adam learning rate (default 0.05); pixel: L2 length of a step in pixels "
                         "(default 6)")
     p.add_argument("--l2-reg", type=nonneg_float, default=None,
                    help="weight of the ||image - gray||^2 penalty (default: fourier 0, pixel 1e-3)")
-    p.add_argument("--blur-every", type=_nonneg_int, default=None,
+    p.add_argument("--blur-every", type=nonneg_int, default=None,
                    help="pixel: blur every N steps, 0 = never (default 10)")
     p.add_argument("--blur-sigma", type=positive_float, default=0.5,
                    help="pixel: blur width in pixels (default 0.5)")
-    p.add_argument("--jitter", type=_nonneg_int, default=None,
+    p.add_argument("--jitter", type=nonneg_int, default=None,
                    help="largest random shift per step, in pixels (default 16)")
     p.add_argument("--views", type=positive_int, default=None,
                    help="fourier: randomly transformed copies averaged per step (default 2)")

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_device, add_model, add_out, add_seed, nonneg_float, positive_float
-
-
-def _iters(s: str) -> int:
-    v = int(s)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
-    return v
+from .common import add_device, add_model, add_out, add_seed, nonneg_float, nonneg_int, positive_float
 
 
 def _linf(s: str) -> float:
@@ -32,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", metavar="CLASS", required=True, help="class name or index to reach")
     p.add_argument("--lr", type=positive_float, default=0.25,
                    help="L2 length of each step, in [0, 1] pixel units (default 0.25)")
-    p.add_argument("--max-iters", type=_iters, default=100, help="most gradient steps (default 100)")
+    p.add_argument("--max-iters", type=nonneg_int, default=100, help="most gradient steps (default 100)")
     p.add_argument("--linf", type=_linf, default=None, metavar="EPS",
                    help="optional budget: change no pixel value by more than EPS (0-255 units, e.g. 4)")
     p.add_argument("--margin", type=nonneg_float, default=0.01,
