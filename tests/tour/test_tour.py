@@ -13,7 +13,7 @@ import vislab.tour as tour
 from tests.conftest import assert_one_line_error
 from tests.report.fake_runs import parse
 from vislab import runs
-from vislab.tour.steps import NotAvailable, Settings
+from vislab.tour.steps import Settings
 
 
 def _ok_step(run_dir, s):
@@ -26,33 +26,29 @@ def _broken_step(run_dir, s):
     raise ValueError("the step broke on purpose")
 
 
-def _missing_step(run_dir, s):
-    raise NotAvailable("vislab.nothing is not available in this install")
-
-
 def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path, monkeypatch, cli):
     monkeypatch.setattr(tour, "STEPS", [("first", _ok_step), ("broken", _broken_step),
-                                        ("missing", _missing_step), ("last", _ok_step)])
+                                        ("last", _ok_step)])
     res = cli("tour", "--out", tmp_path / "t", "--device", "cpu")
     assert res.rc == 1
     assert res.out.strip() == str(tmp_path / "t" / "index.html")
-    assert "1 of 4 steps failed (broken)" in res.err.splitlines()[-1]
+    assert "1 of 3 steps failed (broken)" in res.err.splitlines()[-1]
 
     t = tmp_path / "t"
     status = {d.name: json.loads((d / "status.json").read_text())["status"] for d in sorted(t.glob("0*"))}
-    assert status == {"01-first": "ok", "02-broken": "failed", "03-missing": "not available", "04-last": "ok"}
+    assert status == {"01-first": "ok", "02-broken": "failed", "03-last": "ok"}
     assert "the step broke on purpose" in (t / "02-broken" / "error.txt").read_text()  # the traceback is kept
     # Each step starts from the same seed, so the two identical steps logged the same random number.
-    assert runs.read_metrics(t / "01-first")[0]["loss"] == runs.read_metrics(t / "04-last")[0]["loss"]
+    assert runs.read_metrics(t / "01-first")[0]["loss"] == runs.read_metrics(t / "03-last")[0]["loss"]
 
     p = parse(t / "index.html")
     states = {r[1]: r[3] for r in p.rows if r and r[0].isdigit()}
     assert states == {".": "failed", "01-first": "complete", "02-broken": "failed",
-                      "03-missing": "not available", "04-last": "complete"}
+                      "03-last": "complete"}
     assert "ValueError: the step broke on purpose" in p.all_text
-    assert "4 steps: 2 ok, 1 failed, 1 not available" in p.all_text
+    assert "3 steps: 2 ok, 1 failed" in p.all_text
     config = json.loads((t / "config.json").read_text())
-    assert config["config"]["steps"] == ["first", "broken", "missing", "last"]
+    assert config["config"]["steps"] == ["first", "broken", "last"]
 
 
 def test_interrupt_stops_the_tour_but_keeps_the_page(tmp_path, monkeypatch):

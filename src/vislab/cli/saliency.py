@@ -51,8 +51,9 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..images import colorize, load_image, overlay, save_image
     from ..visualize.integrated_gradients import IntegratedGradients
+    from ..visualize.maps import saliency_maps
     from ..visualize.plots import display_max, saliency_figure
-    from ..visualize.saliency import channel_max, saliency_maps
+    from ..visualize.saliency import channel_max
 
     # Everything a user can get wrong is checked before the run folder is made.
     imgs = [load_image(path) for path in args.images]

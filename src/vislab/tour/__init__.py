@@ -4,7 +4,7 @@
     result = run_tour("runs/tour-quick", level="quick")    # result.report: runs/tour-quick/index.html
 
 Each step writes its own run folder (``<out>/01-classify``, ...) through the capabilities' public library APIs
-and leaves a ``status.json`` there (ok / failed / not available, the message, wall and CPU seconds). A step
+and leaves a ``status.json`` there (ok / failed / interrupted, the message, wall and CPU seconds). A step
 that fails is recorded and the next one runs; the page shows what happened either way.
 """
 
@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from ..fileio import write_json, write_text
 from .learn import caption, gan
 from .see import classify, dream, fool, saliency, style
-from .steps import NotAvailable, Settings
+from .steps import Settings
 
 StepFn = Callable[[Path, Settings], "str | None"]
 """``fn(run_dir, settings) -> headline``: a step fills `run_dir` and may name the picture standing for it."""
@@ -39,13 +39,13 @@ LEVELS = ("full", "quick", "smoke")
 """How much work each step does: "full" (the README figures), "quick" (``--quick``, ``make demo``), "smoke"
 (seconds per step; for tests)."""
 
-__all__ = ["run_tour", "TourResult", "StepResult", "LEVELS", "STEPS", "NotAvailable", "Settings"]
+__all__ = ["run_tour", "TourResult", "StepResult", "LEVELS", "STEPS", "Settings"]
 
 
 @dataclass
 class StepResult:
     name: str
-    status: str  # "ok" | "failed" | "not available" | "interrupted"
+    status: str  # "ok" | "failed" | "interrupted"
     seconds: float
     message: str = ""
     run_dir: Path | None = None
@@ -113,8 +113,6 @@ def _run_step(run_dir: Path, name: str, fn: StepFn, settings: Settings) -> StepR
     status, message, headline = "ok", "", None
     try:
         headline = fn(run_dir, settings)
-    except NotAvailable as e:
-        status, message = "not available", str(e)
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted by the user"
     except Exception as e:  # noqa: BLE001 - one broken step must not stop the tour; the traceback is kept

@@ -8,15 +8,15 @@ from .. import runs
 from ..errors import DataError
 from ..images import from_array, save_image
 from .annotate import labeled_grid, wrap
-from .steps import Settings, need, set_command
+from .steps import Settings, set_command
 
 
 def caption(run_dir: Path, s: Settings) -> str:
     """Train an LSTM captioner (numpy engine) on the built-in shapes dataset, then caption its test images."""
-    cdata = need("captioning.data", "load_data")
-    ctrain = need("captioning.train", "TrainConfig", "train")
-    cckpt = need("captioning.checkpoint", "Captioner")
-    ceval = need("captioning.evaluate", "evaluate", "write_evaluation")
+    from ..captioning import checkpoint as cckpt
+    from ..captioning import data as cdata
+    from ..captioning import evaluate as ceval
+    from ..captioning import train as ctrain
     n_images, epochs, hidden = s.pick(full=(3000, 10, 256), quick=(800, 8, 128), smoke=(40, 1, 16))
     wordvec = min(128, hidden)
     spec = f"shapes:{n_images}"
@@ -48,8 +48,8 @@ def caption(run_dir: Path, s: Settings) -> str:
 def gan(run_dir: Path, s: Settings) -> str:
     """Train a DCGAN on MNIST when it is on disk (never downloaded here), else on the built-in 8x8 digits; the
     run folder gets fixed-noise sample grids along the way, the loss curves and a checkpoint."""
-    gtrain = need("gan.train", "TrainConfig", "train")
-    gdata = need("gan.data", "load_mnist")
+    from ..gan import data as gdata
+    from ..gan import train as gtrain
     data = "digits"
     if s.level != "smoke":
         try:

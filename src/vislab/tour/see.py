@@ -11,7 +11,7 @@ from .. import runs
 from ..fileio import write_json
 from ..images import SAMPLE_IMAGES, load_image, overlay, save_image
 from .annotate import labeled_grid
-from .steps import Settings, backbone, need, start
+from .steps import Settings, backbone, start
 
 MODEL = "efficientnet_lite0"
 
@@ -39,7 +39,7 @@ def classify(run_dir: Path, s: Settings) -> str:
 def saliency(run_dir: Path, s: Settings) -> str:
     """Saliency maps of sample photos for their top class: gradients, SmoothGrad (full: integrated
     gradients too)."""
-    vis = need("visualize.saliency", "saliency_maps")
+    from ..visualize import maps as vis
     names = s.pick(full=["chelsea", "coffee", "astronaut", "rocket"], quick=["chelsea", "coffee"],
                    smoke=["coffee"])
     methods = s.pick(full=["vanilla", "smoothgrad", "ig"], quick=["vanilla", "smoothgrad"], smoke=["vanilla"])
@@ -76,8 +76,7 @@ def saliency(run_dir: Path, s: Settings) -> str:
 
 def fool(run_dir: Path, s: Settings) -> str:
     """One fooling image: a sample photo changed imperceptibly until the network calls it a stingray."""
-    fooling = need("visualize.fooling", "make_fooling_image")
-    plots = need("visualize.plots", "fooling_figure")
+    from ..visualize import fooling, plots
     image, target_name, lr = "sample:chelsea", "stingray", 0.25
     max_iters = s.pick(full=100, quick=100, smoke=2)
     log = start(run_dir, {"model": MODEL, "image": image, "target": target_name, "lr": lr,
@@ -103,8 +102,8 @@ def fool(run_dir: Path, s: Settings) -> str:
 
 def dream(run_dir: Path, s: Settings) -> str:
     """Two class visualizations: images the network takes for a flamingo and a tarantula, grown from noise."""
-    cv = need("visualize.class_viz", "create_class_visualization")
-    plots = need("visualize.plots", "dream_figure")
+    from ..visualize import class_viz as cv
+    from ..visualize import plots
     classes = ("flamingo", "tarantula")
     steps, views, size = s.pick(full=(160, 2, 192), quick=(50, 2, 128), smoke=(2, 1, 64))
     log = start(run_dir, {"model": MODEL, "classes": list(classes), "param": "fourier", "steps": steps,
@@ -132,8 +131,7 @@ def dream(run_dir: Path, s: Settings) -> str:
 
 def style(run_dir: Path, s: Settings) -> str:
     """Style transfer of a built-in photo with the painterly style image made in code (`tour.painterly`)."""
-    transfer = need("style.transfer", "style_transfer", "Settings")
-    recorder = need("style.recorder", "Recorder")
+    from ..style import recorder, transfer
     from .painterly import painterly_image
 
     content_spec = "sample:chelsea"

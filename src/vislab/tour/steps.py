@@ -9,21 +9,15 @@ figures, "quick" for ``make demo``, "smoke" for the tests.
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import runs
-from ..errors import VislabError
 from ..fileio import write_json
 
 T = TypeVar("T")
-
-
-class NotAvailable(VislabError):
-    """The capability a step needs is not part of this install; the tour reports it and moves on."""
 
 
 @dataclass(frozen=True)
@@ -35,18 +29,6 @@ class Settings:
     def pick(self, *, full: T, quick: T, smoke: T) -> T:
         """The value for this tour's level."""
         return {"full": full, "quick": quick, "smoke": smoke}[self.level]
-
-
-def need(module: str, *names: str) -> Any:
-    """Import ``vislab.<module>`` and check it has `names`, or raise `NotAvailable` saying what is missing."""
-    try:
-        mod = importlib.import_module(f"vislab.{module}")
-    except ImportError as e:
-        raise NotAvailable(f"vislab.{module} is not available in this install ({e})") from e
-    missing = [n for n in names if not hasattr(mod, n)]
-    if missing:
-        raise NotAvailable(f"vislab.{module} has no {', '.join(missing)} in this install")
-    return mod
 
 
 @functools.lru_cache(maxsize=2)

@@ -9,7 +9,8 @@ from .class_viz import ClassVisualization, class_visualization_update_step, crea
 from .fooling import FoolingResult, make_fooling_image
 from .fourier import FourierImage
 from .integrated_gradients import IntegratedGradients
-from .saliency import Saliency, SmoothGrad, compute_saliency_maps, saliency_maps
+from .maps import saliency_maps
+from .saliency import Saliency, SmoothGrad, compute_saliency_maps
 
 __all__ = [
     "Saliency", "SmoothGrad", "IntegratedGradients", "compute_saliency_maps", "saliency_maps",

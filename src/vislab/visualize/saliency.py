@@ -85,24 +85,3 @@ class SmoothGrad:
                 total += gradients(self.forward, xi + e, ti.expand(len(e))).abs().sum(dim=0)
             out.append((total / self.n_samples).amax(dim=0))
         return torch.stack(out)
-
-
-METHODS = ("vanilla", "smoothgrad", "ig")
-
-
-def saliency_maps(model: Model, x: torch.Tensor, target: Target, method: str = "vanilla", *,
-                  n_samples: int = 25, stdev: float = 0.15, n_steps: int = 32, ig_method: str = "adaptive",
-                  internal_batch_size: int = 25, seed: int | None = None) -> torch.Tensor:
-    """One (N, H, W) map per image for any of `METHODS` (integrated gradients reduced by `channel_max`)."""
-    if method == "vanilla":
-        return Saliency(model).attribute(x, target)
-    if method == "smoothgrad":
-        return SmoothGrad(model, n_samples=n_samples, stdev=stdev, internal_batch_size=internal_batch_size,
-                          seed=seed).attribute(x, target)
-    if method == "ig":
-        from .integrated_gradients import IntegratedGradients  # (that module builds on this one)
-
-        ig = IntegratedGradients(model, n_steps=n_steps, method=ig_method,
-                                 internal_batch_size=internal_batch_size)
-        return channel_max(ig.attribute(x, target))
-    raise ConfigError(f"unknown saliency method {method!r}: choose {', '.join(METHODS)}")
