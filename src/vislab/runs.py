@@ -126,10 +126,23 @@ def load_checkpoint(path: str | os.PathLike, *, kind: str | None = None,
     try:
         state = torch.load(p, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - torch raises many types for bad files; all mean "unreadable"
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{p}: not a readable checkpoint ({msg[:200]})") from e
+        raise CheckpointError(f"{p}: not a readable checkpoint ({describe_load_error(e)})") from e
     if not isinstance(state, dict) or "vislab_kind" not in state:
         raise CheckpointError(f"{p}: not a vislab checkpoint")
     if kind is not None and state["vislab_kind"] != kind:
         raise CheckpointError(f"{p}: is a {state['vislab_kind']!r} checkpoint, expected a {kind!r} checkpoint")
     return state
+
+
+def describe_load_error(e: BaseException) -> str:
+    """A short reason for a failed ``torch.load``: torch's own message for a file that holds arbitrary Python
+    objects advises loading it unsafely, which is the one thing not to do with a file you cannot vouch for."""
+    text = str(e).strip()
+    if "Unsupported operand" in text or "invalid load key" in text:
+        return "not a PyTorch file"
+    if "PytorchStreamReader" in text:
+        return "truncated or corrupt PyTorch file"
+    if "Weights only load failed" in text:
+        return "it holds Python objects that safe loading (weights_only=True) refuses"
+    first = text.splitlines()[0] if text else type(e).__name__
+    return first[:200]

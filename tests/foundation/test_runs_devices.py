@@ -34,8 +34,12 @@ def test_checkpoint_kind_and_corruption(tmp_path):
     with pytest.raises(CheckpointError, match="is a 'gan' checkpoint, expected a 'captioning'"):
         runs.load_checkpoint(path, kind="captioning")
     (tmp_path / "bad.pt").write_bytes(b"garbage")
-    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+    with pytest.raises(CheckpointError, match="not a readable checkpoint \\(not a PyTorch file\\)"):
         runs.load_checkpoint(tmp_path / "bad.pt")
+    good = path.read_bytes()
+    (tmp_path / "cut.pt").write_bytes(good[: len(good) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        runs.load_checkpoint(tmp_path / "cut.pt")
     torch.save({"w": torch.ones(1)}, tmp_path / "plain.pt")
     with pytest.raises(CheckpointError, match="not a vislab checkpoint"):
         runs.load_checkpoint(tmp_path / "plain.pt")
@@ -49,8 +53,9 @@ def test_checkpoint_refuses_arbitrary_objects(tmp_path):
             return (print, ("pwned",))
 
     torch.save({"vislab_kind": "gan", "x": Evil()}, tmp_path / "evil.pt")
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="Python objects that safe loading") as e:
         runs.load_checkpoint(tmp_path / "evil.pt")
+    assert "weights_only` set to `False`" not in str(e.value)  # never advise the unsafe load
 
 
 def test_failed_checkpoint_write_keeps_the_previous_one(tmp_path, monkeypatch):

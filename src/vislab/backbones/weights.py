@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..errors import WeightsError
+from ..runs import describe_load_error
 
 
 def load_state_dict_file(model: nn.Module, path: str | os.PathLike, name: str) -> None:
@@ -17,7 +18,7 @@ def load_state_dict_file(model: nn.Module, path: str | os.PathLike, name: str) -
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # noqa: BLE001 - any failure to unpickle means an unusable file
-        raise WeightsError(f"{path}: not a readable PyTorch weights file ({str(e).splitlines()[0][:150]})") from e
+        raise WeightsError(f"{path}: not a readable PyTorch weights file ({describe_load_error(e)})") from e
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
     if not isinstance(sd, dict):
