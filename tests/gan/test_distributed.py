@@ -17,7 +17,7 @@ from vislab.gan.train import TrainConfig, train
 from vislab.runs import load_checkpoint, read_metrics
 
 ARGS = dict(arch="mlp", loss="bce", data="digits", batch_size=32, noise_dim=16, max_steps=6, log_every=1,
-            checkpoint_every=100, sample_every=100, eval_samples=0, seed=5, device="cpu")
+            checkpoint_every=100, sample_every=100, eval_samples=0, seed=5, device="cpu", ema=0.999)
 
 
 def _free_port() -> int:
@@ -54,7 +54,7 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
 
     init = train(TrainConfig(**{**ARGS, "max_steps": 1}), tmp_path / "init", progress=False)
     w0 = load_checkpoint(init["checkpoint"], kind="gan")
-    for net in ("generator", "discriminator"):
+    for net in ("generator", "discriminator", "generator_ema"):
         for name, wa in a[net].items():
             wb = b[net][name]
             moved = (wa - w0[net][name]).norm()

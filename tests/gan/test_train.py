@@ -80,18 +80,20 @@ def _stop_at(n):
 
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
 def test_interrupted_run_resumes_to_bitwise_equal_weights(cli, tmp_path, arch):
-    full = train(_cfg(arch), tmp_path / "full", progress=False)
+    full = train(_cfg(arch, ema=0.9), tmp_path / "full", progress=False)
     with pytest.raises(Stop):  # dies after step 5; the last checkpoint is from step 4
-        train(_cfg(arch), tmp_path / "cut", progress=False, on_step=_stop_at(5))
+        train(_cfg(arch, ema=0.9), tmp_path / "cut", progress=False, on_step=_stop_at(5))
     assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt", kind="gan")["step"] == 4
     r = cli("gan", "train", "--resume", tmp_path / "cut", "--quiet")
     assert r.rc == 0, r.err
     a = load_checkpoint(full["checkpoint"], kind="gan")
     b = load_checkpoint(tmp_path / "cut" / "checkpoint.pt", kind="gan")
     assert a["step"] == b["step"] == 6
-    for key in ("generator", "discriminator"):
+    for key in ("generator", "discriminator", "generator_ema"):
         for name, t in a[key].items():
             assert torch.equal(t, b[key][name]), (key, name)
+    # the weight average is its own state (not the raw weights) and was carried through the interruption
+    assert not torch.equal(a["generator_ema"]["0.weight"], a["generator"]["0.weight"])
     for key in ("opt_g", "opt_d"):
         for i, st in a[key]["state"].items():
             assert all(torch.equal(st[k], b[key]["state"][i][k]) for k in st), (key, i)
@@ -107,7 +109,7 @@ def test_train_writes_the_run_folder_then_sample_and_eval(cli, tmp_path, scorer_
     run = tmp_path / "run"
     r = cli("gan", "train", "--arch", "mlp", "--data", "digits", "--limit", "320", "--batch-size", "32",
             "--epochs", "2", "--noise-dim", "16", "--sample-every", "8", "--eval-samples", "200",
-            "--out", run, "--quiet")
+            "--ema", "0.9", "--out", run, "--quiet")
     assert r.rc == 0, r.err
     steps = 2 * (320 // 32)
     cfg = json.loads((run / "config.json").read_text())["config"]
@@ -119,6 +121,8 @@ def test_train_writes_the_run_folder_then_sample_and_eval(cli, tmp_path, scorer_
     scored = [m for m in rows if "mnist_score" in m]
     assert [m["step"] for m in scored] == [steps // 2, steps]  # logged at the end of each epoch
     assert sum(scored[-1]["class_histogram"]) == 200
+    assert sum(scored[-1]["raw_class_histogram"]) == 200  # the raw generator is scored too
+    assert scored[-1]["raw_mnist_score"] != scored[-1]["mnist_score"]
     assert [m["step"] for m in rows if "d_loss" in m] == [10, 20]
 
     from PIL import Image
@@ -135,6 +139,19 @@ def test_train_writes_the_run_folder_then_sample_and_eval(cli, tmp_path, scorer_
     assert scores["dataset"] == "digits" and scores["n"] == 300 and sum(scores["class_histogram"]) == 300
     assert 1.0 <= scores["mnist_score"] <= 10.0 and scores["frechet_distance"] > 0
     assert json.loads((tmp_path / "e" / "eval.json").read_text()) == scores
+    # eval scores the weight average by default, --raw the trained generator: check both against the weights
+    from vislab.gan.evaluate import evaluate_generator, load_scorer
+
+    state = load_checkpoint(run / "checkpoint.pt", kind="gan")
+    r = cli("gan", "eval", "--checkpoint", run, "-n", "300", "--json", "--raw", "--out", tmp_path / "e2")
+    assert r.rc == 0, r.err
+    raw_scores = json.loads(r.out)
+    assert (scores["generator"], raw_scores["generator"]) == ("ema", "raw")
+    for key, result in (("generator_ema", scores), ("generator", raw_scores)):
+        G, _ = build_pair("mlp", 16)
+        G.load_state_dict(state[key])
+        ref = evaluate_generator(G, 16, load_scorer("digits"), n=300, seed=0)
+        assert result["mnist_score"] == pytest.approx(ref["mnist_score"], rel=1e-6), key
 
 
 def test_cli_errors_are_one_line(cli, tmp_path):

@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="global batch size, split across processes (default 128)")
     t.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate (default 1e-3)")
     t.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.5)")
+    t.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                   help="keep an exponential moving average of the generator's weights with this decay "
+                        "(e.g. 0.999; ramped up from 0.1 early on) and sample and score from it; 0 = off "
+                        "(default 0)")
     t.add_argument("--noise-dim", type=positive_int, default=None, help="noise size (default 96)")
     t.add_argument("--spectral-norm", action="store_true", default=None,
                    help="spectral normalization on the discriminator's layers")
@@ -60,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--checkpoint", required=True, metavar="CKPT|RUN", help="checkpoint.pt or its run folder")
     s.add_argument("-n", type=positive_int, default=64, help="number of samples (default 64)")
     s.add_argument("-o", "--output", default=None, metavar="PNG", help="grid image (default RUN/samples.png)")
+    add_raw(s)
     add_seed(s)
     add_device(s)
     add_out(s, "gan-sample")
@@ -75,14 +80,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--data", default="auto", metavar="auto|DIR",
                    help="where MNIST is, for training the classifier the first time (default auto)")
     e.add_argument("--json", action="store_true", help="print the scores as one JSON object")
+    add_raw(e)
     add_seed(e)
     add_device(e)
     add_out(e, "gan-eval")
     e.set_defaults(func=run_eval)
 
 
+def add_raw(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--raw", action="store_true",
+                   help="use the raw generator, not the moving average of its weights (for runs trained "
+                        "with --ema; others have only the raw one)")
+
+
 # Flags that fall back to the checkpoint's value on --resume (and to TrainConfig's defaults otherwise).
-_TRAIN_KEYS = ("arch", "loss", "epochs", "max_steps", "batch_size", "lr", "beta1", "noise_dim",
+_TRAIN_KEYS = ("arch", "loss", "epochs", "max_steps", "batch_size", "lr", "beta1", "ema", "noise_dim",
                "spectral_norm", "data", "limit", "sample_every", "checkpoint_every", "log_every",
                "eval_samples", "tensorboard", "seed")
 
@@ -120,7 +132,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     ckpt = resolve_checkpoint(args.checkpoint)
-    G, cfg, _ = load_generator(ckpt, device)
+    G, cfg, state = load_generator(ckpt, device, raw=args.raw)
     z = sample_noise(args.n, cfg.noise_dim, generator=torch.Generator().manual_seed(args.seed))
     grid = sample_grid(G, z, device)
     if args.output:  # written before the run folder exists, so a bad -o leaves nothing behind
@@ -130,7 +142,7 @@ def run_sample(args: argparse.Namespace) -> int:
         run = make_run_dir(args.out, "gan-sample")
         out = save_image(grid, run / "samples.png")
     write_config(run, {"checkpoint": str(ckpt), "n": args.n, "seed": args.seed, "output": str(out),
-                       "arch": cfg.arch, "loss": cfg.loss})
+                       "arch": cfg.arch, "loss": cfg.loss, "generator": state["sampled_from"]})
     print(out)
     return 0
 
@@ -144,21 +156,23 @@ def run_eval(args: argparse.Namespace) -> int:
 
     device = resolve_device(args.device)
     ckpt = resolve_checkpoint(args.checkpoint)
-    G, cfg, state = load_generator(ckpt, device)
+    G, cfg, state = load_generator(ckpt, device, raw=args.raw)
     dataset = state.get("dataset", "mnist")
     scorer = load_scorer(dataset, data=args.data, device=device, log=lambda m: print(m, file=sys.stderr))
     scores = evaluate_generator(G, cfg.noise_dim, scorer, n=args.n, seed=args.seed, device=device)
-    scores.update(dataset=dataset, step=int(state.get("step", 0)),
+    scores.update(dataset=dataset, step=int(state.get("step", 0)), generator=state["sampled_from"],
                   real_test_score=round(scorer.test_score, 4),
                   classifier_test_accuracy=round(scorer.test_accuracy, 4))
     run = make_run_dir(args.out, "gan-eval")
-    write_config(run, {"checkpoint": str(ckpt), "n": args.n, "seed": args.seed, "dataset": dataset})
+    write_config(run, {"checkpoint": str(ckpt), "n": args.n, "seed": args.seed, "dataset": dataset,
+                       "generator": state["sampled_from"]})
     write_json(run / "eval.json", scores)
     MetricsLog(run).log(scores["step"], **{k: v for k, v in scores.items() if k != "step"})
     if args.json:
         print(json.dumps(scores))
         return 0
-    print(f"{ckpt} ({cfg.arch}/{cfg.loss}, step {scores['step']}, {args.n} samples, {dataset})")
+    which = "weight average (--ema)" if state["sampled_from"] == "ema" else "raw generator"
+    print(f"{ckpt} ({cfg.arch}/{cfg.loss}, step {scores['step']}, {which}, {args.n} samples, {dataset})")
     print(f"  MNIST score       {scores['mnist_score']:.3f}   (real test digits: {scorer.test_score:.3f}; "
           "max 10)")
     print(f"  Fréchet distance  {scores['frechet_distance']:.3f}   (classifier's 128-d penultimate features, "

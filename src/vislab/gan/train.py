@@ -6,10 +6,14 @@ fake batch serves both updates (as pytorch/examples' DCGAN does), the discrimina
 in one batched forward, and the discriminator's weights are frozen while the generator's gradient flows
 through it.
 
-Everything a run depends on is in the checkpoint: both networks, both optimizers, the noise generator's state,
-the global RNG states and the step. The data order is a function of (seed, epoch), so the step alone says
-where in the data a resumed run continues; a resumed run therefore ends with exactly the weights of an
-uninterrupted one (CPU, same thread count).
+With `--ema DECAY` the loop also keeps an exponential moving average of the generator's weights (`ema.py`);
+that average draws the sample grids and is what `gan sample` / `gan eval` use, and each epoch's scores are
+logged for both it and the raw generator.
+
+Everything a run depends on is in the checkpoint: both networks, both optimizers, the weight average, the
+noise generator's state, the global RNG states and the step. The data order is a function of (seed, epoch), so
+the step alone says where in the data a resumed run continues; a resumed run therefore ends with exactly the
+weights of an uninterrupted one (CPU, same thread count).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ..errors import CheckpointError, ConfigError
 from ..images import make_grid, save_image
 from . import distributed
 from .data import Digits, load_dataset, to_gan_input
+from .ema import ema_decay, make_ema, update_ema
 from .losses import LOSSES, gradient_penalty
 from .models import ARCHS, build_pair, sample_noise
 
@@ -48,6 +53,7 @@ class TrainConfig:
     lr: float = 1e-3
     beta1: float = 0.5
     beta2: float = 0.999
+    ema: float = 0.0               # decay of the generator's weight average (0: none); see ema.py
     noise_dim: int = 96
     seed: int = 0
     spectral_norm: bool = False
@@ -69,6 +75,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "noise_dim", "sample_every", "checkpoint_every", "log_every"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"--ema {self.ema}: the decay must be in [0, 1) (0 turns the average off)")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
@@ -140,9 +148,12 @@ def build_models(cfg: TrainConfig) -> tuple[nn.Module, nn.Module]:
     return build_pair(cfg.arch, cfg.noise_dim, spectral_norm=cfg.spectral_norm)
 
 
-def load_generator(checkpoint: str | Path,
-                   device: torch.device | str = "cpu") -> tuple[nn.Module, TrainConfig, dict]:
-    """The generator of a `vislab gan train` checkpoint (eval mode) with its config and the raw state."""
+def load_generator(checkpoint: str | Path, device: torch.device | str = "cpu", *,
+                   raw: bool = False) -> tuple[nn.Module, TrainConfig, dict]:
+    """The generator of a `vislab gan train` checkpoint (eval mode) with its config and the raw state.
+
+    That is the weight average when the run kept one (`--ema`), unless `raw`; `state["sampled_from"]` says
+    which ("ema" or "raw")."""
     state = runs.load_checkpoint(checkpoint, kind="gan")
     try:
         cfg = TrainConfig.from_dict(state["config"])
@@ -150,7 +161,9 @@ def load_generator(checkpoint: str | Path,
     except (KeyError, TypeError) as e:
         raise CheckpointError(f"{checkpoint}: GAN checkpoint without a usable config ({e})") from e
     G, _ = build_models(cfg)
-    _load_state(G, state, "generator", checkpoint, cfg)
+    key = "generator_ema" if not raw and state.get("generator_ema") is not None else "generator"
+    _load_state(G, state, key, checkpoint, cfg)
+    state["sampled_from"] = "ema" if key == "generator_ema" else "raw"
     G.to(device).eval()
     return G, cfg, state
 
@@ -237,6 +250,11 @@ def _train(cfg: TrainConfig, run_dir: str | Path | None, state: dict | None, inf
         noise.set_state(state["noise_rng"])
         set_rng_state(state["rng"])
         step = int(state["step"])
+    # Only the main process keeps the average: it is the one that samples, scores and saves.
+    G_ema = make_ema(G) if cfg.ema and info.is_main else None
+    if G_ema is not None and state is not None and state.get("generator_ema") is not None:
+        _load_state(G_ema, state, "generator_ema", "the checkpoint", cfg)
+    sampler = G_ema if G_ema is not None else G  # draws the grids; scored as the run's generator
 
     run: Path | None = None
     metrics = writer = None
@@ -258,6 +276,7 @@ def _train(cfg: TrainConfig, run_dir: str | Path | None, state: dict | None, inf
         runs.save_checkpoint({
             "config": asdict(cfg), "dataset": data.name, "step": step,
             "generator": G.state_dict(), "discriminator": D.state_dict(),
+            "generator_ema": G_ema.state_dict() if G_ema is not None else None,
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
             "noise_rng": noise.get_state(), "rng": rng_state(),
         }, run / CHECKPOINT, kind="gan")
@@ -281,6 +300,8 @@ def _train(cfg: TrainConfig, run_dir: str | Path | None, state: dict | None, inf
                 eps = torch.rand(cfg.batch_size, 1, generator=noise)[rows].to(device)
             d_loss, g_loss = gan_step(G, D, opt_g, opt_d, real, z, cfg.loss, gp_eps=eps, sync=sync)
             distributed.average_buffers(G, info)
+            if G_ema is not None:
+                update_ema(G_ema, G, ema_decay(cfg.ema, step))
             step += 1
             bar.update()
             end_of_epoch = step % steps_per_epoch == 0 or step == total
@@ -298,14 +319,17 @@ def _train(cfg: TrainConfig, run_dir: str | Path | None, state: dict | None, inf
                     _tb_scalars(writer, step, d_loss=d, g_loss=g)
                     bar.set_postfix(d=f"{d:.3f}", g=f"{g:.3f}")
                 if step % cfg.sample_every == 0 and step < total:
-                    _save_grid(G, fixed_z, device, run, step, writer)
+                    _save_grid(sampler, fixed_z, device, run, step, writer)
                 if end_of_epoch and scorer is not None:
-                    scores = _score(G, cfg, scorer, device)
+                    scores = _score(sampler, cfg, scorer, device)
+                    if G_ema is not None:  # the raw generator too, to show what the average adds
+                        scores.update({f"raw_{k}": v for k, v in _score(G, cfg, scorer, device).items()})
                     metrics.log(step, epoch=epoch, **scores)
-                    _tb_scalars(writer, step, mnist_score=scores["mnist_score"],
-                                frechet_distance=scores["frechet_distance"])
+                    _tb_scalars(writer, step, **{k: v for k, v in scores.items()
+                                                 if k.endswith(("mnist_score", "frechet_distance"))})
                     summary.update(scores)
-                    bar.write(f"epoch {epoch + 1}: MNIST score {scores['mnist_score']:.2f}, Fréchet "
+                    raw = f" (raw generator {scores['raw_mnist_score']:.2f})" if G_ema is not None else ""
+                    bar.write(f"epoch {epoch + 1}: MNIST score {scores['mnist_score']:.2f}{raw}, Fréchet "
                               f"distance {scores['frechet_distance']:.2f}, modes {scores['modes']}/10",
                               file=sys.stderr)
                 if (step % cfg.checkpoint_every == 0 or end_of_epoch) and step < total:
@@ -315,7 +339,7 @@ def _train(cfg: TrainConfig, run_dir: str | Path | None, state: dict | None, inf
 
     if info.is_main:
         save()
-        _save_grid(G, fixed_z, device, run, step, writer)
+        _save_grid(sampler, fixed_z, device, run, step, writer)
         plot_losses(run)
         if writer is not None:
             writer.close()
