@@ -33,7 +33,7 @@ test: install-test
 	$(PY) -m pytest -q
 
 lint: install-test
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench quality
 
 bench: install-test
 	for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

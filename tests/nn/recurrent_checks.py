@@ -20,6 +20,28 @@ def weights(cell: str, rng, dtype=np.float64):
     return Wx.astype(dtype), Wh.astype(dtype), b.astype(dtype)
 
 
+def check_step_gradients(cell, step_forward, step_backward, rng):
+    """For the cells whose step is (x, prev_h, Wx, Wh, b) -> next_h (RNN, GRU)."""
+    x, prev_h = rng.standard_normal((N, D)), rng.standard_normal((N, H))
+    Wx, Wh, b = weights(cell, rng)
+    next_h, cache = step_forward(x, prev_h, Wx, Wh, b)
+    dnext = rng.standard_normal(next_h.shape)
+    grads = step_backward(dnext, cache)
+    for name, arr, grad in zip(("dx", "dprev_h", "dWx", "dWh", "db"), (x, prev_h, Wx, Wh, b), grads):
+        num = eval_numerical_gradient_array(lambda _: step_forward(x, prev_h, Wx, Wh, b)[0], arr, dnext)
+        assert rel_error(num, grad) < 1e-7, name
+
+
+def check_sequence_is_the_step_repeated(cell, forward, step_forward, rng):
+    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+    Wx, Wh, b = weights(cell, rng)
+    h, _ = forward(x, h0, Wx, Wh, b)
+    prev = h0
+    for t in range(T):
+        prev, _ = step_forward(x[:, t], prev, Wx, Wh, b)
+        np.testing.assert_allclose(h[:, t], prev, rtol=1e-12)
+
+
 def check_sequence_gradients(cell, forward, backward, rng):
     x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
     Wx, Wh, b = weights(cell, rng)

@@ -7,16 +7,16 @@ import pytest
 from scipy.special import expit
 
 from vislab.nn import gru_backward, gru_forward, gru_step_backward, gru_step_forward
-from vislab.nn.gradcheck import eval_numerical_gradient_array, rel_error
 
 from .recurrent_checks import (
     D,
     H,
     N,
-    T,
     check_float32,
     check_matches_torch,
     check_sequence_gradients,
+    check_sequence_is_the_step_repeated,
+    check_step_gradients,
     weights,
 )
 
@@ -38,24 +38,11 @@ def test_step_follows_torch_formula(rng):
 
 
 def test_step_gradients(rng):
-    x, prev_h = rng.standard_normal((N, D)), rng.standard_normal((N, H))
-    Wx, Wh, b = weights("gru", rng)
-    next_h, cache = gru_step_forward(x, prev_h, Wx, Wh, b)
-    dnext = rng.standard_normal(next_h.shape)
-    grads = gru_step_backward(dnext, cache)
-    for arr, grad in zip((x, prev_h, Wx, Wh, b), grads):
-        num = eval_numerical_gradient_array(lambda _: gru_step_forward(x, prev_h, Wx, Wh, b)[0], arr, dnext)
-        assert rel_error(num, grad) < 1e-7
+    check_step_gradients("gru", gru_step_forward, gru_step_backward, rng)
 
 
 def test_sequence_is_the_step_repeated(rng):
-    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
-    Wx, Wh, b = weights("gru", rng)
-    h, _ = gru_forward(x, h0, Wx, Wh, b)
-    prev = h0
-    for t in range(T):
-        prev, _ = gru_step_forward(x[:, t], prev, Wx, Wh, b)
-        np.testing.assert_allclose(h[:, t], prev, rtol=1e-12)
+    check_sequence_is_the_step_repeated("gru", gru_forward, gru_step_forward, rng)
 
 
 def test_sequence_gradients(rng):

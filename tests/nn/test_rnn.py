@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 
 from vislab.nn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
-from vislab.nn.gradcheck import eval_numerical_gradient_array, rel_error
 
 from .recurrent_checks import (
     D,
     H,
     N,
-    T,
     check_float32,
     check_matches_torch,
     check_sequence_gradients,
+    check_sequence_is_the_step_repeated,
+    check_step_gradients,
     weights,
 )
 
@@ -26,25 +26,17 @@ def rng():
 
 
 def test_step_gradients(rng):
+    check_step_gradients("rnn", rnn_step_forward, rnn_step_backward, rng)
+
+
+def test_step_forward_is_the_formula(rng):
     x, prev_h = rng.standard_normal((N, D)), rng.standard_normal((N, H))
     Wx, Wh, b = weights("rnn", rng)
-    next_h, cache = rnn_step_forward(x, prev_h, Wx, Wh, b)
-    np.testing.assert_allclose(next_h, np.tanh(x @ Wx + prev_h @ Wh + b))
-    dnext = rng.standard_normal(next_h.shape)
-    grads = rnn_step_backward(dnext, cache)
-    for arr, grad in zip((x, prev_h, Wx, Wh, b), grads):
-        num = eval_numerical_gradient_array(lambda _: rnn_step_forward(x, prev_h, Wx, Wh, b)[0], arr, dnext)
-        assert rel_error(num, grad) < 1e-7
+    np.testing.assert_allclose(rnn_step_forward(x, prev_h, Wx, Wh, b)[0], np.tanh(x @ Wx + prev_h @ Wh + b))
 
 
 def test_sequence_is_the_step_repeated(rng):
-    x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
-    Wx, Wh, b = weights("rnn", rng)
-    h, _ = rnn_forward(x, h0, Wx, Wh, b)
-    prev = h0
-    for t in range(T):
-        prev, _ = rnn_step_forward(x[:, t], prev, Wx, Wh, b)
-        np.testing.assert_allclose(h[:, t], prev, rtol=1e-12)
+    check_sequence_is_the_step_repeated("rnn", rnn_forward, rnn_step_forward, rng)
 
 
 def test_sequence_gradients(rng):

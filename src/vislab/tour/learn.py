@@ -56,7 +56,7 @@ def gan(run_dir: Path, s: Settings) -> str:
             data = gdata.load_mnist(None, "train", download=False).source  # the folder it was found in
         except DataError:
             pass  # not on disk: the built-in digits, as promised (the tour never downloads)
-    steps, batch, eval_samples = s.pick(full=(600, 64, 0), quick=(200, 32, 0), smoke=(2, 16, 0))
+    steps, batch, eval_samples = s.pick(full=(1500, 128, 0), quick=(500, 64, 0), smoke=(2, 16, 0))
     cfg = gtrain.TrainConfig(arch="dcgan", loss="bce", epochs=10**6, max_steps=steps, batch_size=batch,
                              data=data, sample_every=max(1, steps // 5), checkpoint_every=max(1, steps // 2),
                              log_every=max(1, steps // 100), eval_samples=eval_samples, seed=s.seed,

@@ -137,7 +137,7 @@ def style(run_dir: Path, s: Settings) -> str:
     content_spec = "sample:chelsea"
     # The library's default weights; fewer iterations than its default 300 for quick, but not below ~100:
     # before that L-BFGS has not yet moved the photo's colours toward the painting's.
-    size, iterations, scales = s.pick(full=(224, 200, 1), quick=(160, 100, 1), smoke=(48, 2, 1))
+    size, iterations, scales = s.pick(full=(256, 300, 1), quick=(192, 150, 1), smoke=(48, 2, 1))
     settings = transfer.Settings(image_size=size, iterations=iterations, scales=scales, seed=s.seed)
     painting = painterly_image(256, seed=s.seed)
     save_image(painting, run_dir / "style.png")
