@@ -1,7 +1,10 @@
 """Quality check for `vislab gan`: train arch x loss on MNIST and score each generator.
 
-    .venv/bin/python quality/gan.py                       # all four: mlp/dcgan x bce/ls, 5 epochs each
-    .venv/bin/python quality/gan.py --runs dcgan-bce --epochs 5
+    .venv/bin/python quality/gan.py                       # mlp/dcgan x bce/ls, then DCGAN hinge+sn+ema
+    .venv/bin/python quality/gan.py --runs dcgan-bce,dcgan-ls+ema --epochs 5
+
+A run is ARCH-LOSS with options after "+": `sn` (spectral norm on the discriminator), `ema` (sample from the
+moving average of the generator's weights, decay 0.999).
 
 For every run it prints the MNIST score (Inception-score analogue with vislab's cached MNIST classifier; real
 test digits give the reference value printed first), the Fréchet distance on the classifier's 128-d
@@ -28,8 +31,8 @@ from vislab.runs import read_metrics
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runs", default="dcgan-bce,dcgan-ls,mlp-bce,mlp-ls",
-                    help="comma-separated ARCH-LOSS list")
+    ap.add_argument("--runs", default="dcgan-bce,dcgan-ls,mlp-bce,mlp-ls,dcgan-hinge+sn+ema",
+                    help="comma-separated ARCH-LOSS[+sn][+ema] list")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--samples", type=int, default=10000, help="samples scored at the end (default 10000)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
@@ -47,12 +50,17 @@ def main() -> int:
           f"{scorer.test_score:.3f} (10,000 images); torch threads {torch.get_num_threads()}", flush=True)
     results_path = out / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    print("| arch | loss | epochs | lr | MNIST score | Fréchet distance | digits present | minutes |",
+    print("| arch | loss | options | epochs | lr | MNIST score | Fréchet distance | digits present | minutes |",
           flush=True)
-    print("|---|---|---:|---:|---:|---:|---:|---:|", flush=True)
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|", flush=True)
     for name in args.runs.split(","):
-        arch, loss = name.split("-", 1)
+        base, *options = name.split("+")
+        arch, loss = base.split("-", 1)
+        unknown = set(options) - {"sn", "ema"}
+        if unknown:
+            ap.error(f"{name}: unknown option(s) {sorted(unknown)}; use +sn and/or +ema")
         cfg = TrainConfig(arch=arch, loss=loss, epochs=args.epochs, seed=args.seed, data="mnist", lr=args.lr,
+                          spectral_norm="sn" in options, ema=0.999 if "ema" in options else 0.0,
                           sample_every=500, checkpoint_every=500)
         t0 = time.perf_counter()
         summary = train(cfg, out / name, progress=sys.stderr.isatty())
@@ -60,15 +68,14 @@ def main() -> int:
         G, _, _ = load_generator(summary["checkpoint"])
         s = evaluate_generator(G, cfg.noise_dim, scorer, n=args.samples, seed=args.seed)
         per_epoch = [round(r["mnist_score"], 3) for r in read_metrics(out / name) if "mnist_score" in r]
-        results[name] = {"arch": arch, "loss": loss, "epochs": args.epochs, "lr": args.lr,
+        results[name] = {"arch": arch, "loss": loss, "options": options, "epochs": args.epochs, "lr": args.lr,
                          "mnist_score": s["mnist_score"],
                          "frechet_distance": s["frechet_distance"], "modes": s["modes"],
                          "class_histogram": s["class_histogram"], "minutes": minutes,
                          "score_per_epoch_5000_samples": per_epoch, "threads": torch.get_num_threads()}
         results_path.write_text(json.dumps(results, indent=2) + "\n")
-        print(f"| {arch} | {loss} | {args.epochs} | {args.lr:g} | {s['mnist_score']:.2f} | "
-              f"{s['frechet_distance']:.2f} | "
-              f"{s['modes']}/10 | {minutes:.1f} |", flush=True)
+        print(f"| {arch} | {loss} | {' '.join(options) or '-'} | {args.epochs} | {args.lr:g} | "
+              f"{s['mnist_score']:.2f} | {s['frechet_distance']:.2f} | {s['modes']}/10 | {minutes:.1f} |", flush=True)
         print(f"    per-epoch MNIST score (5000 samples): {per_epoch}", flush=True)
         if arch == "dcgan":
             ok = s["mnist_score"] >= 9.0

@@ -15,13 +15,14 @@ def test_decay_ramps_up_to_the_given_value():
     assert ema_decay(0.999, 2339) == pytest.approx(2340 / 2349)  # still ramping after 5 MNIST epochs
 
 
-def test_average_matches_torch_averaged_model_and_copies_buffers():
+def test_average_matches_torch_averaged_model_for_weights_and_statistics():
     torch.manual_seed(0)
     G = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5), nn.Linear(5, 2))
     ema = make_ema(G)
     # AveragedModel's first update copies the weights (our starting point); its n-th later update gets
     # num_averaged = n, i.e. it follows our step t = n - 1.
-    ref = AveragedModel(G, avg_fn=lambda avg, p, n: avg + (1 - min(0.9, int(n) / (9 + int(n)))) * (p - avg))
+    ref = AveragedModel(G, avg_fn=lambda avg, p, n: avg + (1 - min(0.9, int(n) / (9 + int(n)))) * (p - avg),
+                        use_buffers=True)
     ref.update_parameters(G)
     assert not any(p.requires_grad for p in ema.parameters())
     for t in range(120):  # past the ramp: (1 + t) / (10 + t) reaches 0.9 at t = 80
@@ -34,5 +35,9 @@ def test_average_matches_torch_averaged_model_and_copies_buffers():
     for (name, a), b in zip(ema.named_parameters(), ref.module.parameters()):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
         assert not torch.allclose(a, dict(G.named_parameters())[name])  # an average, not a copy
-    for (name, a), b in zip(ema.named_buffers(), G.buffers()):
-        assert torch.equal(a, b), name
+    for (name, a), b, g in zip(ema.named_buffers(), ref.module.buffers(), G.buffers()):
+        if a.is_floating_point():  # BatchNorm's running mean and variance: averaged like the weights
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+            assert not torch.allclose(a, g), name
+        else:  # the batch counter is copied
+            assert torch.equal(a, g), name
