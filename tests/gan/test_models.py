@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from vislab.gan import build_dc_classifier, build_dc_generator, discriminator, generator, sample_noise
 from vislab.gan.models import build_pair, count_params
@@ -49,3 +50,31 @@ def test_spectral_norm_bounds_each_layer_by_one():
     assert len(layers) == 3 and count_params(D) == count_params(discriminator())
     dc = build_pair("dcgan", 8, spectral_norm=True)[1]
     assert sum(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in dc.modules()) == 4
+
+
+def _course_order_dc_classifier() -> nn.Sequential:
+    """The discriminator exactly as the course writes it: conv, LeakyReLU, then max-pool."""
+    return nn.Sequential(
+        nn.Unflatten(1, (1, 28, 28)),
+        nn.Conv2d(1, 32, 5), nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2),
+        nn.Conv2d(32, 64, 5), nn.LeakyReLU(0.01), nn.MaxPool2d(2, 2),
+        nn.Flatten(),
+        nn.Linear(4 * 4 * 64, 1024), nn.LeakyReLU(0.01),
+        nn.Linear(1024, 1),
+    )
+
+
+def test_pool_before_leaky_relu_is_the_course_discriminator_bitwise():
+    torch.manual_seed(0)
+    ours = build_dc_classifier()
+    course = _course_order_dc_classifier()
+    course.load_state_dict(ours.state_dict())  # same keys: the swap moved only parameter-free layers
+    x = (torch.rand(16, 784) * 2 - 1).requires_grad_()
+    x2 = x.detach().clone().requires_grad_()
+    dy = torch.randn(16, 1)
+    y, y2 = ours(x), course(x2)
+    y.backward(dy)
+    y2.backward(dy)
+    assert torch.equal(y, y2) and torch.equal(x.grad, x2.grad)
+    for (name, p), p2 in zip(ours.named_parameters(), course.parameters()):
+        assert torch.equal(p.grad, p2.grad), name
