@@ -27,11 +27,11 @@ def main() -> None:
     import numpy as np
     import torch
 
-    from vislab.captioning.distributed import Dist
     from vislab.captioning.engines import NumpyEngine, TorchEngine
     from vislab.captioning.shapes import make_shapes
     from vislab.captioning.tokenize import tokenize
     from vislab.captioning.vocab import Vocabulary
+    from vislab.distributed import DistInfo
 
     torch.set_num_threads(args.threads)
     shapes_vocab = Vocabulary.build(tokenize(c) for caps in make_shapes(200).captions for c in caps)
@@ -48,7 +48,7 @@ def main() -> None:
         for cell in ("rnn", "lstm", "gru"):
             rates = []
             for engine in (NumpyEngine(vocab.word_to_idx, D, W, H, cell, "float32", 0),
-                           TorchEngine(vocab.word_to_idx, D, W, H, cell, "float32", 0, dist=Dist())):
+                           TorchEngine(vocab.word_to_idx, D, W, H, cell, "float32", 0, dist=DistInfo())):
                 for _ in range(3):
                     engine.train_step(feats, caps, 1e-3, N)
                 t = time.perf_counter()

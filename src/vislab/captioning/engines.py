@@ -11,9 +11,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..distributed import DistInfo
 from ..errors import CheckpointError
 from ..nn.optim import adam
-from .distributed import Dist
 from .model import PARAM_NAMES, CaptioningRNN
 from .torch_model import TorchCaptioningRNN
 
@@ -60,7 +60,7 @@ class NumpyEngine:
 
 class TorchEngine:
     def __init__(self, word_to_idx: dict, input_dim: int, wordvec_dim: int, hidden_dim: int, cell: str,
-                 dtype: str, seed: int, dist: Dist) -> None:
+                 dtype: str, seed: int, dist: DistInfo) -> None:
         self.dist = dist
         self.dtype = DTYPES[dtype][1]
         self.model = TorchCaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,

@@ -17,11 +17,11 @@ import numpy as np
 from tqdm import tqdm
 
 from .. import devices, runs
+from ..distributed import DistInfo, setup, teardown, torchrun_world_size
 from ..errors import CheckpointError, ConfigError
 from ..fileio import atomic_path
 from . import checkpoint as ckpt
 from .data import CaptionData
-from .distributed import Dist, setup, teardown
 from .engines import DTYPES, NumpyEngine, TorchEngine
 from .features import FeatureTransform
 from .metrics import caption_scores
@@ -96,9 +96,9 @@ def train(data: CaptionData, cfg: TrainConfig, run_dir: str | Path, *, resume: d
     run_dir = Path(run_dir)
     t0 = time.perf_counter()
     if cfg.engine == "numpy":
-        if _torchrun_world() > 1:
+        if torchrun_world_size() > 1:
             raise ConfigError("torchrun runs several processes, which needs --engine torch")
-        dist = Dist()
+        dist = DistInfo()
     else:
         dist = setup(devices.resolve_device(cfg.device))
     try:
@@ -254,9 +254,3 @@ def save_curves(run_dir: str | Path) -> Path | None:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
     return path
-
-
-def _torchrun_world() -> int:
-    import os
-
-    return int(os.environ.get("WORLD_SIZE", "1"))

@@ -153,9 +153,10 @@ def _train(args: argparse.Namespace) -> int:
     from ..captioning.features import FeatureSpec
     from ..captioning.train import TrainConfig, train
     from ..captioning.vocab import Vocabulary
+    from ..distributed import torchrun_world_size
     from ..errors import ConfigError
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not (args.out or args.resume):
+    if torchrun_world_size() > 1 and not (args.out or args.resume):
         raise ConfigError("under torchrun give --out, so that every process writes to the same run folder")
     resume = None
     if args.resume:

@@ -16,45 +16,12 @@ across processes after each step so that every process (and the checkpoint) hold
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from datetime import timedelta
-
 import torch
 import torch.distributed as dist
 from torch import nn
 
+from ..distributed import DistInfo
 from ..errors import ConfigError
-
-
-@dataclass
-class DistInfo:
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-
-def init(device: torch.device, timeout_s: float = 1800.0) -> tuple[DistInfo, torch.device]:
-    """Join the process group when started by torchrun (WORLD_SIZE > 1); else a single-process DistInfo."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return DistInfo(), device
-    info = DistInfo(int(os.environ["RANK"]), world, int(os.environ.get("LOCAL_RANK", "0")))
-    if device.type == "cuda":
-        device = torch.device("cuda", info.local_rank)
-        torch.cuda.set_device(device)
-    backend = "nccl" if device.type == "cuda" else "gloo"
-    if not dist.is_initialized():
-        dist.init_process_group(backend, timeout=timedelta(seconds=timeout_s))
-    return info, device
 
 
 def shard(batch_size: int, info: DistInfo) -> slice:
@@ -66,36 +33,27 @@ def shard(batch_size: int, info: DistInfo) -> slice:
     return slice(info.rank * per, (info.rank + 1) * per)
 
 
-def average_gradients(module: nn.Module, info: DistInfo) -> None:
-    """All-reduce the mean of every gradient as one flat tensor (one message, not one per parameter)."""
-    if not info.enabled:
+def _all_reduce_mean(tensors: list[torch.Tensor], info: DistInfo) -> None:
+    """Replace each tensor by its mean over processes, as one flat message rather than one per tensor."""
+    if not info.enabled or not tensors:
         return
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return
-    flat = torch.cat([g.reshape(-1) for g in grads])
+    flat = torch.cat([t.reshape(-1) for t in tensors])
     dist.all_reduce(flat)
     flat /= info.world_size
     offset = 0
-    for g in grads:
-        g.copy_(flat[offset:offset + g.numel()].view_as(g))
-        offset += g.numel()
+    for t in tensors:
+        t.copy_(flat[offset:offset + t.numel()].view_as(t))
+        offset += t.numel()
+
+
+def average_gradients(module: nn.Module, info: DistInfo) -> None:
+    """All-reduce the mean of every gradient."""
+    _all_reduce_mean([p.grad for p in module.parameters() if p.grad is not None], info)
 
 
 def average_buffers(module: nn.Module, info: DistInfo) -> None:
     """Average floating-point buffers (BatchNorm running statistics) so all processes hold the same model."""
-    if not info.enabled:
-        return
-    bufs = [b for b in module.buffers() if b.is_floating_point()]
-    if not bufs:
-        return
-    flat = torch.cat([b.reshape(-1) for b in bufs])
-    dist.all_reduce(flat)
-    flat /= info.world_size
-    offset = 0
-    for b in bufs:
-        b.copy_(flat[offset:offset + b.numel()].view_as(b))
-        offset += b.numel()
+    _all_reduce_mean([b for b in module.buffers() if b.is_floating_point()], info)
 
 
 def average_scalars(info: DistInfo, *values: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -105,13 +63,3 @@ def average_scalars(info: DistInfo, *values: torch.Tensor) -> tuple[torch.Tensor
     t = torch.stack([v.detach().float().reshape(()) for v in values])
     dist.all_reduce(t)
     return tuple(t / info.world_size)
-
-
-def barrier(info: DistInfo) -> None:
-    if info.enabled:
-        dist.barrier()
-
-
-def shutdown(info: DistInfo) -> None:
-    if info.enabled and dist.is_initialized():
-        dist.destroy_process_group()

@@ -32,6 +32,9 @@ from tqdm.auto import tqdm
 
 from .. import runs
 from ..devices import resolve_device, rng_state, seed_everything, set_rng_state
+from ..distributed import DistInfo
+from ..distributed import setup as setup_distributed
+from ..distributed import teardown as teardown_distributed
 from ..errors import CheckpointError, ConfigError
 from ..images import make_grid, save_image
 from . import distributed
@@ -205,11 +208,14 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, *, resume: str | 
             run_dir = ckpt.parent
 
     device = resolve_device(cfg.device)
-    info, device = distributed.init(device)
+    # Long timeout: the main process alone trains the MNIST scorer and scores each epoch while the others
+    # wait in the next all-reduce.
+    info = setup_distributed(device, timeout_s=1800.0)
+    device = info.device
     try:
         return _train(cfg, run_dir, state, info, device, progress, log, on_step)
     finally:
-        distributed.shutdown(info)
+        teardown_distributed(info)
 
 
 def _check_resumable(cfg: TrainConfig, state: dict, path: Path) -> None:
@@ -221,7 +227,7 @@ def _check_resumable(cfg: TrainConfig, state: dict, path: Path) -> None:
                               f"not {getattr(cfg, key)} (leave {flag} out to continue it)")
 
 
-def _train(cfg: TrainConfig, run_dir: str | Path | None, state: dict | None, info: distributed.DistInfo,
+def _train(cfg: TrainConfig, run_dir: str | Path | None, state: dict | None, info: DistInfo,
            device: torch.device, progress: bool, log: Callable[[str], None],
            on_step: Callable[[int], None] | None) -> dict[str, Any]:
     data = load_dataset(cfg.data, "train", log=log if info.is_main else None)

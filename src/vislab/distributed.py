@@ -1,25 +1,25 @@
-"""Multi-process data parallelism for the torch engine, started by ``torchrun`` (gloo on CPU, nccl on GPUs).
+"""Joining a multi-process run started by ``torchrun`` (gloo on CPU, NCCL on GPUs), shared by every trainer.
 
 torchrun sets WORLD_SIZE/RANK/LOCAL_RANK; without them everything here is a no-op, so the same training code
-runs in one process. Every process sees the same global batch order and takes its share of each batch; DDP
-averages gradients, and the torch engine scales each share's loss so that the average is the gradient of the
-global batch mean.
+runs in one process. How gradients are combined is each trainer's own business (captioning uses DDP, the
+GAN all-reduces explicitly); this module only starts, describes and ends the process group.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import torch
 import torch.distributed as dist
 
 
 @dataclass(frozen=True)
-class Dist:
+class DistInfo:
     rank: int = 0
     world_size: int = 1
-    device: torch.device = torch.device("cpu")
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
 
     @property
     def enabled(self) -> bool:
@@ -42,19 +42,24 @@ class Dist:
             dist.barrier()
 
 
-def setup(device: torch.device) -> Dist:
+def torchrun_world_size() -> int:
+    """How many processes torchrun started (1 when not started by torchrun)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def setup(device: torch.device, timeout_s: float | None = None) -> DistInfo:
     """Join the process group when launched by torchrun; each process on a GPU gets its own (LOCAL_RANK)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return Dist(device=device)
+    if torchrun_world_size() <= 1:
+        return DistInfo(device=device)
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return Dist(dist.get_rank(), dist.get_world_size(), device)
+        kw = {"timeout": timedelta(seconds=timeout_s)} if timeout_s is not None else {}
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo", **kw)
+    return DistInfo(dist.get_rank(), dist.get_world_size(), device)
 
 
-def teardown(d: Dist) -> None:
-    if d.enabled and dist.is_initialized():
+def teardown(info: DistInfo) -> None:
+    if info.enabled and dist.is_initialized():
         dist.destroy_process_group()
