@@ -7,7 +7,6 @@ import itertools
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from vislab.captioning import CaptioningRNN
 from vislab.errors import ConfigError
@@ -18,12 +17,6 @@ WORDS = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "cat", "dog", "sits"]
 W2I = {w: i for i, w in enumerate(WORDS)}
 NULL, START, END = 0, 1, 2
 CELLS = ["rnn", "lstm", "gru"]
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():  # tiny matrices: BLAS threads only add hand-off cost
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def small_model(cell, seed=0, words=W2I, dtype=np.float64, scale=0.6):

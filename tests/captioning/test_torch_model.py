@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from threadpoolctl import threadpool_limits
 
 from vislab.captioning import CaptioningRNN
 from vislab.captioning.model import PARAM_NAMES
@@ -17,12 +16,6 @@ WORDS = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "cat", "dog", "sits", "on",
 W2I = {w: i for i, w in enumerate(WORDS)}
 NULL, START, END = 0, 1, 2
 CELLS = ["rnn", "lstm", "gru"]
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():  # tiny matrices: BLAS threads only add hand-off cost
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def numpy_model(cell, seed=0, scale=0.7):
