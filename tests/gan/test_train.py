@@ -179,6 +179,9 @@ def test_cli_errors_are_one_line(cli, tmp_path):
     assert_one_line_error(r, "--batch-size 5000", "1497 training images")
     r = cli("gan", "train", "--arch", "vae")
     assert_one_line_error(r, "--arch", "vae")
+    r = cli("gan", "train", "--data", "digits", "--ema", "1", "--out", tmp_path / "ema", "--quiet")
+    assert_one_line_error(r, "--ema 1", "[0, 1)")
+    assert not (tmp_path / "ema").exists()
 
 
 def test_tensorboard_without_the_package_is_a_clear_error(cli, tmp_path, monkeypatch):
