@@ -27,7 +27,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
-	$(VENV)/bin/vislab tour --quick --out runs/tour-quick
+	$(VENV)/bin/vislab tour --quick --out runs/tour-quick --overwrite
 
 test: install-test
 	$(PY) -m pytest -q

@@ -8,8 +8,10 @@ never run code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,12 +20,31 @@ from typing import Any
 import torch
 
 from . import __version__
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError
 from .fileio import atomic_path, write_json
 
 
-def make_run_dir(out: str | os.PathLike | None, command: str) -> Path:
-    """The run folder for `command`: `out` if given, else ``runs/<command>-<YYYYmmdd-HHMMSS>`` (made unique)."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that every interrupt path (keep the last checkpoint, save the
+    image so far) serves both."""
+
+
+RUN_MARKERS = ("config.json", "status.json")
+"""Files that make a folder a vislab run folder."""
+
+LOCK_NAME = ".vislab.lock"
+_held: dict[Path, int] = {}  # run folders this process has locked -> the lock file's descriptor
+_kinds: dict[Path, str] = {}  # run folders this process made -> the command they are for
+
+
+def make_run_dir(out: str | os.PathLike | None, command: str, *, resume: bool = False,
+                 overwrite: bool = False) -> Path:
+    """The run folder for `command`: `out` if given, else ``runs/<command>-<YYYYmmdd-HHMMSS>`` (made unique).
+
+    A folder that holds another run's results is refused unless `resume` (a run of the same `command`
+    continues there) or `overwrite` (its files are removed first). The folder is locked for this process,
+    so a second process cannot write into it at the same time; the kernel drops the lock when the process
+    dies, so a crashed run never leaves it stuck."""
     if out is not None:
         p = Path(out)
     else:
@@ -33,20 +54,112 @@ def make_run_dir(out: str | os.PathLike | None, command: str) -> Path:
         while p.exists():
             i += 1
             p = Path("runs") / f"{command}-{stamp}-{i}"
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"--out {p}: exists and is not a folder")
     p.mkdir(parents=True, exist_ok=True)
+    lock_run_dir(p)
+    _check_reuse(p, command, resume=resume, overwrite=overwrite)
+    _kinds[p.resolve()] = command
     return p
 
 
-def write_config(run_dir: str | os.PathLike, config: dict[str, Any], *, command: str | None = None) -> Path:
-    """Write ``config.json``: the settings, the command line that ran and the vislab version."""
-    payload = {
-        "command": command if command is not None else " ".join(["vislab", *sys.argv[1:]]),
-        "vislab_version": __version__,
-        "config": config,
-    }
+def _check_reuse(p: Path, command: str, *, resume: bool, overwrite: bool) -> None:
+    entries = [e for e in p.iterdir() if e.name != LOCK_NAME]
+    if not entries:
+        return
+    is_run = any((p / m).is_file() for m in RUN_MARKERS)
+    if not is_run:
+        raise ConfigError(f"--out {p}: folder is not empty and holds no vislab run; choose an empty or new folder")
+    previous = run_kind(p)
+    if resume:
+        if previous not in (None, command):
+            raise ConfigError(f"--out {p}: holds a {previous!r} run, not a {command!r} run; cannot resume it")
+        return
+    if not overwrite:
+        raise ConfigError(f"--out {p}: holds the results of a {previous or 'vislab'!r} run; choose another "
+                          "folder, or add --overwrite to replace them")
+    for e in entries:
+        if e.is_dir() and not e.is_symlink():
+            shutil.rmtree(e)
+        else:
+            e.unlink()
+
+
+def run_kind(run_dir: str | os.PathLike) -> str | None:
+    """The command that made a run folder (``kind`` in its config.json), or None when unknown."""
+    try:
+        payload = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    kind = payload.get("kind") if isinstance(payload, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def lock_run_dir(p: str | os.PathLike) -> None:
+    """Hold an exclusive lock on run folder `p` until `release_run_dirs` or the process ends."""
+    key = Path(p).resolve()
+    if key in _held:
+        return
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; the results guard still applies
+        return
+    fd = os.open(key / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        holder = os.read(fd, 64).decode(errors="replace").strip()
+        os.close(fd)
+        raise ConfigError(f"--out {p}: another vislab process{f' (pid {holder})' if holder else ''} is writing "
+                          "into this run folder; wait for it or choose another folder") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    _held[key] = fd
+
+
+def release_run_dirs() -> None:
+    """Release every run-folder lock this process holds (the CLI calls it when a command ends)."""
+    while _held:
+        key, fd = _held.popitem()
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+        os.close(fd)
+
+
+def write_config(run_dir: str | os.PathLike, config: dict[str, Any], *, command: str | None = None,
+                 kind: str | None = None, resume: bool = False) -> Path:
+    """Write ``config.json``: the settings, the command line that ran, the kind of run and the vislab version.
+
+    On `resume` the original command and settings are kept, and the resume is added to ``history`` with the
+    settings that changed."""
+    command = command if command is not None else " ".join(["vislab", *sys.argv[1:]])
+    kind = kind if kind is not None else _kinds.get(Path(run_dir).resolve())
     path = Path(run_dir) / "config.json"
+    previous = _read_payload(path) if resume else None
+    if previous is not None:
+        old = previous.get("config") if isinstance(previous.get("config"), dict) else {}
+        changed = {k: v for k, v in config.items() if old.get(k) != _jsonable(v)}
+        entry = {"action": "resume", "command": command, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                 "changed": changed}
+        history = previous.get("history") if isinstance(previous.get("history"), list) else []
+        payload = {**previous, "history": [*history, entry]}
+    else:
+        payload = {"command": command, "kind": kind, "vislab_version": __version__, "config": config,
+                   "history": []}
     write_json(path, payload)
     return path
+
+
+def _read_payload(path: Path) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _jsonable(v: Any) -> Any:
+    return json.loads(json.dumps(v, default=str))
 
 
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:

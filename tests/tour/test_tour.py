@@ -13,6 +13,7 @@ import vislab.tour as tour
 from tests.conftest import assert_one_line_error
 from tests.report.fake_runs import parse
 from vislab import runs
+from vislab.errors import ConfigError
 from vislab.tour.steps import Settings
 
 
@@ -63,11 +64,14 @@ def test_interrupt_stops_the_tour_but_keeps_the_page(tmp_path, monkeypatch):
     assert "stopped after 2 of 3 steps" in parse(tmp_path / "t" / "index.html").all_text
 
 
-def test_rerun_into_the_same_folder_replaces_the_old_steps(tmp_path, monkeypatch):
+def test_rerun_into_the_same_folder_is_refused_unless_overwrite(tmp_path, monkeypatch):
     monkeypatch.setattr(tour, "STEPS", [("a", _ok_step), ("b", _ok_step)])
     tour.run_tour(tmp_path / "t", level="smoke", device="cpu", say=lambda line: None)
     (tmp_path / "t" / "02-b" / "stale.png").write_bytes(b"old")
-    tour.run_tour(tmp_path / "t", level="smoke", device="cpu", only=["a"], say=lambda line: None)
+    with pytest.raises(ConfigError, match="overwrite"):
+        tour.run_tour(tmp_path / "t", level="smoke", device="cpu", only=["a"], say=lambda line: None)
+    assert (tmp_path / "t" / "02-b" / "stale.png").read_bytes() == b"old"
+    tour.run_tour(tmp_path / "t", level="smoke", device="cpu", only=["a"], say=lambda line: None, overwrite=True)
     assert sorted(p.name for p in (tmp_path / "t").glob("0*")) == ["01-a"]
 
 

@@ -135,7 +135,7 @@ def _train(data, cfg, run_dir, dist, resume, on_step, progress, t0) -> TrainResu
         devices.set_rng_state(resume["rng"])
 
     if dist.is_main:
-        runs.write_config(run_dir, asdict(cfg))
+        runs.write_config(run_dir, asdict(cfg), resume=resume is not None)
     log = runs.MetricsLog(run_dir, resume_step=step if resume is not None else None) if dist.is_main else None
 
     def save() -> None:

@@ -10,12 +10,14 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import VislabError
+from ..runs import Terminated, release_run_dirs
 
 # Listed so `vislab --help` shows commands in a sensible order; any other module here with `register` is added too.
 _ORDER = ["classify", "caption", "saliency", "fool", "dream", "style", "invert", "texture", "gan", "report", "tour"]
@@ -47,16 +49,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    previous = _terminate_like_ctrl_c()
     try:
+        return _call(args)
+    finally:
+        release_run_dirs()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _call(args: argparse.Namespace) -> int:
+    try:
+        configure_threads(getattr(args, "threads", None))
         rc = args.func(args)
         return int(rc or 0)
     except VislabError as e:
         _fail(str(e))
+    except Terminated:
+        sys.stderr.write("vislab: terminated (SIGTERM); finished outputs and the last checkpoint are kept\n")
+        return 143
     except KeyboardInterrupt:
         sys.stderr.write("vislab: interrupted\n")
         return 130
     except MemoryError:
         _fail("out of memory (try a smaller --image-size / --batch-size)")
+    except RecursionError:
+        _fail("input nested too deeply to read")
     except OSError as e:
         _fail(f"{e.filename + ': ' if getattr(e, 'filename', None) else ''}{e.strerror or e}")
     except Exception as e:  # noqa: BLE001 - last line of defence: a bug, reported in one line unless debugging
@@ -65,6 +83,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"vislab: internal error: {type(e).__name__}: {e} (set VISLAB_DEBUG=1 for the traceback)\n")
         return 1
     return 2
+
+
+def configure_threads(threads: int | None) -> None:
+    from ..machine import configure_threads as configure
+
+    configure(threads)
+
+
+def _terminate_like_ctrl_c():
+    """SIGTERM (a scheduler, `kill`, a closing terminal) takes the Ctrl-C path: checkpoints kept, one line, 143."""
+    def handler(signum, frame):  # noqa: ARG001 - the signal module's signature
+        raise Terminated()
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. called from a worker thread): leave signals alone
+        return None
 
 
 def _fail(message: str) -> None:

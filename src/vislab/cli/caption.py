@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 
-from . import ArgumentParser
+from . import ArgumentParser, configure_threads
 from .common import add_device, add_model, add_out, add_seed, positive_float, positive_int
 
 DATA_HELP = ("shapes (built-in, default), shapes:N, coco:CAPTIONS_JSON:IMAGE_DIR, "
@@ -121,10 +121,15 @@ def _eval_parser() -> ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     rest = list(args.rest)
     if rest and rest[0] == "train":
-        return _train(_train_parser().parse_args(rest[1:]))
+        targs = _train_parser().parse_args(rest[1:])
+        configure_threads(targs.threads)
+        return _train(targs)
     if rest and rest[0] == "eval":
-        return _eval(_eval_parser().parse_args(rest[1:]))
+        eargs = _eval_parser().parse_args(rest[1:])
+        configure_threads(eargs.threads)
+        return _eval(eargs)
     pargs = _predict_parser().parse_args(rest, namespace=args)
+    configure_threads(pargs.threads)
     return _predict(pargs)
 
 
@@ -165,6 +170,8 @@ def _train(args: argparse.Namespace) -> int:
         if args.epochs is not None:
             cfg.epochs = args.epochs
         run_dir = ckpt.checkpoint_path(args.resume).parent
+        if int(os.environ.get("RANK", "0")) == 0:
+            run_dir = runs.make_run_dir(run_dir, "caption-train", resume=True)
         spec = FeatureSpec.from_dict(cfg.feature_spec) if cfg.feature_spec else None
         vocab = Vocabulary(resume["vocab"])
     else:
@@ -183,7 +190,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg.feature_spec = data.feature_spec.as_dict() if data.feature_spec else None
     main_process = int(os.environ.get("RANK", "0")) == 0
     if run_dir is None:
-        run_dir = runs.make_run_dir(args.out, "caption-train") if main_process else args.out
+        run_dir = runs.make_run_dir(args.out, "caption-train", overwrite=args.overwrite) if main_process else args.out
     if main_process:
         write_samples(data, run_dir)
     result = train(data, cfg, run_dir, resume=resume)
@@ -207,7 +214,7 @@ def _eval(args: argparse.Namespace) -> int:
     data = load_data(data_spec, feature_spec=captioner.feature_spec, vocab=captioner.vocab,
                      max_length=captioner.max_length, device=args.device, cache=not args.no_cache)
     ev = evaluate(captioner, data, args.split, beam=args.beam)
-    out = runs.make_run_dir(args.out, "caption-eval")
+    out = runs.make_run_dir(args.out, "caption-eval", overwrite=args.overwrite)
     runs.write_config(out, {"checkpoint": str(args.checkpoint), "data": data_spec, "split": args.split,
                             "beam": args.beam})
     runs.MetricsLog(out).log(0, images=len(ev.records), **ev.scores)

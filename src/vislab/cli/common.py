@@ -7,7 +7,10 @@ import argparse
 
 def add_out(p: argparse.ArgumentParser, command: str) -> None:
     p.add_argument("--out", metavar="DIR", default=None,
-                   help=f"run folder for outputs, config.json and metrics.jsonl (default runs/{command}-<time>)")
+                   help=f"run folder for outputs, config.json and metrics.jsonl (default runs/{command}-<time>); "
+                        "a folder holding another run's results is refused unless --overwrite")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace the results of the vislab run already in --out")
 
 
 def add_seed(p: argparse.ArgumentParser, default: int = 0) -> None:
@@ -16,6 +19,23 @@ def add_seed(p: argparse.ArgumentParser, default: int = 0) -> None:
 
 def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps (default auto: GPU when present)")
+    add_threads(p)
+
+
+def add_threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=threads_arg, default=None, metavar="N",
+                   help="CPU threads for torch and BLAS (default $VISLAB_THREADS, else the CPUs this process may "
+                        "use: affinity mask and cgroup quota)")
+
+
+def threads_arg(s: str) -> int | None:
+    from ..errors import ConfigError
+    from ..machine import parse_threads
+
+    try:
+        return parse_threads(s)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("--threads ")) from None
 
 
 def add_model(p: argparse.ArgumentParser) -> None:

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     seed_everything(args.seed)
     settings = {k: getattr(args, k) for k in ("steps", "lr", "l2_reg", "blur_every", "jitter", "views")}
     settings = {k: DEFAULTS[args.param][k] if v is None else v for k, v in settings.items()}
-    run_dir = runs.make_run_dir(args.out, "dream")
+    run_dir = runs.make_run_dir(args.out, "dream", overwrite=args.overwrite)
     config = {k: v for k, v in vars(args).items() if k not in ("func", "class_")}
     runs.write_config(run_dir, {**config, **settings, "class": args.class_, "target": target})
     log = runs.MetricsLog(run_dir)

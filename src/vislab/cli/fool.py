@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     bb = backbones.load(args.model, device=args.device, weights=args.weights)
     target = bb.class_index(args.target)
     seed_everything(args.seed)
-    run_dir = runs.make_run_dir(args.out, "fool")
+    run_dir = runs.make_run_dir(args.out, "fool", overwrite=args.overwrite)
     runs.write_config(run_dir, {k: v for k, v in vars(args).items() if k != "func"})
     log = runs.MetricsLog(run_dir)
     res = make_fooling_image(img, target, bb, lr=args.lr, max_iters=args.max_iters,

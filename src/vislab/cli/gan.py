@@ -108,7 +108,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.resume:
         base = dict(load_checkpoint(resolve_checkpoint(args.resume), kind="gan").get("config", {}))
     cfg = TrainConfig.from_dict({**base, **given, "device": args.device})
-    summary = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
+    summary = train(cfg, args.out, resume=args.resume, progress=not args.quiet, overwrite=args.overwrite)
     if summary.get("run_dir"):
         extra = ""
         if "mnist_score" in summary:
@@ -137,9 +137,9 @@ def run_sample(args: argparse.Namespace) -> int:
     grid = sample_grid(G, z, device)
     if args.output:  # written before the run folder exists, so a bad -o leaves nothing behind
         out = save_image(grid, Path(args.output))
-        run = make_run_dir(args.out, "gan-sample")
+        run = make_run_dir(args.out, "gan-sample", overwrite=args.overwrite)
     else:
-        run = make_run_dir(args.out, "gan-sample")
+        run = make_run_dir(args.out, "gan-sample", overwrite=args.overwrite)
         out = save_image(grid, run / "samples.png")
     write_config(run, {"checkpoint": str(ckpt), "n": args.n, "seed": args.seed, "output": str(out),
                        "arch": cfg.arch, "loss": cfg.loss, "generator": state["sampled_from"]})
@@ -163,7 +163,7 @@ def run_eval(args: argparse.Namespace) -> int:
     scores.update(dataset=dataset, step=int(state.get("step", 0)), generator=state["sampled_from"],
                   real_test_score=round(scorer.test_score, 4),
                   classifier_test_accuracy=round(scorer.test_accuracy, 4))
-    run = make_run_dir(args.out, "gan-eval")
+    run = make_run_dir(args.out, "gan-eval", overwrite=args.overwrite)
     write_config(run, {"checkpoint": str(ckpt), "n": args.n, "seed": args.seed, "dataset": dataset,
                        "generator": state["sampled_from"]})
     write_json(run / "eval.json", scores)

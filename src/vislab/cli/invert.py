@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     ref = fit(image, settings.image_size)[0]
     done = run_in_folder("invert", lambda on_step: invert(bb, image, layer, settings, on_step=on_step,
                                                           progress=True),
-                         out=args.out, output=args.output, save_every=args.save_every, config=config,
+                         out=args.out, overwrite=args.overwrite, output=args.output, save_every=args.save_every, config=config,
                          extra_metrics=lambda r: {"psnr": psnr(r.image, ref), "ssim": ssim(r.image, ref)})
     m = done.summary
     print(f"{done.image_path}  layer {layer}: relative feature error {m['final_content']:.4g}, "

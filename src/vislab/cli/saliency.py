@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.method == "ig" and args.max_steps < args.steps:
         raise ConfigError(f"--max-steps {args.max_steps} is smaller than --steps {args.steps}")
     seed_everything(args.seed)
-    run_dir = runs.make_run_dir(args.out, "saliency")
+    run_dir = runs.make_run_dir(args.out, "saliency", overwrite=args.overwrite)
     runs.write_config(run_dir, {k: v for k, v in vars(args).items() if k != "func"})
     log = runs.MetricsLog(run_dir)
     label = {"vanilla": "|d score / d pixel|, max over RGB",

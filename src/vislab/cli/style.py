@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     done = run_in_folder(
         "style", lambda on_step: style_transfer(bb, content, styles, settings, init_image=init_image,
                                                 on_step=on_step, progress=True),
-        out=args.out, output=args.output, save_every=args.save_every, config=config)
+        out=args.out, overwrite=args.overwrite, output=args.output, save_every=args.save_every, config=config)
     r = done.result
     print(f"{done.image_path}  loss {r.start['total']:.4g} -> {r.final['total']:.4g} "
           f"({r.final['total'] / max(r.start['total'], 1e-12):.1%} of the start; "

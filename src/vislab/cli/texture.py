@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
               "output": args.output, "save_every": args.save_every, **settings.to_dict()}
     done = run_in_folder("texture",
                          lambda on_step: texture(bb, style, settings, on_step=on_step, progress=True),
-                         out=args.out, output=args.output, save_every=args.save_every, config=config)
+                         out=args.out, overwrite=args.overwrite, output=args.output, save_every=args.save_every, config=config)
     r = done.result
     print(f"{done.image_path}  style loss {r.start['style']:.4g} -> {r.final['style']:.4g} "
           f"({r.final['style'] / max(r.start['style'], 1e-12):.1%} of the start)")

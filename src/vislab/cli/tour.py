@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .common import add_device, add_seed
+from .common import add_device, add_out, add_seed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "downloaded. A step that "
                     "fails is reported and the others still run.")
     p.add_argument("--quick", action="store_true", help="small settings: a few minutes on 2 CPU cores")
-    p.add_argument("--out", metavar="DIR", default=None, help="tour folder (default runs/tour-<time>)")
+    add_out(p, "tour")
     p.add_argument("--steps", metavar="NAMES", default=None,
                    help="comma-separated subset of steps to run, e.g. classify,style (default: all)")
     add_seed(p)
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     only = [n.strip() for n in args.steps.split(",") if n.strip()] if args.steps else None
     result = run_tour(args.out, level="quick" if args.quick else "full", seed=args.seed, device=args.device,
-                      only=only)
+                      only=only, overwrite=args.overwrite)
     print(result.report)
     if result.failed:
         names = ", ".join(s.name for s in result.failed)

@@ -188,7 +188,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def train(cfg: TrainConfig, run_dir: str | Path | None = None, *, resume: str | Path | None = None,
           progress: bool = True, log: Callable[[str], None] | None = None,
-          on_step: Callable[[int], None] | None = None) -> dict[str, Any]:
+          on_step: Callable[[int], None] | None = None, overwrite: bool = False) -> dict[str, Any]:
     """Train a GAN into `run_dir` (checkpoint.pt, samples/, samples.png, losses.png, config, metrics).
 
     `resume` is a checkpoint (or run folder) to continue from; `cfg` must then agree with its architecture,
@@ -213,7 +213,7 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, *, resume: str | 
     info = setup_distributed(device, timeout_s=1800.0)
     device = info.device
     try:
-        return _train(cfg, run_dir, state, info, device, progress, log, on_step)
+        return _train(cfg, run_dir, state, info, device, progress, log, on_step, overwrite)
     finally:
         teardown_distributed(info)
 
@@ -229,7 +229,7 @@ def _check_resumable(cfg: TrainConfig, state: dict, path: Path) -> None:
 
 def _train(cfg: TrainConfig, run_dir: str | Path | None, state: dict | None, info: DistInfo,
            device: torch.device, progress: bool, log: Callable[[str], None],
-           on_step: Callable[[int], None] | None) -> dict[str, Any]:
+           on_step: Callable[[int], None] | None, overwrite: bool = False) -> dict[str, Any]:
     data = load_dataset(cfg.data, "train", log=log if info.is_main else None)
     images = data.images[: cfg.limit] if cfg.limit else data.images
     if len(images) < cfg.batch_size:
@@ -265,8 +265,8 @@ def _train(cfg: TrainConfig, run_dir: str | Path | None, state: dict | None, inf
     run: Path | None = None
     metrics = writer = None
     if info.is_main:
-        run = runs.make_run_dir(run_dir, "gan-train")
-        runs.write_config(run, {**asdict(cfg), "dataset": data.name, "data_source": data.source,
+        run = runs.make_run_dir(run_dir, "gan-train", resume=state is not None, overwrite=overwrite)
+        runs.write_config(run, resume=state is not None, config={**asdict(cfg), "dataset": data.name, "data_source": data.source,
                                 "train_images": len(images), "steps_per_epoch": steps_per_epoch,
                                 "total_steps": total, "processes": info.world_size, "device": str(device)})
         metrics = runs.MetricsLog(run, resume_step=step if state is not None else None)

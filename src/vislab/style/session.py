@@ -25,14 +25,14 @@ class RunOutput:
 
 
 def run_in_folder(command: str, optimize: Callable[[Callable[[Step], None]], Result], *, out: str | None,
-                  output: str | None, save_every: int | None, config: dict[str, Any],
+                  output: str | None, save_every: int | None, config: dict[str, Any], overwrite: bool = False,
                   extra_metrics: Callable[[Result], dict[str, float]] | None = None) -> RunOutput:
     """Make the run folder, write its config, run ``optimize(on_step)`` with a `Recorder` as `on_step`, and
     save the result as ``result.png`` there (and to `output` when given). Ctrl-C saves ``interrupted.png``.
 
     The metrics log gets one row per step (losses of the image entering it) and a last row with the losses of
     the returned image as ``final_total``, ``final_content``, ... plus `extra_metrics(result)`."""
-    run_dir = make_run_dir(out, command)
+    run_dir = make_run_dir(out, command, overwrite=overwrite)
     write_config(run_dir, config)
     rec = Recorder(run_dir, save_every=save_every or 0)
     with rec.saving_on_interrupt():

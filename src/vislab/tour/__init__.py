@@ -10,7 +10,6 @@ that fails is recorded and the next one runs; the page shows what happened eithe
 
 from __future__ import annotations
 
-import shutil
 import sys
 import time
 import traceback
@@ -64,11 +63,12 @@ class TourResult:
 
 
 def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, device: str = "auto",
-             only: Sequence[str] | None = None, say: Callable[[str], None] | None = None) -> TourResult:
+             only: Sequence[str] | None = None, say: Callable[[str], None] | None = None,
+             overwrite: bool = False) -> TourResult:
     """Run the tour's steps (all, or those named in `only`, in tour order) into `out` (default
     ``runs/tour-<time>``), then write the report ``<out>/index.html``.
 
-    `say` gets one progress line per step (default: stderr). A KeyboardInterrupt stops the tour after
+    A folder holding an earlier tour is refused unless `overwrite`. `say` gets one progress line per step (default: stderr). A KeyboardInterrupt stops the tour after
     recording the interrupted step and writing the report for what ran, then propagates.
     """
     if level not in LEVELS:
@@ -81,10 +81,7 @@ def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, dev
     say = say or (lambda line: print(line, file=sys.stderr, flush=True))
     dev = str(resolve_device(device))
 
-    out_dir = runs.make_run_dir(out, "tour")
-    for old in out_dir.glob("[0-9][0-9]-*"):  # an earlier tour's steps: this page shows only this tour's
-        if (old / "status.json").is_file():
-            shutil.rmtree(old)
+    out_dir = runs.make_run_dir(out, "tour", overwrite=overwrite)
     runs.write_config(out_dir, {"level": level, "seed": seed, "device": dev,
                                 "steps": [n for _, n, _ in chosen]})
     log = runs.MetricsLog(out_dir)
