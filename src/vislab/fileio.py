@@ -53,3 +53,15 @@ def _json_default(o: Any) -> Any:
     if hasattr(o, "item"):
         return o.item()
     raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+
+def save_figure(fig: Any, path: str | os.PathLike, *, dpi: int = 100) -> Path:
+    """Save a matplotlib figure as PNG atomically and close it (the one figure saver; pages embed these)."""
+    import matplotlib.pyplot as plt
+
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
+    finally:
+        plt.close(fig)
+    return Path(path)

@@ -44,6 +44,10 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .common import set_argv
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    set_argv([str(a) for a in argv])
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -1,0 +1,138 @@
+"""The one contract every capability offers: settings, ``run``, result.
+
+    settings = FoolSettings(image="sample:chelsea", target="tarantula")   # defaults, choices, validation
+    result = run(settings, "runs/fool-1", progress=print, should_stop=lambda: False)
+    result.status, result.files["image"], result.numbers["target_prob"]
+
+- A settings dataclass per job (subclass `JobSettings`) owns every default and validates itself in
+  ``validate()``; a bad value raises `SettingError` naming the setting (``beta1 must be in [0, 1), got 5``). The
+  CLI maps setting names to flag names in one place (`vislab.cli.common.flag_name`).
+- ``run(settings, out, *, progress=None, should_stop=None, command=None, overwrite=False) -> JobResult`` makes the
+  run folder with `start_run` (refusing one that holds another run), writes config.json (the command is passed
+  in, never read from ``sys.argv``), metrics and outputs, and ends with `finish_run` (status.json). It calls
+  ``progress(step, total, **numbers)`` as it goes and stops early, cleanly, when ``should_stop()`` is true: the
+  result then says ``"cancelled"`` and the folder holds what was done so far, readable by ``vislab report``.
+- Pixels are [0, 1] floats in and out; budgets in [0, 1] pixel units too.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import runs
+from .errors import ConfigError
+from .fileio import write_json
+
+
+class Progress(Protocol):
+    def __call__(self, step: int, total: int | None, **numbers: float) -> None: ...
+
+
+StopCheck = Callable[[], bool]
+
+
+class SettingError(ConfigError):
+    """A setting with a bad value. `setting` names it, so the CLI can say which flag was wrong."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting} {message}")
+        self.setting = setting
+        self.detail = message
+
+
+@dataclass
+class JobSettings:
+    """Base of every job's settings: `validate` checks every value; `to_dict` is what config.json records."""
+
+    def validate(self) -> None:
+        """Raise `SettingError` for the first bad value (subclasses check their own settings)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def setting_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+
+# -- checks that name the setting ------------------------------------------------------------------------------
+
+def check_number(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+                 lo_open: bool = False, hi_open: bool = False, integer: bool = False) -> None:
+    """`value` is a finite number (an int when `integer`) within [lo, hi] (open ends as asked)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingError(name, f"must be a number, got {value!r}")
+    if integer and not (isinstance(value, int) or float(value).is_integer()):
+        raise SettingError(name, f"must be a whole number, got {value!r}")
+    if not math.isfinite(float(value)):
+        raise SettingError(name, f"must be a finite number, got {value!r}")
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        raise SettingError(name, f"must be {'>' if lo_open else '>='} {lo:g}, got {value!r}")
+    if hi is not None and (value >= hi if hi_open else value > hi):
+        raise SettingError(name, f"must be {'<' if hi_open else '<='} {hi:g}, got {value!r}")
+
+
+def check_positive(name: str, value: Any, *, integer: bool = False, hi: float | None = None) -> None:
+    check_number(name, value, lo=0, lo_open=True, integer=integer, hi=hi)
+
+
+def check_seed(name: str, value: Any) -> None:
+    """Seeds are what numpy and torch both accept: integers in [0, 2**63)."""
+    check_number(name, value, lo=0, hi=2**63 - 1, integer=True)
+
+
+def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
+    choices = tuple(choices)
+    if value not in choices:
+        raise SettingError(name, f"must be one of {', '.join(map(str, choices))}; got {value!r}")
+
+
+# -- the run folder's life ---------------------------------------------------------------------------------------
+
+@dataclass
+class JobResult:
+    """What every job returns: where its files are and its headline numbers."""
+
+    run_dir: Path
+    status: str = "ok"  # "ok" | "cancelled"
+    files: dict[str, Path] = field(default_factory=dict)  # role -> path, e.g. {"image": .../fooling.png}
+    numbers: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+
+def start_run(kind: str, settings: JobSettings, out: str | Path | None, *, command: str | None = None,
+              overwrite: bool = False, resume: bool = False, extra: dict[str, Any] | None = None) -> Path:
+    """Validate `settings`, make (and lock) the run folder, write config.json; return the folder."""
+    settings.validate()
+    run_dir = runs.make_run_dir(out, kind, resume=resume, overwrite=overwrite)
+    config = {**settings.to_dict(), **(extra or {})}
+    runs.write_config(run_dir, config, command=command or f"vislab {kind} (library call)", kind=kind,
+                      resume=resume)
+    return run_dir
+
+
+def finish_run(result: JobResult, started: float, message: str = "") -> JobResult:
+    """Stamp the duration and write status.json (what ``vislab report`` reads to call a run complete)."""
+    result.seconds = time.perf_counter() - started
+    write_json(result.run_dir / "status.json", {
+        "status": result.status, "message": message, "seconds": round(result.seconds, 3),
+        "files": {k: str(Path(v).name if Path(v).parent == result.run_dir else v) for k, v in result.files.items()},
+        "numbers": result.numbers})
+    return result
+
+
+def stopper(should_stop: StopCheck | None) -> StopCheck:
+    return should_stop if should_stop is not None else (lambda: False)
+
+
+def reporter(progress: Progress | None) -> Progress:
+    return progress if progress is not None else (lambda step, total, **numbers: None)
