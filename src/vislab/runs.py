@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -57,28 +56,37 @@ def make_run_dir(out: str | os.PathLike | None, command: str, *, resume: bool = 
     if p.exists() and not p.is_dir():
         raise ConfigError(f"--out {p}: exists and is not a folder")
     p.mkdir(parents=True, exist_ok=True)
+    _check_reuse(p, command, resume=resume, overwrite=overwrite)  # before leaving even a lock file there
     lock_run_dir(p)
-    _check_reuse(p, command, resume=resume, overwrite=overwrite)
+    # Again under the lock: another run may have finished there meanwhile.
+    if _check_reuse(p, command, resume=resume, overwrite=overwrite) and overwrite:
+        _empty(p)
     _kinds[p.resolve()] = command
     return p
 
 
-def _check_reuse(p: Path, command: str, *, resume: bool, overwrite: bool) -> None:
+def _check_reuse(p: Path, command: str, *, resume: bool, overwrite: bool) -> bool:
+    """Refuse a folder we may not write into; True when it holds a run (that `resume`/`overwrite` allow)."""
     entries = [e for e in p.iterdir() if e.name != LOCK_NAME]
     if not entries:
-        return
-    is_run = any((p / m).is_file() for m in RUN_MARKERS)
-    if not is_run:
+        return False
+    if not any((p / m).is_file() for m in RUN_MARKERS):
         raise ConfigError(f"--out {p}: folder is not empty and holds no vislab run; choose an empty or new folder")
     previous = run_kind(p)
     if resume:
         if previous not in (None, command):
             raise ConfigError(f"--out {p}: holds a {previous!r} run, not a {command!r} run; cannot resume it")
-        return
+        return True
     if not overwrite:
         raise ConfigError(f"--out {p}: holds the results of a {previous or 'vislab'!r} run; choose another "
                           "folder, or add --overwrite to replace them")
-    for e in entries:
+    return True
+
+
+def _empty(p: Path) -> None:
+    for e in p.iterdir():
+        if e.name == LOCK_NAME:
+            continue
         if e.is_dir() and not e.is_symlink():
             shutil.rmtree(e)
         else:
@@ -132,7 +140,7 @@ def write_config(run_dir: str | os.PathLike, config: dict[str, Any], *, command:
 
     On `resume` the original command and settings are kept, and the resume is added to ``history`` with the
     settings that changed."""
-    command = command if command is not None else " ".join(["vislab", *sys.argv[1:]])
+    command = command if command is not None else "(library call)"  # the caller passes its command line
     kind = kind if kind is not None else _kinds.get(Path(run_dir).resolve())
     path = Path(run_dir) / "config.json"
     previous = _read_payload(path) if resume else None
