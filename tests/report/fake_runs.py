@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -40,6 +41,23 @@ def make_image_run(path: Path) -> Path:
     images.save_image(images.resize(img, 200), d / "result.jpg")
     runs.MetricsLog(d).log(0, loss=1.5)
     return d
+
+
+def make_small_run(path: Path, rows: list | None = None, config: dict | None = None) -> Path:
+    """A run folder written by hand (no torch, no images): config.json and one metrics line per row. `rows`
+    entries that are strings are written as they are (NaN, Infinity, broken lines)."""
+    path.mkdir(parents=True, exist_ok=True)
+    payload = config if config is not None else {"command": "vislab x", "vislab_version": "0", "config": {"a": 1}}
+    (path / "config.json").write_text(json.dumps(payload), encoding="utf-8")
+    rows = rows if rows is not None else [{"step": 0, "loss": 1}]
+    lines = [r if isinstance(r, str) else json.dumps(r) for r in rows]
+    (path / "metrics.jsonl").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def states(page: PageParser) -> dict[str, str]:
+    """Run name -> state, from the overview table at the top of a report page."""
+    return {r[1].rsplit("/", 1)[-1]: r[3] for r in page.rows if r and r[0].isdigit() and len(r) >= 4}
 
 
 class PageParser(HTMLParser):

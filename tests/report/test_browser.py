@@ -7,6 +7,7 @@ Skipped (not failed) where no Chromium is installed or it will not start; `.ci/r
 from __future__ import annotations
 
 import io
+import os
 
 import pytest
 from PIL import Image
@@ -59,3 +60,25 @@ def test_the_check_catches_a_missing_image(tmp_path, browser):
     assert [i["src"] for i in check.broken_images] == ["gone.png"]
     assert any("boom" in e for e in check.errors)
     assert any("gone.png" in e for e in check.errors)  # the failed load is logged too
+
+
+def test_hostile_run_folder_renders_cleanly(tmp_path, browser):
+    # Markup in every field, a non-UTF-8 image name, absurd numbers: no script runs, every image loads.
+    from tests.report.fake_runs import make_small_run
+
+    evil = "<img src=x onerror=console.error('xss')><script>console.error('xss')</script>\x00\ud800"
+    run = make_small_run(tmp_path / "run", config={"command": evil, "vislab_version": evil, "config": {evil: evil},
+                                                   "history": [{"command": evil, "time": evil, "action": evil}]},
+                         rows=['{"step": 0, "loss": NaN, "x": 1e308}', {"step": 1, "loss": 10**400, evil: evil}])
+    Image.new("RGB", (8, 8), "red").save(run / "ok.png")
+    pictures = 1  # ok.png (no curves: no metric has two finite points)
+    try:
+        Image.new("RGB", (8, 8), "blue").save(os.fsdecode(os.fsencode(run) + b"/odd\xff name#?.png"))
+        pictures += 1
+    except OSError:  # the filesystem refuses non-UTF-8 names: the rest still counts
+        pass
+    page = build_report([run], title=evil)
+    check = browser.open_page(page, full_page=True)
+    assert len(check.images) == len(parse(page).imgs) == pictures
+    assert check.broken_images == [], check.broken_images
+    assert check.errors == [], check.errors

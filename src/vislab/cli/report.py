@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Render run folders as one self-contained HTML page: for each run the command and "
                     "settings, result images, metric tables, loss curves and timing. A folder of runs "
                     "(e.g. a tour) expands to the runs inside it; runs with missing or corrupt files show "
-                    "as incomplete.")
+                    "as incomplete (special files, links out of the run folder and oversized files are "
+                    "named, not read).")
     p.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders (or folders of run folders)")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="page to write (default: index.html in the given folder, or in the folder holding "

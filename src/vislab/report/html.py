@@ -8,18 +8,20 @@ page depends on when it was made, so the same runs always give the same bytes.
 from __future__ import annotations
 
 import base64
+import html
 import json
 import math
 import os
+import re
 import time
-from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
 from .plots import plot_series
-from .scan import NOT_PLOTTED, RunInfo, numeric_series, other_values
+from .safefiles import Unreadable, fmt_bytes, parse_json, read_bytes
+from .scan import NOT_PLOTTED, RunInfo, as_text, finite_number, numeric_series, other_values
 
 MAX_IMAGES = 24
 """Result images shown per run; a run with more (e.g. a sample grid every 100 steps) shows an even spread of
@@ -27,6 +29,18 @@ them, first and last included."""
 
 MAX_SIDE, MIN_SIDE = 480, 160
 """Pictures are shown with their long side between these (in CSS pixels); the link opens the full size."""
+
+MAX_EMBED_BYTES = 32 * 2**20
+"""An image bigger than this is linked, not embedded, even with ``embed=True``."""
+
+MAX_ROWS = 300
+"""Settings, metrics and history entries listed per run; the page says how many more there are."""
+
+MAX_TEXTS = 50
+"""Text outputs shown per run."""
+
+MAX_LONG_TEXT = 20_000
+"""Characters of a command or a driver's message shown (the rest is cut)."""
 
 MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
         ".webp": "image/webp"}
@@ -68,6 +82,7 @@ figure img { display:block; border: 1px solid var(--line); border-radius: 4px; b
 img.pixel { image-rendering: pixelated; }
 img.curves { max-width: 100%; height: auto; }
 ul.problems { margin: 6px 0; color: #8a5a00; }
+ol.history { margin: 6px 0; padding-left: 22px; } ol.history li { word-break: break-word; }
 details summary { cursor: pointer; color: var(--muted); margin: 4px 0; }
 footer { color: var(--muted); font-size: 12px; text-align: center; }
 """
@@ -94,7 +109,8 @@ def render(runs: list[RunInfo], out_path: Path, *, embed: bool = False, title: s
         parts.append(_run_section(i, run, base, embed))
     parts.append(f"<footer>made by vislab {escape(__version__)} &middot; <code>vislab report</code></footer>")
     parts.append("</main></body></html>\n")
-    return "\n".join(parts)
+    # Every string went through `escape`, which drops lone surrogates; this only guards the file write.
+    return "\n".join(parts).encode("utf-8", "replace").decode("utf-8")
 
 
 # -- overview ------------------------------------------------------------------------------------------------
@@ -125,7 +141,7 @@ def _highlights(runs: list[RunInfo], base: Path, embed: bool) -> str:
             continue
         w, h, pixel = _display_size(im.width, im.height, longest=220, shortest=110)
         cls = ' class="pixel"' if pixel else ""
-        figs.append(f'<figure><a href="#run-{i}"><img{cls} src="{escape(_image_src(im.path, base, embed))}" '
+        figs.append(f'<figure><a href="#run-{i}"><img{cls} src="{escape(_image_src(im.path, r.path, base, embed))}" '
                     f'width="{w}" height="{h}" alt="{escape(r.name)}: {escape(im.rel)}"></a>'
                     f"<figcaption>{escape(r.name)}</figcaption></figure>")
     if len(figs) < 2:
@@ -155,11 +171,14 @@ def _run_section(i: int, r: RunInfo, base: Path, embed: bool) -> str:
            f'<span class="path">{escape(_display_path(r.path, base))}</span></div>']
     if r.status and r.status.get("message"):
         cls = "error" if r.state in ("failed", "interrupted") else ""
-        out.append(f'<pre class="{cls}">{escape(str(r.status["message"]))}</pre>')
+        msg = r.status["message"]
+        out.append(f'<pre class="{cls}">{escape(_short(as_text(msg), MAX_LONG_TEXT))}</pre>')
     if r.problems and r.state != "not available":  # a step that never ran has no files to miss
         out.append('<ul class="problems">' + "".join(f"<li>{escape(p)}</li>" for p in r.problems) + "</ul>")
     if r.command:
-        out.append(f"<pre>{escape(r.command)}</pre>")
+        out.append(f"<pre>{escape(_short(r.command, MAX_LONG_TEXT))}</pre>")
+    if r.history:
+        out.append(_history(r))
     out.append('<div class="cols">')
     out.append(f"<div><h3>Settings</h3>{_config_table(r)}</div>")
     out.append(f"<div><h3>Timing</h3>{_timing_table(r)}</div>")
@@ -175,8 +194,8 @@ def _run_section(i: int, r: RunInfo, base: Path, embed: bool) -> str:
     if series or other_values(r.rows):
         out.append(f"<h3>Metrics</h3>{_metrics_table(r, series)}")
     if r.texts:
-        out.append("<h3>Outputs</h3>")
-        for rel, text in r.texts:
+        out.append("<h3>Outputs</h3>" + _more(len(r.texts), MAX_TEXTS, "outputs"))
+        for rel, text in r.texts[:MAX_TEXTS]:
             out.append(f"<details open><summary>{escape(rel)}</summary>"
                        f"<pre>{escape(_pretty(rel, text))}</pre></details>")
     if r.checkpoints:
@@ -186,35 +205,52 @@ def _run_section(i: int, r: RunInfo, base: Path, embed: bool) -> str:
     return "\n".join(out)
 
 
+def _history(r: RunInfo) -> str:
+    """config.json's "history" (a resumed run's earlier commands): one line per entry, oldest first."""
+    items = []
+    for h in r.history[:MAX_ROWS]:
+        when = f'<span class="path">{escape(_short(h["time"], 40))}</span> ' if "time" in h else ""
+        action = f"{escape(_short(h['action'], 40))} " if "action" in h else ""
+        cmd = f"<code>{escape(_short(h['command'], 2000))}</code>" if "command" in h else ""
+        items.append(f"<li>{when}{action}{cmd}</li>")
+    return (f"<h3>History</h3>{_more(len(r.history), MAX_ROWS, 'entries')}"
+            f'<ol class="history">{"".join(items)}</ol>')
+
+
 def _config_table(r: RunInfo) -> str:
-    rows = [("vislab version", r.version)] if r.version else []
-    rows += [(k, _fmt_value(v)) for k, v in _flatten(r.config)]
+    rows = [("vislab version", _short(r.version, 80))] if r.version else []
+    settings = _flatten(r.config)
+    rows += [(_short(k, 200), _fmt_value(v)) for k, v in settings[:MAX_ROWS]]
     if not rows:
         return '<p class="sub">no settings recorded</p>'
-    return "<table>" + "".join(f"<tr><th>{escape(k)}</th><td><code>{escape(v)}</code></td></tr>"
-                               for k, v in rows) + "</table>"
+    return ("<table>" + "".join(f"<tr><th>{escape(k)}</th><td><code>{escape(v)}</code></td></tr>"
+                                for k, v in rows) + "</table>" + _more(len(settings), MAX_ROWS, "settings"))
+
+
+def _more(n: int, shown: int, what: str) -> str:
+    return f'<p class="sub">({n - shown} more {what} not shown)</p>' if n > shown else ""
 
 
 def _timing_table(r: RunInfo) -> str:
     rows = []
-    times = [row["time"] for row in r.rows if isinstance(row.get("time"), (int, float))
-             and not isinstance(row.get("time"), bool) and math.isfinite(row["time"])]
+    times = _times(r)
     start = min(times) if times else (r.file_times[0] if r.file_times else None)
     if start is not None:
-        rows.append(("started", time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(start))))
+        rows.append(("started", _fmt_date(start)))
     dur = _duration(r)
     if dur:
         rows.append(("duration", f"{_fmt_seconds(dur[0])} ({dur[1]})"))
-    cpu = (r.status or {}).get("cpu_seconds")
-    if isinstance(cpu, (int, float)) and not isinstance(cpu, bool):
-        rows.append(("CPU time", f"{_fmt_seconds(float(cpu))} (all threads)"))
-    steps = [row["step"] for row in r.rows if isinstance(row.get("step"), int)]
+    cpu = finite_number((r.status or {}).get("cpu_seconds"))
+    if cpu is not None:
+        rows.append(("CPU time", f"{_fmt_seconds(cpu)} (all threads)"))
+    steps = [s for s in (finite_number(row.get("step")) for row in r.rows) if s is not None]
     if steps:
-        rows.append(("steps logged", f"{len(r.rows)} rows, last step {max(steps)}"))
+        rows.append(("steps logged", f"{len(r.rows)} rows, last step {_fmt_num(max(steps))}"))
         # Only for a real training log: a handful of rows (one per image, say) makes no meaningful rate.
         if len(r.rows) >= 10 and len(times) >= 2 and max(times) > min(times) and max(steps) > min(steps):
             rate = (max(steps) - min(steps)) / (max(times) - min(times))
-            rows.append(("speed", f"{rate:.3g} steps/s"))
+            if math.isfinite(rate):
+                rows.append(("speed", f"{rate:.3g} steps/s"))
     if not rows:
         return '<p class="sub">no timing recorded</p>'
     body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
@@ -223,15 +259,20 @@ def _timing_table(r: RunInfo) -> str:
 
 def _duration(r: RunInfo) -> tuple[float, str] | None:
     """(seconds, where the figure comes from): a driver's measurement, the metrics clock, or file times."""
-    if r.status and isinstance(r.status.get("seconds"), (int, float)):
-        return float(r.status["seconds"]), "measured by the driver"
-    times = [row["time"] for row in r.rows if isinstance(row.get("time"), (int, float))
-             and not isinstance(row.get("time"), bool) and math.isfinite(row["time"])]
+    seconds = finite_number((r.status or {}).get("seconds"))
+    if seconds is not None:
+        return seconds, "measured by the driver"
+    times = _times(r)
     if len(times) >= 2:
         return max(times) - min(times), "first to last metrics row"
     if r.file_times and r.file_times[1] > r.file_times[0]:
         return r.file_times[1] - r.file_times[0], "from file times"
     return None
+
+
+def _times(r: RunInfo) -> list[float]:
+    """The finite "time" stamps of the metrics rows."""
+    return [t for t in (finite_number(row.get("time")) for row in r.rows) if t is not None]
 
 
 def _gallery(r: RunInfo, base: Path, embed: bool) -> str:
@@ -242,9 +283,9 @@ def _gallery(r: RunInfo, base: Path, embed: bool) -> str:
     figs = []
     for im in shown:
         w, h, pixel = _display_size(im.width, im.height)
-        src = _image_src(im.path, base, embed)
+        src = _image_src(im.path, r.path, base, embed)
         cls = ' class="pixel"' if pixel else ""
-        link = src if not embed else None
+        link = src if not src.startswith("data:") else None
         img = (f'<img{cls} src="{escape(src)}" width="{w}" height="{h}" loading="eager" '
                f'alt="{escape(im.rel)}" title="{escape(im.rel)} ({im.width}x{im.height})">')
         if link:
@@ -257,16 +298,19 @@ def _metrics_table(r: RunInfo, series: dict[str, list[tuple[float, float]]]) -> 
     head = ('<table><thead><tr><th>metric</th><th>last</th><th>min</th><th>max</th><th>points</th>'
             "<th>last step</th></tr></thead><tbody>")
     rows = []
-    for k, pts in series.items():
+    others = other_values(r.rows)
+    total = len(series) + len(others)
+    for k, pts in list(series.items())[:MAX_ROWS]:
         ys = [y for _, y in pts]
         fin = [y for y in ys if math.isfinite(y)]
-        rows.append(f"<tr><th>{escape(k)}</th><td class=\"num\">{_fmt_num(ys[-1])}</td>"
+        rows.append(f"<tr><th>{escape(_short(k, 200))}</th><td class=\"num\">{_fmt_num(ys[-1])}</td>"
                     f"<td class=\"num\">{_fmt_num(min(fin)) if fin else ''}</td>"
                     f"<td class=\"num\">{_fmt_num(max(fin)) if fin else ''}</td>"
                     f"<td class=\"num\">{len(pts)}</td><td class=\"num\">{_fmt_num(pts[-1][0])}</td></tr>")
-    for k, v in other_values(r.rows).items():
-        rows.append(f'<tr><th>{escape(k)}</th><td colspan="5"><code>{escape(_fmt_value(v))}</code></td></tr>')
-    return head + "".join(rows) + "</tbody></table>"
+    for k, v in list(others.items())[:max(0, MAX_ROWS - len(series))]:
+        rows.append(f'<tr><th>{escape(_short(k, 200))}</th><td colspan="5"><code>{escape(_fmt_value(v))}</code>'
+                    "</td></tr>")
+    return head + "".join(rows) + "</tbody></table>" + _more(total, MAX_ROWS, "metrics")
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
@@ -291,14 +335,20 @@ def _display_size(w: int, h: int, longest: int = 0, shortest: int = 0) -> tuple[
     return w, h, False
 
 
-def _image_src(path: Path, base: Path, embed: bool) -> str:
-    if not embed:
+def _image_src(path: Path, root: Path, base: Path, embed: bool) -> str:
+    """A link relative to the page, or the image itself as a data URI (read the guarded way, from `root`)."""
+    try:
+        rel = os.path.relpath(path, base)
+    except ValueError:  # another drive (Windows): no relative path exists, so embed instead
+        rel, embed = None, True
+    if embed:
         try:
-            return quote(Path(os.path.relpath(path, base)).as_posix())
-        except ValueError:  # another drive (Windows): no relative path exists, so embed instead
+            data = base64.b64encode(read_bytes(path, root, MAX_EMBED_BYTES)).decode()
+            return f"data:{MIME.get(path.suffix.lower(), 'application/octet-stream')};base64,{data}"
+        except Unreadable:  # too large (or changed since the scan): link it instead
             pass
-    data = base64.b64encode(path.read_bytes()).decode()
-    return f"data:{MIME.get(path.suffix.lower(), 'application/octet-stream')};base64,{data}"
+    # fsencode: a file name that is not UTF-8 keeps its bytes (quote would fail on the surrogates).
+    return quote(os.fsencode(Path(rel or path).as_posix()))
 
 
 def _display_path(p: Path, base: Path) -> str:
@@ -332,8 +382,7 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _fmt_value(v: Any) -> str:
-    s = v if isinstance(v, str) else json.dumps(v, default=str)
-    return _short(s, 240)
+    return _short(as_text(v), 240)
 
 
 def _fmt_num(v: float) -> str:
@@ -342,7 +391,19 @@ def _fmt_num(v: float) -> str:
     return f"{v:.4g}"
 
 
+def _fmt_date(t: float) -> str:
+    """A Unix time as a UTC date; one outside years 1970..9999 (a corrupt clock) as the plain number."""
+    if 0 <= t < 253_402_300_800:
+        try:
+            return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+        except (OverflowError, ValueError, OSError):
+            pass
+    return f"{t:.6g} (not a plausible time)"
+
+
 def _fmt_seconds(s: float) -> str:
+    if not math.isfinite(s) or abs(s) >= 1e9:  # nonsense from a corrupt log: shown, not formatted as h/min
+        return f"{s:.3g} s"
     if s < 60:
         return f"{s:.1f} s"
     m, sec = divmod(round(s), 60)
@@ -352,24 +413,26 @@ def _fmt_seconds(s: float) -> str:
     return f"{h} h {m:02d} min"
 
 
-def _fmt_bytes(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    size = float(n)
-    for unit in ("KB", "MB", "GB"):
-        size /= 1024
-        if size < 1024 or unit == "GB":
-            break
-    return f"{size:.1f} {unit}"
+_fmt_bytes = fmt_bytes
 
 
 def _pretty(rel: str, text: str) -> str:
     if rel.endswith(".json"):
         try:
-            return json.dumps(json.loads(text), indent=2)[:8000]
-        except ValueError:
+            return json.dumps(parse_json(text), indent=2)[:8000]
+        except (Unreadable, ValueError, RecursionError):
             return text
     return text
+
+
+# C0/C1 controls (but tab, newline, form feed, carriage return), lone surrogates (from non-UTF-8 file names or
+# JSON "\ud800") and noncharacters: not allowed in an HTML page, and surrogates cannot even be written as UTF-8.
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+
+
+def escape(s: str) -> str:
+    """`html.escape` (quotes too) that also replaces characters an HTML page must not hold with U+FFFD."""
+    return html.escape(_BAD_CHARS.sub("\ufffd", s))
 
 
 def _short(s: str, n: int) -> str:

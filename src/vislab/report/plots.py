@@ -8,22 +8,37 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 
 MAX_PANELS = 12
 """At most this many metrics are drawn per run (the tables still list all of them)."""
 
+PLOT_LIMIT = 1e100
+"""Points with |step| or |value| beyond this are left out of the curves (the table still shows them): near the
+float limit (1e308) the axis arithmetic overflows."""
+
 
 def plot_series(series: dict[str, list[tuple[float, float]]], *, ncols: int = 3) -> bytes | None:
-    """One small panel per metric with at least two finite points; None when nothing is worth drawing."""
-    from matplotlib.figure import Figure
-
+    """One small panel per metric with at least two finite points; None when nothing is worth drawing (or
+    matplotlib cannot draw what is there)."""
     drawable = {}
     for k, pts in series.items():
-        good = [(x, y) for x, y in pts if math.isfinite(x) and math.isfinite(y)]
+        good = [(x, y) for x, y in pts if abs(x) <= PLOT_LIMIT and abs(y) <= PLOT_LIMIT]  # NaN fails too
         if len(good) >= 2:
             drawable[k] = good
     if not drawable:
         return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # overflow/degenerate-axis warnings would clutter the terminal
+            return _draw(drawable, ncols)
+    except (ValueError, OverflowError, ArithmeticError, RuntimeError):  # odd data: no curves, not no page
+        return None
+
+
+def _draw(drawable: dict[str, list[tuple[float, float]]], ncols: int) -> bytes:
+    from matplotlib.figure import Figure
+
     names = list(drawable)[:MAX_PANELS]
     ncols = min(ncols, len(names))
     nrows = math.ceil(len(names) / ncols)
@@ -38,9 +53,11 @@ def plot_series(series: dict[str, list[tuple[float, float]]], *, ncols: int = 3)
         if noisy:  # the trend through the noise: a centred moving average over ~1/25 of the run
             ax.plot(xs, moving_average(list(ys), max(3, len(ys) // 25)), color="#4c72b0", linewidth=1.6)
         lo, hi = min(ys), max(ys)
-        if lo > 0 and hi / lo > 100:
+        if lo > 0 and hi > 100 * lo:
             ax.set_yscale("log")
-        ax.set_title(name, fontsize=10)
+        # parse_math=False: a metric named "$x^$" is text, not broken mathtext that fails the whole figure.
+        title = "".join(c if c.isprintable() else "\ufffd" for c in name[:60])  # no controls, no surrogates
+        ax.set_title(title, fontsize=10, parse_math=False)
         ax.set_xlabel("step", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3)
