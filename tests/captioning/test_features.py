@@ -53,7 +53,7 @@ def test_grid_pooling_of_a_layer(two_images):
     left, right = fmap[..., :4].mean(dim=(2, 3)), fmap[..., 3:].mean(dim=(2, 3))
     expected = torch.stack([left, right], dim=2).flatten(1).numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-    with pytest.raises(ConfigError, match="--feature-grid needs --feature-layer"):
+    with pytest.raises(ConfigError, match="feature_grid needs feature_layer"):
         file_features(two_images, FeatureSpec(TINY, image_size=32, grid=(2, 2)), cache=False, progress=False)
 
 
@@ -113,7 +113,7 @@ def test_transform_standardizes_and_matches_sklearn_pca():
 
 def test_transform_refuses_bad_settings_and_shapes():
     x = np.ones((10, 4), np.float32)
-    with pytest.raises(ConfigError, match="--pca-dim 7"):
+    with pytest.raises(ConfigError, match="pca_dim must be between 1 and 4.*got 7"):
         FeatureTransform.fit(x, pca_dim=7)
     with pytest.raises(DataError, match=r"expected \(N, 4\)"):
         FeatureTransform.fit(x)(np.ones((2, 3), np.float32))

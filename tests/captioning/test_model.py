@@ -214,6 +214,8 @@ def test_overfits_fifty_captions(cell):
             break
         for k in m.params:
             m.params[k], configs[k] = optim.adam(m.params[k], grads[k], configs[k])
+    # From ~20 to below 0.1, i.e. under 1% of the start: measured 48-56 (rnn) and 71-89 (lstm) steps over data and
+    # weight seeds 0-7, decoding then exact every time; the budget is 200.
     assert losses[-1] < 0.1, losses[::20]
     # and greedy decoding now reproduces the training captions
     np.testing.assert_array_equal(m.sample(features, max_length=T + 1), captions[:, 1:])

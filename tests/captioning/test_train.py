@@ -31,7 +31,7 @@ def shapes40():
 
 def _cfg(**kw) -> TrainConfig:
     base = dict(data="shapes:40", epochs=3, batch_size=9, hidden_dim=16, wordvec_dim=8, save_every=4,
-                log_every=1, eval_images=4, lr=1e-2, feature_spec=FeatureSpec(TINY, image_size=32).as_dict())
+                log_every=1, eval_images=4, lr=1e-2, model=TINY, image_size=32)
     base.update(kw)
     return TrainConfig(**base)
 
@@ -45,7 +45,12 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path, shapes40, engine
     cfg = _cfg(engine=engine, cell="lstm" if engine == "numpy" else "gru")
     full = train(shapes40, cfg, tmp_path / "full", progress=False)
     steps = len(full.losses)
-    assert steps > 20 and full.losses[-1] < full.losses[0]
+    assert steps > 20
+    # It learns: one batch's loss is noisy (last / first batch measured 0.38-0.96), an epoch's mean is not. Over
+    # seeds 0-5 at 1 and 2 threads the last epoch's mean was 0.60-0.78 of the first's; threshold 0.9.
+    per_epoch = steps // 3
+    first, last = np.mean(full.losses[:per_epoch]), np.mean(full.losses[-per_epoch:])
+    assert last < 0.9 * first, (first, last)
 
     def interrupt(step: int, saved: bool) -> None:
         if saved and step == 8:  # a mid-epoch checkpoint (save_every=4)

@@ -2,6 +2,8 @@
 
 One file (``checkpoint.pt`` in the run folder, written atomically by `vislab.runs.save_checkpoint`) holds the
 parameters, optimizer state, vocabulary, training config, feature spec + transform, progress and RNG states.
+`read` checks every field a caption or a resume depends on, so a damaged or hand-edited file is one
+`CheckpointError` naming it, never a crash deep inside the model.
 """
 
 from __future__ import annotations
@@ -9,18 +11,21 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, DataError
 from ..runs import load_checkpoint
-from .engines import DTYPES
 from .features import FeatureSpec, FeatureTransform
-from .model import CaptioningRNN
+from .model import CELL_TYPES, CaptioningRNN, param_shapes
+from .settings import DTYPE_NAMES
 from .vocab import Vocabulary
 
 KIND = "captioning"
 FILENAME = "checkpoint.pt"
+DIM_MAX = 1 << 20  # no sane captioner has a layer this wide; larger values are damage
 
 
 def checkpoint_path(path: str | os.PathLike) -> Path:
@@ -30,13 +35,64 @@ def checkpoint_path(path: str | os.PathLike) -> Path:
 
 
 def read(path: str | os.PathLike) -> dict:
-    """Load and sanity-check a captioning checkpoint (another model's checkpoint is a `CheckpointError`)."""
+    """Load and check a captioning checkpoint (another model's checkpoint, or a damaged one, is a
+    `CheckpointError` naming the file and the field at fault)."""
     p = checkpoint_path(path)
+    if p.exists() and not p.is_file():
+        raise CheckpointError(f"{p}: not a regular file (give a checkpoint or the run folder holding one)")
     state = load_checkpoint(p, kind=KIND)
-    for key in ("config", "model", "params", "vocab", "features", "progress"):
-        if key not in state:
-            raise CheckpointError(f"{p}: captioning checkpoint without {key!r} (written by another version?)")
+    try:
+        _check(state)
+    except (CheckpointError, DataError) as e:
+        raise CheckpointError(f"{p}: {e} (a damaged checkpoint, or one written by another version?)") from None
     return state
+
+
+def _check(state: Any) -> None:
+    if not isinstance(state, dict):
+        raise CheckpointError(f"holds a {type(state).__name__}, not a captioning state")
+    for key, kind in (("config", dict), ("model", dict), ("params", dict), ("vocab", list), ("features", dict),
+                      ("progress", dict)):
+        if not isinstance(state.get(key), kind):
+            raise CheckpointError(f"{key!r} is missing or not a {kind.__name__}")
+    m = state["model"]
+    if m.get("cell_type") not in CELL_TYPES or m.get("dtype") not in DTYPE_NAMES:
+        raise CheckpointError(f"model cell_type {m.get('cell_type')!r} / dtype {m.get('dtype')!r} unknown "
+                              f"(expected one of {', '.join(CELL_TYPES)} / {', '.join(DTYPE_NAMES)})")
+    for k in ("input_dim", "wordvec_dim", "hidden_dim"):
+        _whole(m.get(k), f"model {k}", 1, DIM_MAX)
+    _whole(state["config"].get("max_length"), "config max_length", 1, DIM_MAX)
+    for k in ("epoch", "batch", "step"):
+        _whole(state["progress"].get(k), f"progress {k}", 0, 2**62)
+    if not all(isinstance(w, str) for w in state["vocab"]):
+        raise CheckpointError("vocab must be a list of words (text)")
+    vocab = Vocabulary(state["vocab"])
+    _check_params(state["params"], param_shapes(len(vocab), m["input_dim"], m["wordvec_dim"], m["hidden_dim"],
+                                                m["cell_type"]))
+    f = state["features"]
+    transform = FeatureTransform.from_state(f.get("transform"))
+    if transform.output_dim != m["input_dim"]:
+        raise CheckpointError(f"the feature transform gives {transform.output_dim}-d features, the model takes "
+                              f"{m['input_dim']}")
+    if f.get("spec") is not None:
+        FeatureSpec.from_dict(f["spec"])
+
+
+def _whole(v: Any, name: str, lo: int, hi: int) -> None:
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise CheckpointError(f"{name} must be a whole number from {lo} to {hi}, got {v!r}")
+
+
+def _check_params(params: dict, shapes: dict[str, tuple[int, ...]]) -> None:
+    for k, shape in shapes.items():
+        t = params.get(k)
+        if not isinstance(t, torch.Tensor) or not t.is_floating_point():
+            raise CheckpointError(f"parameter {k} is missing or not a float tensor")
+        if tuple(t.shape) != shape:
+            raise CheckpointError(f"parameter {k} is {tuple(t.shape)}, the model described in the checkpoint "
+                                  f"needs {shape}")
+        if not torch.isfinite(t).all():
+            raise CheckpointError(f"parameter {k} holds NaN or infinite values")
 
 
 @dataclass
@@ -52,22 +108,25 @@ class Captioner:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Captioner:
-        state = read(path)
+        return cls.from_state(read(path))
+
+    @classmethod
+    def from_state(cls, state: dict) -> Captioner:
+        """A captioner from a state `read` has checked."""
         m = state["model"]
         vocab = Vocabulary(state["vocab"])
-        model = CaptioningRNN(vocab.word_to_idx, int(m["input_dim"]), int(m["wordvec_dim"]),
-                              int(m["hidden_dim"]), m["cell_type"], dtype=DTYPES[m["dtype"]][0], seed=0)
-        for k, ref in model.params.items():
-            t = state["params"].get(k)
-            if t is None or tuple(t.shape) != ref.shape:
-                got = None if t is None else tuple(t.shape)
-                raise CheckpointError(f"{checkpoint_path(path)}: parameter {k} is {got}, the model described "
-                                      f"in the checkpoint needs {ref.shape}")
-            model.params[k] = t.numpy().astype(ref.dtype, copy=True)
+        dtype = np.float32 if m["dtype"] == "float32" else np.float64
+        model = CaptioningRNN(vocab.word_to_idx, m["input_dim"], m["wordvec_dim"], m["hidden_dim"], m["cell_type"],
+                              dtype=dtype, seed=0)
+        model.params = {k: state["params"][k].detach().cpu().numpy().astype(dtype, copy=True) for k in model.params}
         f = state["features"]
         spec = FeatureSpec.from_dict(f["spec"]) if f.get("spec") else None
-        return cls(model, vocab, spec, FeatureTransform.from_state(f["transform"]),
-                   int(state["config"]["max_length"]), str(f.get("source", "")))
+        return cls(model, vocab, spec, FeatureTransform.from_state(f["transform"]), state["config"]["max_length"],
+                   str(f.get("source", "")))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
 
     def caption_features(self, raw_features: np.ndarray, beam: int = 1) -> list[str]:
         """Raw backbone features (N, D) -> one caption per row (greedy when beam is 1)."""

@@ -22,10 +22,15 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from .. import backbones
-from ..errors import ConfigError, DataError
+from ..errors import CheckpointError, ConfigError, DataError
 from ..fileio import atomic_path
-from ..images import from_array, load_image, resize_center_crop
+from ..images import center_crop, from_array, load_image, resize_center_crop
+from ..jobs import SettingError
+from ..machine import available_memory, check_memory
 from ..paths import cache_dir
+
+VIEW_PEAK_FACTOR = 32  # a backbone's peak memory, as a multiple of its input views' (see `_fitting_batch`)
+MAX_ASPECT = 4  # longer side / shorter side kept before resizing: the view is the central square anyway
 
 
 @dataclass(frozen=True)
@@ -45,23 +50,47 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureSpec:
-        return cls(d["backbone"], d.get("weights"), int(d["image_size"]), d.get("layer"),
-                   tuple(d.get("grid", (1, 1))))
+        """The spec a checkpoint recorded (a malformed one is a `CheckpointError`)."""
+        try:
+            spec = cls(d["backbone"], d.get("weights"), d["image_size"], d.get("layer"),
+                       tuple(d.get("grid", (1, 1))))
+        except (KeyError, TypeError, AttributeError):
+            raise CheckpointError(f"feature spec {str(d)[:80]} is malformed") from None
+        ok = (isinstance(spec.backbone, str) and isinstance(spec.weights, (str, type(None)))
+              and isinstance(spec.layer, (str, type(None))) and _whole(spec.image_size, 1, 1 << 14)
+              and len(spec.grid) == 2 and all(_whole(g, 1, 1 << 10) for g in spec.grid))
+        if not ok:
+            raise CheckpointError(f"feature spec {str(d)[:80]} is malformed")
+        return spec
 
     def __call__(self, bb: backbones.Backbone, images: torch.Tensor) -> torch.Tensor:
         """Feature vectors (N, D) of a batch of views in [0, 1]."""
         if self.layer is None:
             if self.grid != (1, 1):
-                raise ConfigError("--feature-grid needs --feature-layer (penultimate features are pooled)")
+                raise SettingError("feature_grid", "needs feature_layer (penultimate features are pooled)")
             return bb.pooled_features(images)
-        fmap = bb.features(images, [self.layer])[self.layer]
+        try:
+            fmap = bb.features(images, [self.layer])[self.layer]
+        except ConfigError as e:  # an unknown layer name: say which setting gave it
+            raise SettingError("feature_layer", f"{self.layer!r}: {e}") from None
         if fmap.dim() != 4:
-            raise ConfigError(f"--feature-layer {self.layer}: gives {tuple(fmap.shape)}, not a feature map")
+            raise SettingError("feature_layer", f"{self.layer} gives {tuple(fmap.shape)}, not a feature map")
         return F.adaptive_avg_pool2d(fmap, self.grid).flatten(1)
 
 
+def _whole(v: object, lo: int, hi: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+
+
 def image_view(img: torch.Tensor, size: int) -> torch.Tensor:
-    """A loaded image (3, H, W) -> the square view the backbone sees (3, size, size)."""
+    """A loaded image (3, H, W) -> the square view the backbone sees (3, size, size).
+
+    A very long, thin image (say 1 x 100000) is first cut to its central part: resizing all of it would make
+    its long side size * 100000 pixels, for a view that keeps only the central square anyway."""
+    h, w = img.shape[-2:]
+    short = min(h, w)
+    if max(h, w) > MAX_ASPECT * short:
+        img = center_crop(img, (min(h, MAX_ASPECT * short), min(w, MAX_ASPECT * short)))
     return resize_center_crop(img, size)
 
 
@@ -73,8 +102,9 @@ def file_features(paths: Sequence[str | os.PathLike], spec: FeatureSpec, *, devi
     files = [None if n.startswith("sample:") else Path(n) for n in names]
     missing = [f for f in files if f is not None and not f.is_file()]
     if missing:
-        raise DataError(f"{missing[0]}: no such image file" + (f" (and {len(missing) - 1} more missing)"
-                                                               if len(missing) > 1 else ""))
+        why = "not a regular file" if missing[0].exists() else "no such image file"
+        raise DataError(f"{missing[0]}: {why}" + (f" (and {len(missing) - 1} more missing)"
+                                                  if len(missing) > 1 else ""))
     stamp = [n if f is None else (str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns)
              for n, f in zip(names, files)]
     return _cached(["files", stamp], spec, len(names), lambda i: load_image(names[i]), device=device,
@@ -122,6 +152,7 @@ def _cache_path(what: list, spec: FeatureSpec) -> Path:
 def extract(count: int, load: Callable[[int], torch.Tensor], spec: FeatureSpec, *, device: str = "cpu",
             batch_size: int = 32, progress: bool = True) -> np.ndarray:
     """Run the backbone over images `load(0..count-1)` in batches; (count, D) float32."""
+    batch_size = _fitting_batch(batch_size, min(count, batch_size), spec.image_size)
     bb = backbones.load(spec.backbone, device=device, weights=spec.weights)
     out = []
     with tqdm(total=count, desc=f"features ({spec.backbone})", unit="img", disable=not progress,
@@ -129,11 +160,34 @@ def extract(count: int, load: Callable[[int], torch.Tensor], spec: FeatureSpec, 
         for start in range(0, count, batch_size):
             batch = torch.stack([image_view(load(i), spec.image_size)
                                  for i in range(start, min(count, start + batch_size))])
-            out.append(spec(bb, batch).float().cpu().numpy())
+            out.append(_run_backbone(spec, bb, batch))
             bar.update(batch.shape[0])
     feats = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
     check_finite(feats, f"features from {spec.backbone}")
     return feats
+
+
+def _fitting_batch(batch_size: int, needed: int, size: int) -> int:
+    """A batch of views whose pass through the backbone fits in memory (fewer images per batch for large
+    views); refuses a view size at which not even one image fits. EfficientNet-Lite0 peaks at about 30x its
+    input's size (measured at 224 and 448 px)."""
+    per_image = VIEW_PEAK_FACTOR * 3 * size * size * 4
+    avail = available_memory()
+    if avail is not None:
+        batch_size = max(1, min(batch_size, avail // (2 * per_image)))
+    check_memory(per_image * min(batch_size, max(needed, 1)), f"feature extraction at image_size {size}",
+                 hint="lower image_size")
+    return batch_size
+
+
+def _run_backbone(spec: FeatureSpec, bb: backbones.Backbone, batch: torch.Tensor) -> np.ndarray:
+    """Features of one batch; a backbone that cannot run on views of this size is the `image_size` setting's
+    fault (a user's model with too many stride-2 layers, say), named as such."""
+    try:
+        return spec(bb, batch).float().cpu().numpy()
+    except RuntimeError as e:
+        raise SettingError("image_size", f"{spec.image_size}: {spec.backbone} cannot run on views of "
+                                         f"{spec.image_size}x{spec.image_size} pixels ({str(e)[:200]})") from None
 
 
 def check_finite(feats: np.ndarray, where: str) -> None:
@@ -162,9 +216,7 @@ class FeatureTransform:
         std = x.std(axis=0) + 1e-6  # constant dimensions (dead ReLUs) stay 0 instead of dividing by 0
         components = None
         if pca_dim is not None:
-            if not 0 < pca_dim <= min(x.shape):
-                raise ConfigError(f"--pca-dim {pca_dim}: must be between 1 and {min(x.shape)} "
-                                  f"(features are {x.shape[1]}-d, {x.shape[0]} training images)")
+            check_pca_dim(pca_dim, x.shape)
             # Principal directions = right singular vectors of the standardized data.
             _, _, vt = np.linalg.svd((x - mean) / std, full_matrices=False)
             components = vt[:pca_dim].T.astype(np.float32)
@@ -190,5 +242,30 @@ class FeatureTransform:
 
     @classmethod
     def from_state(cls, s: dict) -> FeatureTransform:
+        """The transform a checkpoint stored; anything but finite float vectors of matching sizes (and a
+        (D, k) projection) is a `CheckpointError`."""
+        if not isinstance(s, dict):
+            raise CheckpointError("feature transform is not a dict")
+        mean, std = _float_array(s.get("mean"), "mean", 1), _float_array(s.get("std"), "std", 1)
         comps = s.get("components")
-        return cls(s["mean"].numpy(), s["std"].numpy(), None if comps is None else comps.numpy())
+        comps = None if comps is None else _float_array(comps, "components", 2)
+        if std.shape != mean.shape or not (std > 0).all() or (comps is not None and comps.shape[0] != len(mean)):
+            raise CheckpointError(f"feature transform has mismatched parts: mean {mean.shape}, std {std.shape}"
+                                  f"{'' if comps is None else f', components {comps.shape}'} (std must be > 0)")
+        return cls(mean, std, comps)
+
+
+def _float_array(t: object, name: str, ndim: int) -> np.ndarray:
+    if not isinstance(t, torch.Tensor) or t.dim() != ndim or not t.is_floating_point() or t.numel() == 0:
+        raise CheckpointError(f"feature transform {name} must be a non-empty {ndim}-d float tensor")
+    x = t.detach().cpu().numpy().astype(np.float32)
+    if not np.isfinite(x).all():
+        raise CheckpointError(f"feature transform {name} holds NaN or infinite values")
+    return x
+
+
+def check_pca_dim(pca_dim: int, shape: tuple[int, ...]) -> None:
+    """PCA keeps at most min(training images, feature dimensions) directions."""
+    if not 0 < pca_dim <= min(shape):
+        raise SettingError("pca_dim", f"must be between 1 and {min(shape)} (features are {shape[1]}-d, "
+                                      f"{shape[0]} training images), got {pca_dim}")

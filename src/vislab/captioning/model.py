@@ -87,6 +87,13 @@ def check_config(cell_type: str, input_dim: int, wordvec_dim: int, hidden_dim: i
             raise ConfigError(f"{name} must be a positive integer, got {v!r}")
 
 
+def _best(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the `k` largest entries of every row of `scores`, best first (ties: lower index)."""
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable")
+    return np.take_along_axis(top, order, 1)
+
+
 class CaptioningRNN:
     """A recurrent captioning model in numpy.
 
@@ -208,11 +215,7 @@ class CaptioningRNN:
             cand = logp[:, :, None] + step_logp  # (N, B, V) total log-probability of every extension
             new_len = np.where(done, lengths, t + 1)[:, :, None]
             rank = cand / new_len.astype(np.float64) ** length_penalty if length_penalty else cand
-            # The B best of the B * V candidates of every image, best first.
-            flat = rank.reshape(N, B * V)
-            top = np.argpartition(-flat, B - 1, axis=1)[:, :B]
-            order = np.argsort(-np.take_along_axis(flat, top, 1), axis=1, kind="stable")
-            top = np.take_along_axis(top, order, 1)
+            top = _best(rank.reshape(N, B * V), B)  # the B best of the B * V candidates of every image
             parent, word = top // V, top % V
 
             logp = np.take_along_axis(cand.reshape(N, B * V), top, 1)

@@ -1,256 +1,247 @@
-"""Training loop for both engines: Adam with per-epoch lr decay, validation loss and BLEU on generated
-captions, metrics.jsonl, a loss/score plot, and checkpoints that resume exactly.
+"""`vislab caption train` as one job: ``run(CaptionTrainSettings(...), out)`` reads the data, trains and writes
+the run folder (config.json, metrics.jsonl, checkpoint.pt, curves.png, samples/, status.json).
 
-Batch order is a pure function of (seed, epoch), so a run resumed at any checkpointed step sees the same
-batches as an uninterrupted one and ends with the same weights (bitwise, on a CPU).
+    result = run(CaptionTrainSettings(data="shapes:400", epochs=2), "runs/cap", progress=print)
+    result = run(CaptionTrainSettings(resume="runs/cap", epochs=4))    # continue the same run
+
+The loop is `vislab.captioning.loop`; `train(data, settings, run_dir)` runs it on data already loaded.
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-import numpy as np
-from tqdm import tqdm
-
-from .. import devices, runs
-from ..distributed import DistInfo, setup, teardown, torchrun_world_size
-from ..errors import CheckpointError, ConfigError
-from ..fileio import atomic_path
+from .. import jobs, runs
+from ..distributed import DistInfo, torchrun_world_size
+from ..errors import CheckpointError, ConfigError, VislabError
+from ..jobs import JobResult, Progress, SettingError, StopCheck
 from . import checkpoint as ckpt
-from .data import CaptionData
-from .engines import DTYPES, NumpyEngine, TorchEngine
-from .features import FeatureTransform
-from .metrics import caption_scores
-from .model import CELL_TYPES
+from .budget import check_training
+from .curves import save_curves
+from .data import CaptionData, default_feature_spec, load_data, write_samples
+from .features import FeatureSpec, check_pca_dim
+from .loop import CaptionTrainResult, Hooks, Training, config_record, distributed, fit, open_log, prepare
+from .settings import DEFAULT_EPOCHS, CaptionTrainSettings, parse_grid
+from .vocab import Vocabulary
 
-ENGINES = ("numpy", "torch")
+KIND = "caption-train"
+TrainConfig = CaptionTrainSettings  # the old name (tour, notebooks)
+TrainResult = CaptionTrainResult
 
+__all__ = ["run", "train", "CaptionTrainSettings", "CaptionTrainResult", "TrainConfig", "TrainResult", "KIND",
+           "save_curves"]
 
-@dataclass
-class TrainConfig:
-    """Every training setting; stored in config.json and in checkpoints."""
-
-    data: str = "shapes"
-    cell: str = "lstm"
-    engine: str = "numpy"
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 5e-3
-    lr_decay: float = 0.9  # lr of epoch e = lr * lr_decay ** e
-    hidden_dim: int = 256
-    wordvec_dim: int = 128
-    seed: int = 0
-    max_length: int = 16  # words per caption (longer ones are cut)
-    min_count: int = 1  # words seen fewer times in the train split become <UNK>
-    pca_dim: int | None = None
-    dtype: str = "float32"
-    device: str = "auto"  # torch engine only
-    save_every: int = 0  # also checkpoint every this many steps (0: at the end of each epoch only)
-    log_every: int = 10  # steps per logged training-loss row
-    eval_images: int = 500  # validation images captioned after each epoch for BLEU (0: all)
-    feature_spec: dict | None = None  # filled in from the data: backbone, weights, image size, layer, grid
-
-    def check(self) -> None:
-        if self.cell not in CELL_TYPES:
-            raise ConfigError(f"--cell {self.cell}: use one of {', '.join(CELL_TYPES)}")
-        if self.engine not in ENGINES:
-            raise ConfigError(f"--engine {self.engine}: use numpy or torch")
-        if self.dtype not in DTYPES:
-            raise ConfigError(f"--dtype {self.dtype}: use float32 or float64")
-        for name in ("epochs", "batch_size", "hidden_dim", "wordvec_dim", "max_length", "min_count",
-                     "log_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
-        if not (self.lr > 0 and math.isfinite(self.lr)) or not 0 < self.lr_decay <= 1:
-            raise ConfigError(f"--lr must be > 0 and --lr-decay in (0, 1], got {self.lr} and {self.lr_decay}")
-
-    @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+FEATURE_SETTINGS = ("model", "weights", "image_size", "feature_layer", "feature_grid")
 
 
 @dataclass
-class TrainResult:
-    run_dir: Path
-    params: dict[str, np.ndarray]
-    losses: list[float] = field(default_factory=list)  # training loss of every step run in this call
-    val: dict[str, float] = field(default_factory=dict)  # last epoch's validation metrics
-    seconds: float = 0.0
+class Plan:
+    """A run about to start: its settings (a resumed run's merged with the ones given), how images become
+    features, and the checkpoint it continues (with the folder it lives in)."""
+
+    settings: CaptionTrainSettings
+    spec: FeatureSpec | None
+    state: dict | None = None
+    run_dir: Path | None = None
 
 
-def train(data: CaptionData, cfg: TrainConfig, run_dir: str | Path, *, resume: dict | None = None,
-          on_step: Callable[[int, bool], None] | None = None, progress: bool = True) -> TrainResult:
-    """Train on ``data``'s train split, validating on its val split after each epoch; write into `run_dir`.
+def run(settings: CaptionTrainSettings, out: str | Path | None = None, *, progress: Progress | None = None,
+        should_stop: StopCheck | None = None, command: str | None = None,
+        overwrite: bool = False) -> CaptionTrainResult:
+    """Train a captioner into the run folder `out` (default runs/caption-train-<time>; when resuming, the
+    checkpoint's folder). Under torchrun every process calls this; only the first writes."""
+    started = time.perf_counter()
+    plan = plan_run(settings, out)
+    s = plan.settings
+    with distributed(s) as dist:
+        data = load_data(s.data, feature_spec=plan.spec, vocab=Vocabulary(plan.state["vocab"]) if plan.state
+                         else None, max_length=s.max_length, min_count=s.min_count, device=s.device,
+                         cache=not s.no_cache, progress=progress is not None and dist.is_main)
+        check_fits(s, data, dist)
+        t = _prepare(plan, data, dist)
+        t.run_dir = _start(plan, data, out, dist, command=command, overwrite=overwrite)
+        with _status_on_failure(t.run_dir, started, dist.is_main):
+            if dist.is_main and plan.state is None:
+                write_samples(data, t.run_dir)
+            report = jobs.reporter(progress if dist.is_main else None)  # one bar, not one per process
+            result = fit(open_log(t), Hooks(report, should_stop))
+    result.settings, result.main = s, dist.is_main
+    if not dist.is_main:
+        return result
+    _describe(result)
+    return jobs.finish_run(result, started, "" if result.status == "ok" else
+                           f"stopped at step {result.steps} of {result.total_steps}; resume to continue")
 
-    `resume` is a checkpoint state (`checkpoint.read`) to continue from. `on_step(step, saved)` is called
-    after every step (`saved`: a checkpoint was just written); tests use it to interrupt a run.
-    """
-    cfg.check()
-    if cfg.feature_spec is None and data.feature_spec is not None:
-        cfg.feature_spec = data.feature_spec.as_dict()  # so the checkpoint can caption new images
-    run_dir = Path(run_dir)
-    t0 = time.perf_counter()
-    if cfg.engine == "numpy":
-        if torchrun_world_size() > 1:
-            raise ConfigError("torchrun runs several processes, which needs --engine torch")
-        dist = DistInfo()
-    else:
-        dist = setup(devices.resolve_device(cfg.device))
+
+def _prepare(plan: Plan, data: CaptionData, dist: DistInfo) -> Training:
+    """The loop's state, with the checkpoint restored before anything is written (its folder comes later)."""
     try:
-        return _train(data, cfg, run_dir, dist, resume, on_step, progress, t0)
-    finally:
-        teardown(dist)
+        return prepare(data, plan.settings, Path("."), dist, plan.state)
+    except CheckpointError as e:
+        raise CheckpointError(f"{ckpt.checkpoint_path(plan.settings.resume)}: {e}") from None
 
 
-def _train(data, cfg, run_dir, dist, resume, on_step, progress, t0) -> TrainResult:
-    train_rows = data.split_captions("train")
-    val_images = data.splits.get("val", np.zeros(0, np.int64))  # may be empty: then no validation
-    if cfg.eval_images:
-        val_images = val_images[:cfg.eval_images]
-    val_rows = np.flatnonzero(np.isin(data.image_idxs, val_images))
+def plan_run(settings: CaptionTrainSettings, out: str | Path | None) -> Plan:
+    """Check the settings (and the checkpoint to resume) before anything is read or written."""
+    settings.validate()
+    if settings.resume is None:
+        if torchrun_world_size() > 1 and out is None:
+            raise SettingError("out", "must be given under torchrun, so that every process writes to the same "
+                                      "run folder")
+        s = replace(settings, epochs=settings.total_epochs)
+        _check_model_size(s)
+        return Plan(s, feature_spec(s))
+    state = ckpt.read(settings.resume)
+    folder = ckpt.checkpoint_path(settings.resume).parent
+    if out is not None and Path(out).resolve() != folder.resolve():
+        raise SettingError("out", f"{out}: a resumed run continues in its own folder ({folder}); give no out "
+                                  "folder, or that one")
+    s = resumed_settings(settings, state)
+    _check_model_size(s)
+    spec = state["features"].get("spec")
+    return Plan(s, FeatureSpec.from_dict(spec) if spec else None, state, folder)
 
-    if resume is not None:
-        transform = FeatureTransform.from_state(resume["features"]["transform"])
-    else:
-        transform = FeatureTransform.fit(data.features[data.split_images("train")], cfg.pca_dim)
-    feats = transform(data.features)
 
-    devices.seed_everything(cfg.seed)
-    args = (data.vocab.word_to_idx, transform.output_dim, cfg.wordvec_dim, cfg.hidden_dim, cfg.cell,
-            cfg.dtype, cfg.seed)
-    engine = NumpyEngine(*args) if cfg.engine == "numpy" else TorchEngine(*args, dist=dist)
+def feature_spec(s: CaptionTrainSettings) -> FeatureSpec | None:
+    """How images become features for these settings (None: the data brings its own features)."""
+    spec = default_feature_spec(s.data, backbone=s.model, weights=s.weights, image_size=s.image_size,
+                                layer=s.feature_layer, grid=parse_grid(s.feature_grid) if s.feature_grid else None)
+    if spec is None:
+        for name in FEATURE_SETTINGS:
+            if getattr(s, name) != _DEFAULTS[name]:
+                raise SettingError(name, f"does not apply to {s.data}: its features are precomputed")
+    elif spec.grid != (1, 1) and spec.layer is None:
+        raise SettingError("feature_grid", f"{s.feature_grid} needs feature_layer (penultimate features are "
+                                           "already pooled)")
+    return spec
 
-    per_epoch = math.ceil(len(train_rows) / cfg.batch_size)
-    epoch = batch = step = 0
-    if resume is not None:
-        if resume["vocab"] != data.vocab.idx_to_word:
-            raise CheckpointError("the checkpoint's vocabulary differs from the data's (another dataset?)")
-        engine.load_state(resume)
-        epoch, batch, step = (int(resume["progress"][k]) for k in ("epoch", "batch", "step"))
-        devices.set_rng_state(resume["rng"])
 
+_DEFAULTS = {f.name: f.default for f in fields(CaptionTrainSettings)}
+
+
+def resumed_settings(given: CaptionTrainSettings, state: dict) -> CaptionTrainSettings:
+    """The settings a resumed run continues with: the checkpoint's, with those in `CHANGEABLE_ON_RESUME`
+    taken from `given`. A setting given with another value than both its default and the run's is refused."""
+    saved = {k: v for k, v in state["config"].items() if k in _DEFAULTS}
+    for name, value in saved.items():
+        mine = getattr(given, name)
+        if name not in given.CHANGEABLE_ON_RESUME and mine != _DEFAULTS[name] and mine != value:
+            raise SettingError(name, f"cannot change when resuming (the run has {value!r}, got {mine!r}); leave "
+                                     "it out")
+    done = state["progress"]["epoch"]
+    epochs = given.epochs if given.epochs is not None else saved.get("epochs") or DEFAULT_EPOCHS
+    if given.epochs is not None and given.epochs < done:
+        raise SettingError("epochs", f"must be at least {done}, the epochs the resumed run has done, got "
+                                     f"{given.epochs}")
+    try:
+        s = CaptionTrainSettings(**{**saved, "epochs": epochs, "no_cache": given.no_cache,
+                                    "resume": given.resume, "device": given.device})
+        s.validate()
+    except SettingError as e:
+        raise SettingError(e.setting, f"{e.detail} (as recorded in the resumed checkpoint)") from None
+    return s
+
+
+def _check_model_size(s: CaptionTrainSettings) -> None:
+    """Before the data is read: the model alone (with the smallest vocabulary and one caption per step) must
+    fit, which catches a huge hidden_dim, wordvec_dim or max_length without minutes of feature extraction."""
+    check_training(vocab=4, input_dim=1, wordvec=s.wordvec_dim, hidden=s.hidden_dim, cell=s.cell,
+                   itemsize=_itemsize(s), batch=1, max_length=s.max_length)
+
+
+def check_fits(s: CaptionTrainSettings, data: CaptionData, dist: DistInfo) -> None:
+    """With the data read: `pca_dim` within what the features allow, and the whole run within memory."""
+    n_train = len(data.split_images("train"))
+    dim = data.features.shape[1]
+    if s.pca_dim is not None:
+        check_pca_dim(s.pca_dim, (n_train, dim))
+    batch = -(-min(s.batch_size, len(data.split_captions("train"))) // dist.world_size)
+    check_training(vocab=len(data.vocab), input_dim=s.pca_dim or dim, wordvec=s.wordvec_dim, hidden=s.hidden_dim,
+                   cell=s.cell, itemsize=_itemsize(s), batch=batch, max_length=s.max_length,
+                   features=len(data.features) * (s.pca_dim or dim), fit=n_train * dim * (3 if s.pca_dim else 1))
+
+
+def _itemsize(s: CaptionTrainSettings) -> int:
+    return 4 if s.dtype == "float32" else 8
+
+
+def _start(plan: Plan, data: CaptionData, out: str | Path | None, dist: DistInfo, *, command: str | None,
+           overwrite: bool) -> Path:
+    """The main process makes the run folder and writes config.json; every process learns whether it could."""
+    target = plan.run_dir if plan.state is not None else out
+    failure: VislabError | None = None
+    run_dir = Path(target) if target is not None else Path(".")
     if dist.is_main:
-        runs.write_config(run_dir, asdict(cfg), resume=resume is not None)
-    log = runs.MetricsLog(run_dir, resume_step=step if resume is not None else None) if dist.is_main else None
+        try:
+            spec = data.feature_spec
+            run_dir = jobs.start_run(KIND, plan.settings, target, command=command, overwrite=overwrite,
+                                     resume=plan.state is not None,
+                                     extra={"feature_spec": spec.as_dict() if spec else None})
+        except VislabError as e:
+            failure = e
+    if dist.enabled and dist.all_sum(float(failure is not None)) > 0 and failure is None:
+        raise ConfigError("the main process could not start the run folder (see its error)")
+    if failure is not None:
+        raise failure
+    return run_dir
 
-    def save() -> None:
-        if dist.is_main:
-            state = {
-                "config": asdict(cfg),
-                "model": {"cell_type": cfg.cell, "input_dim": transform.output_dim,
-                          "wordvec_dim": cfg.wordvec_dim, "hidden_dim": cfg.hidden_dim, "dtype": cfg.dtype},
-                **engine.state(),
-                "vocab": list(data.vocab.idx_to_word),
-                "features": {"spec": cfg.feature_spec, "transform": transform.state(), "source": data.source},
-                "progress": {"epoch": epoch, "batch": batch, "step": step},
-                "rng": devices.rng_state(),
-            }
-            runs.save_checkpoint(state, run_dir / ckpt.FILENAME, kind=ckpt.KIND)
-        dist.barrier()
 
-    result = TrainResult(run_dir, {})
-    bar = tqdm(total=cfg.epochs * per_epoch, initial=step, desc=f"train {cfg.cell} ({cfg.engine})",
-               unit="step", disable=not (progress and dist.is_main), dynamic_ncols=True)
-    window: list[float] = []
+@contextlib.contextmanager
+def _status_on_failure(run_dir: Path, started: float, main: bool) -> Iterator[None]:
+    """A run that fails or is interrupted still ends with a status.json that says so (for `vislab report`)."""
     try:
-        while epoch < cfg.epochs:
-            lr = cfg.lr * cfg.lr_decay ** epoch
-            order = train_rows[np.random.default_rng([cfg.seed, epoch]).permutation(len(train_rows))]
-            while batch < per_epoch:
-                rows = order[batch * cfg.batch_size:(batch + 1) * cfg.batch_size]
-                mine = np.array_split(rows, dist.world_size)[dist.rank]  # this process's share
-                loss = engine.train_step(feats[data.image_idxs[mine]], data.captions[mine], lr, len(rows))
-                if not math.isfinite(loss):
-                    raise ConfigError(f"training diverged (loss {loss}) at step {step + 1}; try a smaller "
-                                      "--lr")
-                batch += 1
-                step += 1
-                result.losses.append(loss)
-                window.append(loss)
-                bar.update(1)
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss:.3f}")
-                if log is not None and (step % cfg.log_every == 0 or batch == per_epoch):
-                    log.log(step, epoch=epoch + 1, loss=float(np.mean(window)), lr=lr)
-                    window = []
-                saved = end_of_epoch = batch == per_epoch
-                if end_of_epoch:
-                    result.val = _validate(engine, data, feats, val_images, val_rows, cfg)
-                    if log is not None:
-                        log.log(step, epoch=epoch + 1, **{f"val_{k}": v for k, v in result.val.items()})
-                    epoch, batch = epoch + 1, 0
-                    save()
-                    if dist.is_main:
-                        save_curves(run_dir)
-                elif cfg.save_every and step % cfg.save_every == 0:
-                    save()
-                    saved = True
-                if on_step is not None:
-                    on_step(step, saved)
-                if end_of_epoch:
-                    break
-    finally:
-        bar.close()
-    result.params = {k: v.copy() for k, v in engine.numpy_params().items()}
-    result.seconds = time.perf_counter() - t0
+        yield
+    except KeyboardInterrupt:
+        if main:
+            jobs.finish_run(JobResult(run_dir, status="interrupted"), started,
+                            "interrupted; the last checkpoint is kept: resume from it")
+        raise
+    except VislabError as e:
+        if main:
+            jobs.finish_run(JobResult(run_dir, status="failed"), started, str(e))
+        raise
+
+
+def _describe(result: CaptionTrainResult) -> None:
+    """Name the run's files and headline numbers in the result (what status.json records)."""
+    d = result.run_dir
+    result.files = {role: d / name for role, name in (("checkpoint", ckpt.FILENAME), ("curves", "curves.png"),
+                                                      ("metrics", "metrics.jsonl")) if (d / name).is_file()}
+    result.numbers = {"steps": result.steps, **({"loss": result.losses[-1]} if result.losses else {}),
+                      **{f"val_{k}": v for k, v in result.val.items()}}
+
+
+def train(data: CaptionData, cfg: CaptionTrainSettings, run_dir: str | Path, *, resume: dict | None = None,
+          on_step: Callable[[int, bool], None] | None = None, progress: bool = True) -> CaptionTrainResult:
+    """Train on `data` (already loaded) into the folder `run_dir`, which it does not check or lock: the
+    course-style entry point (`run` is the job). `resume` is a checkpoint state (`checkpoint.read`) to
+    continue from; `on_step(step, saved)` is called after every step."""
+    started = time.perf_counter()
+    cfg.validate()
+    s = replace(cfg, epochs=cfg.total_epochs)
+    run_dir = Path(run_dir)
+    with distributed(s) as dist, _bar(f"train {s.cell} ({s.engine})", progress and dist.is_main) as bar:
+        if dist.is_main:
+            runs.write_config(run_dir, config_record(s, data), resume=resume is not None)
+        result = fit(open_log(prepare(data, s, run_dir, dist, resume)), Hooks(bar, None, on_step))
+    result.settings, result.seconds = s, time.perf_counter() - started
     return result
 
 
-def _validate(engine, data: CaptionData, feats: np.ndarray, val_images: np.ndarray, val_rows: np.ndarray,
-              cfg: TrainConfig) -> dict[str, float]:
-    """Teacher-forced loss on the val captions, and BLEU/CIDEr-D of greedy captions of the val images."""
-    if len(val_images) == 0:
-        return {}
-    total = 0.0
-    for start in range(0, len(val_rows), 512):
-        rows = val_rows[start:start + 512]
-        total += engine.eval_loss(feats[data.image_idxs[rows]], data.captions[rows]) * len(rows)
-    out = {"loss": total / max(len(val_rows), 1)}
-    hyps = []
-    for start in range(0, len(val_images), 512):
-        ids = engine.sample(feats[val_images[start:start + 512]], cfg.max_length + 1)
-        hyps += data.vocab.decode_batch(ids)
-    scores = caption_scores([data.references[i] for i in val_images], hyps)
-    out.update({k.lower().replace("-", "").replace("ciderd", "cider_d"): v for k, v in scores.items()})
-    return out
+@contextlib.contextmanager
+def _bar(desc: str, enabled: bool) -> Iterator[Progress]:
+    """A tqdm bar as a progress callback (the library's own, for `train`; the CLI draws its own)."""
+    from tqdm import tqdm
 
+    with tqdm(desc=desc, unit="step", disable=not enabled, dynamic_ncols=True) as bar:
+        def progress(step: int, total: int | None, **numbers: float) -> None:
+            bar.total, bar.n = total, step
+            bar.set_postfix({k: f"{v:.3f}" if isinstance(v, float) else v for k, v in numbers.items()},
+                            refresh=False)
+            bar.refresh()
 
-def save_curves(run_dir: str | Path) -> Path | None:
-    """``curves.png``: training/validation loss by step; validation BLEU-4 and CIDEr-D by epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    rows = runs.read_metrics(run_dir)
-    train_rows = [r for r in rows if "loss" in r]
-    val_rows = [r for r in rows if "val_loss" in r]
-    if not train_rows:
-        return None
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
-    a.plot([r["step"] for r in train_rows], [r["loss"] for r in train_rows], label="train", lw=1)
-    a.plot([r["step"] for r in val_rows], [r["val_loss"] for r in val_rows], "o-", label="val", ms=3)
-    a.set_yscale("log")  # the first steps' loss is ~10x the final one
-    a.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    a.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
-    a.set_xlabel("step")
-    a.set_ylabel("loss per caption")
-    a.legend()
-    epochs = [r["epoch"] for r in val_rows if "val_bleu4" in r]
-    b.plot(epochs, [r["val_bleu4"] for r in val_rows if "val_bleu4" in r], "o-", ms=3, color="C0")
-    b.set_xlabel("epoch")
-    b.set_ylabel("val BLEU-4", color="C0")
-    c = b.twinx()  # CIDEr-D has its own range (pycocoevalcap's scale goes past 1)
-    c.plot(epochs, [r["val_cider_d"] for r in val_rows if "val_bleu4" in r], "s--", ms=3, color="C1")
-    c.set_ylabel("val CIDEr-D", color="C1")
-    fig.tight_layout()
-    path = Path(run_dir) / "curves.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return path
+        yield progress

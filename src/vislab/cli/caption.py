@@ -1,31 +1,40 @@
 """vislab caption: caption images with a trained model; ``caption train`` and ``caption eval``.
 
-    vislab caption IMAGE... --checkpoint CKPT [--beam 3]
+    vislab caption IMAGE... --checkpoint CKPT [--beam 3] [--out DIR]
     vislab caption train [--data shapes] [--cell lstm] [--engine numpy|torch] ...
     vislab caption eval --checkpoint CKPT [--data SPEC] [--split test]
 
 argparse cannot mix "IMAGE..." with sub-subcommands, so ``caption`` takes the rest of the command line and
-picks the parser by its first word.
+picks the parser by its first word. Flags map one to one onto the settings of `vislab.captioning.settings`,
+which own every default and check; the jobs are `vislab.captioning.{predict,train,evaluate}.run`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+from typing import Any
 
+from ..captioning.settings import (
+    DEFAULT_EPOCHS,
+    DTYPE_NAMES,
+    ENGINES,
+    SPLIT_CHOICES,
+    CaptionEvalSettings,
+    CaptionSettings,
+    CaptionTrainSettings,
+    cell_types,
+)
+from ..captioning.sources import HELP as DATA_HELP
 from . import ArgumentParser, configure_threads
-from .common import add_device, add_model, add_out, add_seed, positive_float, positive_int
-
-DATA_HELP = ("shapes (built-in, default), shapes:N, coco:CAPTIONS_JSON:IMAGE_DIR, "
-             "karpathy:DATASET_JSON:IMAGE_DIR, or cs231n:DIR")
+from .common import add_device, add_model, add_out, add_seed, flag_errors, run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "caption", help="image captioning: caption images, train, evaluate (BLEU, CIDEr-D)",
         description="Caption images with a trained model, or train / evaluate one:\n"
-                    "  vislab caption IMAGE... --checkpoint CKPT [--beam 3]\n"
+                    "  vislab caption IMAGE... --checkpoint CKPT [--beam 3] [--out DIR]\n"
                     "  vislab caption train [--data shapes] [--cell lstm] [--engine numpy|torch] ...  (see "
                     "`vislab caption train --help`)\n"
                     "  vislab caption eval --checkpoint CKPT [--data SPEC] [--split test]",
@@ -37,97 +46,105 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_predict_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--checkpoint", metavar="CKPT", help="a captioning checkpoint (or its run folder)")
-    p.add_argument("--beam", type=positive_int, default=1, help="beam size (default 1: greedy decoding)")
+    s = CaptionSettings
+    p.add_argument("--checkpoint", metavar="CKPT", default=s.checkpoint,
+                   help="a captioning checkpoint (or its run folder)")
+    p.add_argument("--beam", type=int, default=s.beam, help=f"beam size (default {s.beam}: greedy decoding)")
     p.add_argument("--json", action="store_true", help="print one JSON list instead of lines")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="also write captions.json into this run folder (default: print only); a folder holding "
+                        "another run's results is refused unless --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace the results of the vislab run in --out")
     add_device(p)
 
 
 def _predict_parser() -> ArgumentParser:
     p = ArgumentParser(prog="vislab caption", description="Caption image files with a trained model.")
-    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files, or sample:NAME for a built-in photo")
     _add_predict_flags(p)
     return p
 
 
 def _train_parser() -> ArgumentParser:
-    from ..captioning.train import TrainConfig
-
-    d = TrainConfig()
+    s = CaptionTrainSettings
     p = ArgumentParser(prog="vislab caption train",
                        description="Train a captioning model (Adam, per-epoch validation loss and BLEU, "
                                    "checkpoints). Under torchrun, --engine torch trains with DDP.")
-    p.add_argument("--data", default=d.data, metavar="SPEC", help=DATA_HELP)
-    p.add_argument("--cell", choices=["rnn", "lstm", "gru"], default=d.cell, help=f"default {d.cell}")
-    p.add_argument("--engine", choices=["numpy", "torch"], default=d.engine,
-                   help="numpy (hand-written backprop) or torch (autograd; GPU, torchrun); default numpy")
-    p.add_argument("--epochs", type=positive_int, default=None, help=f"default {d.epochs}")
-    p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help=f"captions per step "
-                   f"(the global batch under torchrun); default {d.batch_size}")
-    p.add_argument("--lr", type=positive_float, default=d.lr, help=f"Adam learning rate; default {d.lr}")
-    p.add_argument("--lr-decay", type=positive_float, default=d.lr_decay,
-                   help=f"lr multiplier after every epoch; default {d.lr_decay}")
-    p.add_argument("--hidden-dim", type=positive_int, default=d.hidden_dim, help=f"default {d.hidden_dim}")
-    p.add_argument("--wordvec-dim", type=positive_int, default=d.wordvec_dim, help=f"default {d.wordvec_dim}")
-    p.add_argument("--max-length", type=positive_int, default=d.max_length,
-                   help=f"words per caption, longer ones are cut; default {d.max_length}")
-    p.add_argument("--min-count", type=positive_int, default=d.min_count,
-                   help=f"rarer training words become <UNK>; default {d.min_count}")
-    p.add_argument("--pca-dim", type=positive_int, default=None, help="reduce image features to this many "
+    p.add_argument("--data", default=s.data, metavar="SPEC", help=f"{DATA_HELP} (default {s.data})")
+    p.add_argument("--cell", choices=cell_types(), default=s.cell, help=f"default {s.cell}")
+    p.add_argument("--engine", choices=ENGINES, default=s.engine,
+                   help=f"numpy (hand-written backprop) or torch (autograd; GPU, torchrun); default {s.engine}")
+    p.add_argument("--epochs", type=int, default=s.epochs,
+                   help=f"default {DEFAULT_EPOCHS}; with --resume, the run's own (give more to train longer)")
+    _int(p, "--batch-size", s.batch_size, "captions per step (the global batch under torchrun)")
+    p.add_argument("--lr", type=float, default=s.lr, help=f"Adam learning rate, in (0, 1]; default {s.lr}")
+    p.add_argument("--lr-decay", type=float, default=s.lr_decay,
+                   help=f"lr multiplier after every epoch, in (0, 1]; default {s.lr_decay}")
+    _int(p, "--hidden-dim", s.hidden_dim)
+    _int(p, "--wordvec-dim", s.wordvec_dim)
+    _int(p, "--max-length", s.max_length, "words per caption, longer ones are cut")
+    _int(p, "--min-count", s.min_count, "rarer training words become <UNK>")
+    p.add_argument("--pca-dim", type=int, default=s.pca_dim, help="reduce image features to this many "
                    "dimensions with PCA (fitted on the train split); default: keep all")
-    p.add_argument("--dtype", choices=["float32", "float64"], default=d.dtype, help="default float32")
-    p.add_argument("--save-every", type=int, default=d.save_every,
-                   help="also checkpoint every N steps (default 0: after each epoch)")
-    p.add_argument("--log-every", type=positive_int, default=d.log_every, help=f"default {d.log_every}")
-    p.add_argument("--eval-images", type=int, default=d.eval_images,
-                   help=f"val images captioned for BLEU after each epoch (0: all); default {d.eval_images}")
-    p.add_argument("--resume", metavar="RUN", default=None,
-                   help="continue a run from its checkpoint (run folder or checkpoint file); its settings "
-                        "are kept, only --epochs may be raised")
+    p.add_argument("--dtype", choices=DTYPE_NAMES, default=s.dtype, help=f"default {s.dtype}")
+    _int(p, "--save-every", s.save_every, "also checkpoint every N steps (0: after each epoch only)")
+    _int(p, "--log-every", s.log_every, "steps per logged training-loss row")
+    _int(p, "--eval-images", s.eval_images, "val images captioned for BLEU after each epoch (0: all)")
+    p.add_argument("--resume", metavar="RUN", default=s.resume,
+                   help="continue a run from its checkpoint (run folder or checkpoint file), in its folder and "
+                        "with its settings; --epochs, --device and --no-cache may differ")
     _add_feature_flags(p)
-    add_seed(p)
+    add_seed(p, s.seed)
     add_out(p, "caption-train")
     add_device(p)
     return p
 
 
+def _int(p: argparse.ArgumentParser, flag: str, default: int, what: str = "") -> None:
+    p.add_argument(flag, type=int, default=default, help=f"{what}{'; ' if what else ''}default {default}")
+
+
 def _add_feature_flags(p: argparse.ArgumentParser) -> None:
+    s = CaptionTrainSettings
     add_model(p)
-    p.add_argument("--image-size", type=positive_int, default=None,
+    p.add_argument("--image-size", type=int, default=s.image_size,
                    help="side of the square view the backbone sees (default 224; 128 for shapes)")
-    p.add_argument("--feature-layer", default=None, metavar="NAME",
+    p.add_argument("--feature-layer", default=s.feature_layer, metavar="NAME",
                    help="take features from this backbone layer instead of the penultimate one")
-    p.add_argument("--feature-grid", default=None, metavar="RxC",
+    p.add_argument("--feature-grid", default=s.feature_grid, metavar="RxC",
                    help="average-pool the layer over an R x C grid instead of globally (e.g. 1x3)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
 
 
 def _eval_parser() -> ArgumentParser:
+    s = CaptionEvalSettings
     p = ArgumentParser(prog="vislab caption eval",
                        description="Caption a split of a dataset and score it: BLEU-1..4 and CIDEr-D (0-1 "
                                    "scale, as pycocoevalcap reports them); writes captions.json next to the "
                                    "references.")
     p.add_argument("--checkpoint", required=True, metavar="CKPT",
                    help="a captioning checkpoint or its run folder")
-    p.add_argument("--data", default=None, metavar="SPEC", help=DATA_HELP + " (default: the training data)")
-    p.add_argument("--split", choices=["train", "val", "test", "all"], default="test", help="default test")
-    p.add_argument("--beam", type=positive_int, default=1, help="beam size (default 1: greedy)")
+    p.add_argument("--data", default=s.data, metavar="SPEC", help=DATA_HELP + " (default: the training data)")
+    p.add_argument("--split", choices=SPLIT_CHOICES, default=s.split, help=f"default {s.split}")
+    p.add_argument("--beam", type=int, default=s.beam, help=f"beam size (default {s.beam}: greedy)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
     add_out(p, "caption-eval")
     add_device(p)
     return p
 
 
+def settings_from(cls: type, args: argparse.Namespace) -> Any:
+    """The settings dataclass `cls` filled from the flags of the same names."""
+    return cls(**{name: getattr(args, name) for name in cls.setting_names()})
+
+
 def run(args: argparse.Namespace) -> int:
     rest = list(args.rest)
-    if rest and rest[0] == "train":
-        targs = _train_parser().parse_args(rest[1:])
-        configure_threads(targs.threads)
-        return _train(targs)
-    if rest and rest[0] == "eval":
-        eargs = _eval_parser().parse_args(rest[1:])
-        configure_threads(eargs.threads)
-        return _eval(eargs)
+    if rest and rest[0] in ("train", "eval"):
+        parser = _train_parser() if rest[0] == "train" else _eval_parser()
+        sub = parser.parse_args(rest[1:])
+        configure_threads(sub.threads)
+        return _train(sub) if rest[0] == "train" else _eval(sub)
     pargs = _predict_parser().parse_args(rest, namespace=args)
     configure_threads(pargs.threads)
     return _predict(pargs)
@@ -135,114 +152,44 @@ def run(args: argparse.Namespace) -> int:
 
 # -- commands ------------------------------------------------------------------------------------------------
 
-def _feature_spec(args: argparse.Namespace, data_spec: str):
-    from ..captioning.data import default_feature_spec
-    from ..errors import ConfigError
-
-    grid = None
-    if args.feature_grid:
-        try:
-            r, c = (int(v) for v in args.feature_grid.lower().split("x"))
-            assert r > 0 and c > 0
-            grid = (r, c)
-        except (ValueError, AssertionError) as e:
-            raise ConfigError(f"--feature-grid {args.feature_grid}: expected RxC, e.g. 1x3") from e
-    return default_feature_spec(data_spec, backbone=args.model, weights=args.weights,
-                                image_size=args.image_size, layer=args.feature_layer, grid=grid)
-
-
 def _train(args: argparse.Namespace) -> int:
-    from .. import runs
-    from ..captioning import checkpoint as ckpt
-    from ..captioning.data import load_data, write_samples
-    from ..captioning.features import FeatureSpec
-    from ..captioning.train import TrainConfig, train
-    from ..captioning.vocab import Vocabulary
-    from ..distributed import torchrun_world_size
-    from ..errors import ConfigError
+    from ..captioning.train import run as train
 
-    if torchrun_world_size() > 1 and not (args.out or args.resume):
-        raise ConfigError("under torchrun give --out, so that every process writes to the same run folder")
-    resume = None
-    if args.resume:
-        resume = ckpt.read(args.resume)
-        cfg = TrainConfig.from_dict(resume["config"])
-        if args.epochs is not None:
-            cfg.epochs = args.epochs
-        run_dir = ckpt.checkpoint_path(args.resume).parent
-        if int(os.environ.get("RANK", "0")) == 0:
-            run_dir = runs.make_run_dir(run_dir, "caption-train", resume=True)
-        spec = FeatureSpec.from_dict(cfg.feature_spec) if cfg.feature_spec else None
-        vocab = Vocabulary(resume["vocab"])
-    else:
-        cfg = TrainConfig(
-            data=args.data, cell=args.cell, engine=args.engine, batch_size=args.batch_size, lr=args.lr,
-            lr_decay=args.lr_decay, hidden_dim=args.hidden_dim, wordvec_dim=args.wordvec_dim, seed=args.seed,
-            max_length=args.max_length, min_count=args.min_count, pca_dim=args.pca_dim, dtype=args.dtype,
-            device=args.device, save_every=args.save_every, log_every=args.log_every,
-            eval_images=args.eval_images)
-        if args.epochs is not None:
-            cfg.epochs = args.epochs
-        cfg.check()
-        spec, vocab, run_dir = _feature_spec(args, args.data), None, None
-    data = load_data(cfg.data, feature_spec=spec, vocab=vocab, max_length=cfg.max_length,
-                     min_count=cfg.min_count, device=args.device, cache=not args.no_cache)
-    cfg.feature_spec = data.feature_spec.as_dict() if data.feature_spec else None
-    main_process = int(os.environ.get("RANK", "0")) == 0
-    if run_dir is None:
-        run_dir = runs.make_run_dir(args.out, "caption-train", overwrite=args.overwrite) if main_process else args.out
-    if main_process:
-        write_samples(data, run_dir)
-    result = train(data, cfg, run_dir, resume=resume)
-    if main_process:
+    result = run_job(train, settings_from(CaptionTrainSettings, args), args, "caption train")
+    if result.main:
+        s = result.settings
         val = ", ".join(f"{k} {v:.3f}" for k, v in result.val.items())
-        print(f"trained {cfg.cell} ({cfg.engine}) for {cfg.epochs} epochs in {result.seconds:.0f} s; "
-              f"val: {val}")
-        print(f"checkpoint: {run_dir / ckpt.FILENAME}")
-        print(f"curves: {run_dir / 'curves.png'}")
+        print(f"trained {s.cell} ({s.engine}) for {s.epochs} epochs in {result.seconds:.0f} s; val: {val}")
+        print(f"checkpoint: {result.checkpoint}")
+        print(f"curves: {result.run_dir / 'curves.png'}")
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .. import runs
-    from ..captioning.checkpoint import Captioner, read
-    from ..captioning.data import load_data
-    from ..captioning.evaluate import evaluate, write_evaluation
+    from ..captioning.evaluate import run as evaluate
 
-    captioner = Captioner.load(args.checkpoint)
-    data_spec = args.data or read(args.checkpoint)["config"]["data"]
-    data = load_data(data_spec, feature_spec=captioner.feature_spec, vocab=captioner.vocab,
-                     max_length=captioner.max_length, device=args.device, cache=not args.no_cache)
-    ev = evaluate(captioner, data, args.split, beam=args.beam)
-    out = runs.make_run_dir(args.out, "caption-eval", overwrite=args.overwrite)
-    runs.write_config(out, {"checkpoint": str(args.checkpoint), "data": data_spec, "split": args.split,
-                            "beam": args.beam})
-    runs.MetricsLog(out).log(0, images=len(ev.records), **ev.scores)
-    path = write_evaluation(ev, out)
-    print(f"{data_spec} [{args.split}], {len(ev.records)} images, "
+    result = run_job(evaluate, settings_from(CaptionEvalSettings, args), args, "caption eval")
+    print(f"{result.data} [{args.split}], {result.images} images, "
           f"{'greedy' if args.beam == 1 else f'beam {args.beam}'} decoding; scores on the 0-1 scale "
           "(as pycocoevalcap; papers print x100):")
-    for k, v in ev.scores.items():
+    for k, v in result.scores.items():
         print(f"  {k:8s} {v:.4f}")
-    print(f"captions: {path}")
+    print(f"captions: {result.files['captions']}")
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from ..captioning.checkpoint import Captioner
-    from ..captioning.evaluate import caption_images
-    from ..errors import ConfigError
+    from ..captioning import predict
 
-    if not args.checkpoint:
-        raise ConfigError("give --checkpoint CKPT (a captioning checkpoint, or the run folder of "
-                          "`caption train`)")
-    captioner = Captioner.load(args.checkpoint)
-    caps = caption_images(captioner, args.images, beam=args.beam, device=args.device)
-    if args.json:
-        print(json.dumps([{"image": p, "caption": c} for p, c in zip(args.images, caps)]))
+    settings = settings_from(CaptionSettings, args)
+    if args.out is not None:
+        pairs = run_job(predict.run, settings, args, "caption").captions
     else:
-        for p, c in zip(args.images, caps):
+        with flag_errors():
+            pairs = predict.caption(settings)
+    if args.json:
+        print(json.dumps([{"image": p, "caption": c} for p, c in pairs]))
+    else:
+        for p, c in pairs:
             print(f"{p}: {c}")
     return 0
-
-
