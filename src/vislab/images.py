@@ -57,6 +57,8 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> tor
         raise ImageError(f"{p}: is a directory, not an image file")
     if not p.exists():
         raise ImageError(f"{p}: no such file")
+    if not p.is_file():  # a FIFO or device would block or never end
+        raise ImageError(f"{p}: not a regular file (a pipe, socket or device), not an image file")
     try:
         with warnings.catch_warnings():
             # We enforce our own limit below; PIL's warning/error threshold would otherwise fire first.

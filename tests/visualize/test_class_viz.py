@@ -9,6 +9,7 @@ import pytest
 import scipy.ndimage
 import torch
 
+from tests.visualize.conftest import Linear
 from vislab.errors import ClassNameError, ConfigError
 from vislab.visualize import FourierImage, class_visualization_update_step, create_class_visualization
 from vislab.visualize.augment import affine, gaussian_blur, jitter, random_affine
@@ -80,31 +81,45 @@ def test_color_mixing_and_fourier_image_range():
     assert abs(float(img.mean()) - 0.5) < 0.05  # starts near gray
 
 
-@pytest.mark.parametrize("param", ["fourier", "pixel"])
-def test_short_runs_raise_the_target_probability(bb, param):
+# The pixel loop needs more steps than the Fourier one to lift the target out of noise reliably.
+@pytest.mark.parametrize("param, steps", [("fourier", 16), ("pixel", 48)])
+def test_short_runs_raise_the_target_probability(bb, param, steps):
+    """A run's trajectory is chaotic: another CPU or thread count is, in effect, another seed. So each run is
+    judged relative to its own start (the target's probability rises >= 50x and the target becomes the top
+    class) and the verdict is the majority of three seeds. Measured at 1 and 2 threads: fourier (16 steps,
+    seeds 0-19) rose 747-878x, top class in 40/40 runs; pixel (48 steps, seeds 0-29) rose 141-145000x, top
+    class in 59/60 runs (once 3rd). (The old single-seed pixel run of 16 steps ended anywhere from p = 0 to 1.)"""
     target = bb.class_index("goldfish")
-    probs = []
-    res = create_class_visualization(target, bb, param=param, size=96, steps=16, views=2, seed=1, log_every=1,
-                                     on_step=lambda step, logit, p: probs.append(p))
-    assert res.image.shape == (3, 96, 96) and res.image.min() >= 0 and res.image.max() <= 1
-    assert torch.equal(res.image, torch.round(res.image * 255) / 255)
-    with torch.no_grad():
-        p = float(bb(res.image[None]).softmax(1)[0, target])
-    assert p == pytest.approx(res.prob, abs=1e-6)
-    assert len(probs) == 16
-    assert res.prob > 20 * probs[0] and res.prob > 0.01, (probs[0], res.prob)
+    views = {"views": 2} if param == "fourier" else {}  # only the Fourier parameterization averages views
+    outcomes = []
+    for seed in (0, 1, 2):
+        probs = []
+        res = create_class_visualization(target, bb, param=param, size=96, steps=steps, seed=seed, log_every=1,
+                                         on_step=lambda step, logit, p: probs.append(p), **views)
+        assert res.image.shape == (3, 96, 96) and res.image.min() >= 0 and res.image.max() <= 1
+        assert torch.equal(res.image, torch.round(res.image * 255) / 255)
+        with torch.no_grad():
+            scores = bb(res.image[None])[0]
+        assert float(scores.softmax(0)[target]) == pytest.approx(res.prob, abs=1e-6)  # describes the image
+        assert len(probs) == steps
+        outcomes.append((seed, probs[0], res.prob, int(scores.argmax())))
+    assert sum(p >= 50 * p0 and top == target for _, p0, p, top in outcomes) >= 2, outcomes
 
 
-def test_class_viz_is_seeded(linear):
-    a = create_class_visualization(1, linear, param="pixel", size=8, steps=3, seed=5, jitter_px=2)
-    b = create_class_visualization(1, linear, param="pixel", size=8, steps=3, seed=5, jitter_px=2)
+def test_class_viz_is_seeded():
+    linear = Linear(size=32)  # the smallest dream size
+    a = create_class_visualization(1, linear, param="pixel", size=32, steps=3, seed=5, jitter_px=2)
+    b = create_class_visualization(1, linear, param="pixel", size=32, steps=3, seed=5, jitter_px=2)
     assert torch.equal(a.image, b.image)
+    c = create_class_visualization(1, linear, param="pixel", size=32, steps=3, seed=6, jitter_px=2)
+    assert not torch.equal(a.image, c.image)  # the seed is what made a and b agree
 
 
-def test_class_viz_bad_settings(linear):
+def test_class_viz_bad_settings():
+    linear = Linear(size=32)
     with pytest.raises(ClassNameError, match="out of range"):
-        create_class_visualization(7, linear, size=8, steps=1)
+        create_class_visualization(7, linear, size=32, steps=1)
     with pytest.raises(ConfigError, match="parameterization"):
-        create_class_visualization(1, linear, param="wavelet", size=8)
+        create_class_visualization(1, linear, param="wavelet", size=32)
     with pytest.raises(ConfigError, match="lr"):
-        create_class_visualization(1, linear, size=8, lr=-1)
+        create_class_visualization(1, linear, size=32, lr=-1)

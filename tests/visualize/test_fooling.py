@@ -20,9 +20,9 @@ def test_one_step_is_the_normalized_gradient_step(linear):
     expect = x0 + 0.7 * w / w.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
     torch.testing.assert_close(res.image, expect)
     assert res.iterations == [1, 1]  # a 1e9-logit margin is never reached, so both images take the one step
-    d = (expect - x0).flatten(1) * 255
+    d = (expect - x0).flatten(1)  # changes are reported in [0, 1] pixel units
     assert res.l2 == pytest.approx(d.norm(dim=1).tolist(), rel=1e-5)
-    assert res.l2 == pytest.approx([0.7 * 255] * 2, rel=1e-5)
+    assert res.l2 == pytest.approx([0.7] * 2, rel=1e-5)
     assert res.linf == pytest.approx(d.abs().amax(dim=1).tolist(), rel=1e-5)
 
 
@@ -37,8 +37,10 @@ def test_stops_when_the_target_leads_and_respects_range_and_linf_budget(linear):
     assert img.min() >= 0 and img.max() <= 1
     assert torch.equal(img, torch.round(img * 255) / 255)  # on the 8-bit grid
     assert (img - x0).abs().max() <= eps + 1e-6
-    assert max(res.linf) == pytest.approx(40, abs=1e-3)  # the budget binds
-    assert any(res.success) and not all(res.success)  # this budget fools some images, not all
+    assert max(res.linf) == pytest.approx(eps, abs=1e-5)  # the budget binds
+    # This budget fools some images, not all. Deterministic, and far from a tie: at 1 and 2 threads the fooled
+    # images stop after 42 and 24 of 100 steps, and the other ends 7.2 logits behind its runner-up.
+    assert any(res.success) and not all(res.success)
     with torch.no_grad():
         after = linear(img).argmax(dim=1)
     for i in range(3):
@@ -55,6 +57,8 @@ def test_fooling_a_photo_survives_saving_as_png_and_reloading(bb, tmp_path):
     img = load_image("sample:chelsea")  # 300 x 451: the attack goes through the classifier's resize + crop
     target = bb.class_index("tarantula")
     res = make_fooling_image(img, target, bb, lr=0.25, max_iters=100)
+    # Measured at 1 and 2 threads: fooled after 24 of the 100 steps (stingray 21, goldfish 18), changing no
+    # pixel by more than 13 levels.
     assert res.success == [True] and 1 <= res.iterations[0] <= 100
     assert res.image.shape == (1, 3, 300, 451)
     assert res.before_class[0] == classify(bb, [img], topk=1)[0][0].index != target
@@ -62,7 +66,7 @@ def test_fooling_a_photo_survives_saving_as_png_and_reloading(bb, tmp_path):
     top = classify(bb, [load_image(tmp_path / "fooling.png")], topk=1)[0][0]
     assert top.index == target
     assert top.prob == pytest.approx(res.after_prob[0], abs=1e-4)
-    assert res.linf[0] < 64 and res.l2[0] > 0
+    assert res.linf[0] < 64 / 255 and res.l2[0] > 0
 
 
 def test_an_image_already_classified_as_the_target_is_left_alone(bb, photos):

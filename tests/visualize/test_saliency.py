@@ -19,7 +19,9 @@ def test_saliency_equals_captum_on_the_real_backbone(bb, photos):
     assert ours.shape == (2, 224, 224)
     assert ref.abs().max() > 1e-3  # a real, non-vanishing gradient
     torch.testing.assert_close(ours, ref, atol=1e-6, rtol=0)
-    torch.testing.assert_close(compute_saliency_maps(photos, targets, bb), ours, atol=0, rtol=0)
+    # The classic cs231n function, against the independent reference too (it wraps `Saliency`, so comparing it
+    # with `ours` would compare a value with itself).
+    torch.testing.assert_close(compute_saliency_maps(photos, targets, bb), ref, atol=1e-6, rtol=0)
 
 
 def test_saliency_of_a_plain_module_is_the_closed_form_and_leaves_parameters_alone(linear):
@@ -91,19 +93,30 @@ def test_adaptive_ig_completeness_within_one_percent_on_the_real_backbone(bb, ph
 
 
 def test_adaptive_ig_is_the_midpoint_rule_refined(smooth):
-    x = torch.rand(2, 3, 10, 10)
+    x = torch.rand(8, 3, 10, 10, generator=torch.Generator().manual_seed(0))
     # With nothing to refine (a huge tolerance) it is captum's riemann_middle on n_steps points.
     coarse = IntegratedGradients(smooth, n_steps=5, method="adaptive", tol=1e9).attribute(x, 1)
     ref = ca.IntegratedGradients(smooth).attribute(x, target=1, n_steps=5, method="riemann_middle")
     torch.testing.assert_close(coarse, ref, atol=1e-6, rtol=1e-5)
-    # Refined to a tight tolerance it converges to the integral (Gauss-Legendre is exact to float precision
-    # here).
+    # Refined to a tight tolerance it approaches the integral (Gauss-Legendre on 40 points is exact to float
+    # precision here: it agrees with 200 points to 1e-5 of the largest attribution). The rule bounds the error
+    # of each interval's summed score increment, not of every pixel, so the pixel-wise check is relative to the
+    # unrefined rule it started from.
+    start = IntegratedGradients(smooth, n_steps=4, method="adaptive", tol=1e9).attribute(x, 1)
     ig = IntegratedGradients(smooth, n_steps=4, method="adaptive", tol=1e-5, max_steps=400,
                              internal_batch_size=7)
     fine = ig.attribute(x, 1)
     exact = IntegratedGradients(smooth, n_steps=40).attribute(x, 1)
-    assert max(ig.steps_used) > 8
-    torch.testing.assert_close(fine, exact, atol=2e-4 * float(exact.abs().max()), rtol=0)
+    assert max(ig.steps_used) > 8  # it did refine (measured: 22-378 gradients per image)
+
+    def error(a):  # per image, relative to its largest attribution
+        return (a - exact).flatten(1).abs().amax(1) / exact.flatten(1).abs().amax(1)
+
+    # Measured on 90 batches of 8 random images (seeds 0-59 at 1 thread, 0-29 at 2): every image within
+    # 5.2e-4 of its largest attribution (the old single-batch bound 2e-4 failed for 9 of 200 random pairs), and
+    # in every batch the median image at least 31x closer to the integral than the unrefined 4-point rule.
+    assert error(fine).max() < 1e-3, error(fine)
+    assert (error(start) / error(fine).clamp_min(1e-12)).median() > 10, (error(start), error(fine))
 
 
 def test_internal_batch_size_does_not_change_results(smooth):

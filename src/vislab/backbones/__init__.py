@@ -42,23 +42,9 @@ def load(name: str = DEFAULT, device: str | torch.device = "cpu", *, weights: st
                         default_style_layers=("features.1", "features.4", "features.6", "features.7"),
                         device=dev)
     if ":" in name:
-        from .custom import load_factory
+        from .custom import load_custom
 
-        info = load_factory(name)
-        model = info["model"]
-        if weights:
-            from .weights import load_state_dict_file
-
-            load_state_dict_file(model, weights, name)
-        classes = info.get("classes")
-        if classes is None:
-            classes = imagenet_classes() if _num_outputs(model, int(info.get("input_size", 224))) == 1000 else None
-        if classes is None:
-            raise ConfigError(f"--model {name}: the model does not have 1000 outputs, so give its class names "
-                              "(a 'classes' list from the factory)")
-        return Backbone(name, model, None, None, tuple(str(c) for c in classes),
-                        tuple(info.get("mean", (0.485, 0.456, 0.406))), tuple(info.get("std", (0.229, 0.224, 0.225))),
-                        input_size=int(info.get("input_size", 224)), device=dev)
+        return load_custom(name, dev, weights)
     raise ConfigError(f"unknown model {name!r}: choose {', '.join(NAMES)} or give module:factory")
 
 
@@ -70,8 +56,3 @@ class _Head(torch.nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fn(x)
 
-
-def _num_outputs(model: torch.nn.Module, size: int) -> int:
-    model.eval()
-    with torch.no_grad():
-        return int(model(torch.zeros(1, 3, size, size)).shape[-1])

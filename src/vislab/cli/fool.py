@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_device, add_model, add_out, add_seed, nonneg_float, nonneg_int, positive_float
+from ..visualize.settings import FoolSettings
+from .common import add_device, add_model, add_out, add_seed, run_job
 
 
-def _linf(s: str) -> float:
-    v = float(s)
-    if not 0 < v <= 255:
-        raise argparse.ArgumentTypeError(f"must be in (0, 255] (0-255 pixel units), got {s}")
-    return v
+def levels(s: str) -> float:
+    """--linf is given in 0-255 levels, as people count pixel changes; the library takes [0, 1] pixel units.
+    This is the one place that converts (the settings check the range)."""
+    return float(s) / 255
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    s = FoolSettings
     p = sub.add_parser("fool", help="fooling image: a small change that makes the classifier say CLASS",
                        description="Make a fooling image: gradient ascent on the target class score with "
                                    "L2-normalized steps until the saved 8-bit image is classified as the "
@@ -23,51 +24,32 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "when the image could not be fooled within --max-iters.")
     p.add_argument("image", metavar="IMAGE", help="image file, or sample:NAME for a built-in photo")
     p.add_argument("--target", metavar="CLASS", required=True, help="class name or index to reach")
-    p.add_argument("--lr", type=positive_float, default=0.25,
-                   help="L2 length of each step, in [0, 1] pixel units (default 0.25)")
-    p.add_argument("--max-iters", type=nonneg_int, default=100, help="most gradient steps (default 100)")
-    p.add_argument("--linf", type=_linf, default=None, metavar="EPS",
-                   help="optional budget: change no pixel value by more than EPS (0-255 units, e.g. 4)")
-    p.add_argument("--margin", type=nonneg_float, default=0.01,
-                   help="stop once the target's logit leads every other class by this much (default 0.01)")
+    p.add_argument("--lr", type=float, default=s.lr,
+                   help=f"L2 length of each step, in [0, 1] pixel units (default {s.lr})")
+    p.add_argument("--max-iters", type=int, default=s.max_iters, help=f"most gradient steps (default {s.max_iters})")
+    p.add_argument("--linf", type=levels, default=s.linf, metavar="EPS",
+                   help="optional budget: change no pixel value by more than EPS, in 0-255 levels (e.g. 4); "
+                        "default: no budget")
+    p.add_argument("--margin", type=float, default=s.margin,
+                   help=f"stop once the target's logit leads every other class by this much (default {s.margin})")
     add_model(p)
     add_out(p, "fool")
-    add_seed(p)
+    add_seed(p, default=s.seed)
     add_device(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import backbones, runs
-    from ..devices import seed_everything
-    from ..fileio import write_json
-    from ..images import load_image, save_image
-    from ..visualize.fooling import make_fooling_image
-    from ..visualize.plots import fooling_figure
+    from ..visualize.fool_job import run as fool
 
-    img = load_image(args.image)
-    bb = backbones.load(args.model, device=args.device, weights=args.weights)
-    target = bb.class_index(args.target)
-    seed_everything(args.seed)
-    run_dir = runs.make_run_dir(args.out, "fool", overwrite=args.overwrite)
-    runs.write_config(run_dir, {k: v for k, v in vars(args).items() if k != "func"})
-    log = runs.MetricsLog(run_dir)
-    res = make_fooling_image(img, target, bb, lr=args.lr, max_iters=args.max_iters,
-                             linf=None if args.linf is None else args.linf / 255, margin=args.margin,
-                             progress=True, on_step=lambda it, _idx, p: log.log(it, target_prob=float(p[0])))
-    s = res.summary(0)
-    named = {"target_name": bb.class_name(target), "before_name": bb.class_name(s["before_class"]),
-             "after_name": bb.class_name(s["after_class"])}
-    save_image(res.image[0], run_dir / "fooling.png")
-    fooling_figure(img, res.image[0].cpu(), run_dir / "figure.png",
-                   original_title=f"original: {named['before_name']} ({s['before_prob']:.1%})\n"
-                                  f"p({named['target_name']}) = {s['target_prob_before']:.2%}",
-                   fooling_title=f"fooling: {named['after_name']} ({s['after_prob']:.1%})\n"
-                                 f"after {s['iterations']} steps", linf=s["linf"], l2=s["l2"])
-    write_json(run_dir / "result.json", {**s, **named, "image": args.image, "model": bb.name})
-    verdict = "fooled" if s["success"] else f"NOT fooled within {args.max_iters} steps"
-    print(f"{args.image}: {named['before_name']} ({s['before_prob']:.1%}) -> {named['after_name']} "
-          f"({s['after_prob']:.1%}); target {named['target_name']} ({target}): {verdict} after "
-          f"{s['iterations']} steps; change L2 {s['l2']:.1f}, L-inf {s['linf']:.0f} (0-255 units)")
-    print(f"wrote {run_dir / 'fooling.png'} and {run_dir / 'figure.png'}")
-    return 0 if s["success"] else 1
+    settings = FoolSettings(**{k: getattr(args, k) for k in FoolSettings.setting_names()})
+    result = run_job(fool, settings, args, "fooling")
+    s = result.summary
+    verdict = "fooled" if s["success"] else f"NOT fooled within {settings.max_iters} steps"
+    if result.cancelled:
+        verdict = "stopped"
+    print(f"{settings.image}: {s['before_name']} ({s['before_prob']:.1%}) -> {s['after_name']} "
+          f"({s['after_prob']:.1%}); target {s['target_name']} ({s['target']}): {verdict} after "
+          f"{s['iterations']} steps; change L2 {s['l2'] * 255:.1f}, L-inf {s['linf'] * 255:.0f} (0-255 units)")
+    print(f"wrote {result.files['image']} and {result.files['figure']}")
+    return 0 if result.success else 1

@@ -1,33 +1,26 @@
 """Class visualization: synthesize an image the network scores highly for one class (Simonyan et al., 2014;
 Yosinski et al., 2015; Olah et al., 2017).
 
-Two parameterizations:
-
-- ``"pixel"``: the classic loop. Start from noise; each step roll the image by a random jitter, take one
-  L2-normalized gradient-ascent step on s_y(I) - l2_reg * ||I - 0.5||^2, roll back, clamp to [0, 1], and
-  blur now and then. (The image is measured from mid-gray, the [0, 1]-pixel version of cs231n's
-  mean-subtracted image.)
-- ``"fourier"``: the image is a `FourierImage` (a decorrelated, 1/f-scaled spectrum through a sigmoid),
-  optimized with Adam on the target's score averaged over randomly zoomed, rotated and shifted views. Slower
-  per step, but the images look like things rather than textures of edges, and they stay classified when
-  moved or rescaled.
+What the optimizer changes is an image parameterization (`vislab.visualize.parameterizations`): raw pixels
+with the classic jitter / blur / L2 loop, or a decorrelated Fourier image with Adam over random views. Each
+brings its own defaults; `create_class_visualization` runs either with the same loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
-from ..errors import ConfigError
-from .augment import gaussian_blur, jitter, random_affine
-from .classifier import Model, as_batch, as_targets, check_targets, model_device, scores_fn, target_scores
+from .classifier import Model, as_batch, as_targets, check_targets, model_device, scores_fn
 from .fooling import quantize
-from .fourier import FourierImage
+from .parameterizations import PARAMETERIZATIONS, Parameterization, ascent_step, make_parameterization
+from .progress import ProgressArg, as_progress
+from .settings import DreamSettings, check_dream
 
-PARAMS = ("fourier", "pixel")
+OnStep = Callable[[int, float, float], None]
 
 
 def class_visualization_update_step(img: torch.Tensor, model: Model, target_y: int | torch.Tensor,
@@ -37,14 +30,8 @@ def class_visualization_update_step(img: torch.Tensor, model: Model, target_y: i
     The step is ``learning_rate * g / ||g||_2`` per image, so `learning_rate` is the step's L2 length in
     pixels. Returns `img`.
     """
-    x = as_batch(img, "class visualization image").detach().requires_grad_(True)
-    targets = as_targets(target_y, len(x), x.device)
-    with torch.enable_grad():
-        objective = target_scores(scores_fn(model)(x), targets).sum() - l2_reg * ((x - 0.5) ** 2).sum()
-        (g,) = torch.autograd.grad(objective, x)
-    with torch.no_grad():
-        norms = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-        img.add_((learning_rate * g / norms).view_as(img))
+    x = as_batch(img, "class visualization image")
+    ascent_step(x, scores_fn(model), as_targets(target_y, len(x), x.device), l2_reg, learning_rate)
     return img
 
 
@@ -53,89 +40,51 @@ class ClassVisualization:
     image: torch.Tensor  # (3, H, W) in [0, 1], on the 8-bit grid (what a saved PNG holds)
     target: int
     prob: float  # softmax probability of the target for `image` as it is
-    steps: int
+    steps: int  # steps taken
+    stopped: bool = False  # `should_stop` ended the optimization before `steps`
 
 
-DEFAULTS = {
-    "fourier": {"steps": 200, "lr": 0.05, "l2_reg": 0.0, "blur_every": 0, "jitter": 16, "views": 2},
-    "pixel": {"steps": 200, "lr": 6.0, "l2_reg": 1e-3, "blur_every": 10, "jitter": 16, "views": 1},
-}
+def as_parameterization(param: str | Parameterization, **settings: Any) -> Parameterization:
+    """A parameterization by name (its defaults, then `settings`) or a given one with `settings` changed."""
+    if "jitter_px" in settings:  # the name this setting had before parameterizations were objects
+        settings["jitter"] = settings.pop("jitter_px")
+    settings = {k: v for k, v in settings.items() if v is not None}
+    if isinstance(param, tuple(PARAMETERIZATIONS.values())):
+        return make_parameterization(param.name, **{**asdict(param), **settings}) if settings else param
+    return make_parameterization(param, **settings)
 
 
-def create_class_visualization(
-    target_y: int, model: Model, *, param: str = "fourier", size: int = 224, steps: int | None = None,
-    lr: float | None = None, l2_reg: float | None = None, blur_every: int | None = None,
-    blur_sigma: float = 0.5, jitter_px: int | None = None, views: int | None = None, seed: int = 0,
-    progress: bool = False, log_every: int = 10, on_step: Callable[[int, float, float], None] | None = None,
-) -> ClassVisualization:
-    """Synthesize a `size` x `size` image of class `target_y`. Unset settings take `DEFAULTS[param]`.
+def create_class_visualization(target_y: int, model: Model, param: str | Parameterization = DreamSettings.param,
+                               *, size: int = DreamSettings.size, steps: int = DreamSettings.steps,
+                               seed: int = DreamSettings.seed, log_every: int = 10, on_step: OnStep | None = None,
+                               progress: ProgressArg = None, should_stop: Callable[[], bool] | None = None,
+                               **settings: Any) -> ClassVisualization:
+    """Synthesize a `size` x `size` image of class `target_y`.
 
-    `lr` is the L2 step length in pixels for ``"pixel"`` and Adam's learning rate for ``"fourier"``; `views`
-    is how many randomly transformed copies each Fourier step averages over. `on_step(step, target_logit,
-    target_prob)` is called every `log_every` steps and after the last (with the numbers of that step's input,
-    before its update). Blurring (`blur_every`, `blur_sigma`) applies to ``"pixel"`` only: the Fourier
-    parameterization's 1/f scaling already favours smooth images.
+    `param` is a parameterization object or its name (``"fourier"``, ``"pixel"``); `settings` (``lr=``,
+    ``views=``, ...) override its defaults. `on_step(step, target_logit, target_prob)` is called every
+    `log_every` steps and after the last (numbers of the image that step scored, before its update);
+    `progress(step, steps, target_prob=p)` after every step (True: a bar on stderr); `should_stop()` before each
+    step ends the optimization early.
     """
-    if param not in PARAMS:
-        raise ConfigError(f"unknown parameterization {param!r}: choose {', '.join(PARAMS)}")
-    d = DEFAULTS[param]
-    steps = d["steps"] if steps is None else steps
-    lr = d["lr"] if lr is None else lr
-    l2_reg = d["l2_reg"] if l2_reg is None else l2_reg
-    blur_every = d["blur_every"] if blur_every is None else blur_every
-    jitter_px = d["jitter"] if jitter_px is None else jitter_px
-    views = d["views"] if views is None else views
-    if steps < 0 or lr <= 0 or l2_reg < 0 or size < 8 or views < 1 or jitter_px < 0 or blur_every < 0:
-        raise ConfigError("class visualization needs steps >= 0, lr > 0, l2_reg >= 0, size >= 8, views >= 1, "
-                          f"jitter >= 0, blur_every >= 0; got steps={steps}, lr={lr}, l2_reg={l2_reg}, "
-                          f"size={size}, views={views}, jitter={jitter_px}, blur_every={blur_every}")
-    device = model_device(model)
-    forward = scores_fn(model)
-    gen = torch.Generator().manual_seed(seed)
+    p = as_parameterization(param, **settings)
+    check_dream(p, size, steps, seed)
+    device, forward = model_device(model), scores_fn(model)
     target = as_targets(target_y, 1, device)
     with torch.no_grad():
         check_targets(forward(torch.full((1, 3, size, size), 0.5, device=device)), target)
-    bar = tqdm(range(steps), desc=f"dream ({param})", unit="step", disable=not progress, leave=False)
-    if param == "pixel":
-        img = (0.5 + 0.2 * torch.randn((1, 3, size, size), generator=gen)).clamp(0, 1).to(device)
-        for t in bar:
-            ox, oy = (torch.randint(-jitter_px, jitter_px + 1, (2,), generator=gen).tolist() if jitter_px
-                      else (0, 0))
-            img = jitter(img, ox, oy)
-            if on_step is not None and (t % log_every == 0 or t == steps - 1):
-                _report(on_step, t, forward, img, target)
-            class_visualization_update_step(img, model, target, l2_reg, lr)
-            img = jitter(img, -ox, -oy).clamp(0, 1)
-            if blur_every and t % blur_every == blur_every - 1:
-                img = gaussian_blur(img, blur_sigma)
-    else:
-        fourier = FourierImage((size, size), generator=gen).to(device)
-        opt = torch.optim.Adam(fourier.parameters(), lr=lr)
-        for t in bar:
-            with torch.enable_grad():
-                img = fourier().expand(views, -1, -1, -1)
-                x = random_affine(img, shift=jitter_px, generator=gen) if jitter_px or views > 1 else img
-                scores = forward(x)
-                s = target_scores(scores, target.expand(views)).mean()
-                loss = -s + l2_reg * ((img[:1] - 0.5) ** 2).sum()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-            if on_step is not None and (t % log_every == 0 or t == steps - 1):
-                with torch.no_grad():
-                    p = scores.softmax(dim=1)[:, target[0]].mean()
-                on_step(t, float(s.detach()), float(p))
-            opt.step()
-        with torch.no_grad():
-            img = fourier()
-    bar.close()
+    search = p.start(size, forward, int(target[0]), torch.Generator().manual_seed(seed), device)
+    done = 0
+    with as_progress(progress, f"dream ({p.name})") as report:
+        for t in range(steps):
+            if should_stop is not None and should_stop():
+                break
+            logit, prob = search.step()
+            done = t + 1
+            if on_step is not None and (t % log_every == 0 or done == steps):
+                on_step(t, logit, prob)
+            report(done, steps, target_prob=prob)
     with torch.no_grad():
-        img = quantize(img)  # report the image as it will be saved (8-bit)
+        img = quantize(search.image())  # report the image as it will be saved (8-bit)
         prob = float(forward(img).softmax(dim=1)[0, target[0]])
-    return ClassVisualization(img[0].detach(), int(target[0]), prob, steps)
-
-
-def _report(on_step: Callable[[int, float, float], None], t: int, forward, img: torch.Tensor,
-            target: torch.Tensor) -> None:
-    with torch.no_grad():
-        s = forward(img)
-    on_step(t, float(s[0, target[0]]), float(s.softmax(dim=1)[0, target[0]]))
+    return ClassVisualization(img[0].detach(), int(target[0]), prob, done, stopped=done < steps)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from ..backbones import Backbone, find_class, short_name
+from ..backbones import Backbone
 from ..errors import ClassNameError, ImageError
 
 Model = Backbone | nn.Module
@@ -33,34 +33,6 @@ def model_device(model: Model) -> torch.device:
         return model.device
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
-
-
-def classes_of(model: Model) -> Sequence[str] | None:
-    """Class names when the model has them (a Backbone always does; a module may carry a ``classes`` list)."""
-    if isinstance(model, Backbone):
-        return model.classes
-    classes = getattr(model, "classes", None)
-    return list(classes) if classes is not None else None
-
-
-def class_index(model: Model, query: str | int) -> int:
-    """A class given by index or name -> its index; unknown names and out-of-range indices raise
-    ClassNameError."""
-    classes = classes_of(model)
-    if classes is not None:
-        return find_class(tuple(classes), query)
-    if isinstance(query, int) or str(query).strip().lstrip("-").isdigit():
-        i = int(query)
-        if i < 0:
-            raise ClassNameError(f"class index {i} is out of range: indices start at 0")
-        return i  # the upper bound is checked against the scores by `check_targets`
-    raise ClassNameError(f"class name {query!r} given, but this model has no class names; give an index")
-
-
-def class_name(model: Model, index: int) -> str:
-    """Short display name of class `index` (``"class 7"`` for a model without names)."""
-    classes = classes_of(model)
-    return short_name(classes[index]) if classes is not None else f"class {index}"
 
 
 def as_batch(images: torch.Tensor, what: str = "images") -> torch.Tensor:

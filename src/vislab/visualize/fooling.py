@@ -13,7 +13,7 @@ stopping as soon as the model predicts the target. Two things make the result ho
   and `vislab classify` sees what the loop saw.
 
 Pixels stay in [0, 1]; an optional L-inf budget `linf` (in [0, 1] units) projects every step back into the
-box around the original.
+box around the original. Reported changes (`l2`, `linf`) are in [0, 1] pixel units too.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
-from tqdm.auto import tqdm
 
 from ..backbones import Backbone
-from ..errors import ConfigError
 from ..images import resize_center_crop
 from .classifier import Model, as_batch, as_targets, check_targets, model_device, scores_fn
+from .progress import ProgressArg, as_progress
+from .settings import FoolSettings, check_attack
 
 View = Callable[[torch.Tensor], torch.Tensor]
+OnStep = Callable[[int, torch.Tensor, torch.Tensor], None]
 
 
 def classifier_view(model: Model) -> View:
@@ -54,14 +55,14 @@ def quantize(x: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class FoolingResult:
-    """Outcome of `make_fooling_image`; lists hold one entry per image. Changes are in 0-255 pixel units."""
+    """Outcome of `make_fooling_image`; lists hold one entry per image. Changes are in [0, 1] pixel units."""
 
     image: torch.Tensor  # (N, 3, H, W) in [0, 1]; on the 8-bit grid when `quantized`
     target: list[int]
     success: list[bool]
     iterations: list[int]  # gradient steps taken (0 when the image was already classified as the target)
-    l2: list[float]  # ||fooling - original||_2 * 255
-    linf: list[float]  # max |fooling - original| * 255
+    l2: list[float]  # ||fooling - original||_2
+    linf: list[float]  # max |fooling - original|
     before_class: list[int]
     before_prob: list[float]
     after_class: list[int]
@@ -69,6 +70,7 @@ class FoolingResult:
     target_prob_before: list[float]
     target_prob_after: list[float]
     quantized: bool = True
+    stopped: bool = False  # `should_stop` ended the loop early
 
     def summary(self, i: int = 0) -> dict:
         """Image `i`'s numbers as a plain dict (for JSON and printing)."""
@@ -77,84 +79,101 @@ class FoolingResult:
         return {k: getattr(self, k)[i] for k in keys}
 
 
+class _Attack:
+    """The state of the fooling loop: the continuous iterate `x`, which images are still being changed, and
+    how to score and step them."""
+
+    def __init__(self, X: torch.Tensor, target_y, model: Model, *, lr: float, linf: float | None,
+                 margin: float, quantized: bool, view: View | None) -> None:
+        self.forward, self.view = scores_fn(model), view or classifier_view(model)
+        self.x0 = as_batch(X, "fooling input").detach().to(model_device(model)).clamp(0, 1)
+        n = len(self.x0)
+        self.targets = as_targets(target_y, n, self.x0.device)
+        self.x = self.x0.clone()  # the continuous iterate; what is scored and saved is `snap(x)`
+        self.snap = quantize if quantized else (lambda t: t)
+        self.active = torch.ones(n, dtype=torch.bool, device=self.x0.device)
+        self.iterations = torch.zeros(n, dtype=torch.long, device=self.x0.device)
+        self.lr, self.linf, self.margin, self.quantized = lr, linf, margin, quantized
+        self.first_probs: torch.Tensor | None = None
+        self._pending: tuple | None = None  # what the last `score` left for `step`
+
+    def score(self, it: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Score the images still active (their 8-bit versions); mark the fooled ones done. Returns the indices
+        scored and their target probabilities; keeps what `step` needs."""
+        idx = self.active.nonzero()[:, 0]  # only images not yet fooled are scored and stepped
+        q = self.snap(self.x[idx]).requires_grad_(True)
+        t = self.targets[idx]
+        with torch.enable_grad():
+            scores = self.forward(self.view(q))
+            if it == 0:
+                check_targets(scores, t)
+            s_target = scores.gather(1, t[:, None])[:, 0]
+        with torch.no_grad():
+            if self.first_probs is None:
+                self.first_probs = scores.softmax(dim=1).cpu()
+            runner_up = scores.scatter(1, t[:, None], float("-inf")).amax(dim=1)
+            fooled = s_target - runner_up > self.margin
+            self.active[idx[fooled]] = False
+        self._pending = (idx, q, s_target, ~fooled)
+        return idx, scores.detach().softmax(dim=1).gather(1, t[:, None])[:, 0]
+
+    def step(self) -> None:
+        """One L2-normalized step for every image scored last and not yet fooled (projected into the L-inf box
+        and [0, 1])."""
+        idx, q, s_target, keep = self._pending
+        (g,) = torch.autograd.grad(s_target[keep].sum(), q)
+        with torch.no_grad():
+            g, moving = g[keep], idx[keep]
+            xm = self.x[moving] + self.lr * g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+            if self.linf is not None:
+                xm = self.x0[moving] + (xm - self.x0[moving]).clamp(-self.linf, self.linf)
+            self.x[moving] = xm.clamp(0, 1)
+            self.iterations[moving] += 1
+
+    def result(self, stopped: bool) -> FoolingResult:
+        with torch.no_grad():
+            final = self.snap(self.x)
+            after = self.forward(self.view(final)).softmax(dim=1).cpu()
+            diff = (final - self.x0).flatten(1).cpu()
+        tgt, first = self.targets.cpu(), self.first_probs
+        return FoolingResult(
+            image=final.detach(), target=tgt.tolist(), success=(after.argmax(dim=1) == tgt).tolist(),
+            iterations=self.iterations.cpu().tolist(), l2=diff.norm(dim=1).tolist(),
+            linf=diff.abs().amax(dim=1).tolist(), before_class=first.argmax(dim=1).tolist(),
+            before_prob=first.amax(dim=1).tolist(), after_class=after.argmax(dim=1).tolist(),
+            after_prob=after.amax(dim=1).tolist(), target_prob_before=first.gather(1, tgt[:, None])[:, 0].tolist(),
+            target_prob_after=after.gather(1, tgt[:, None])[:, 0].tolist(), quantized=self.quantized,
+            stopped=stopped)
+
+
 def make_fooling_image(X: torch.Tensor, target_y: int | Sequence[int] | torch.Tensor, model: Model, *,
-                       lr: float = 0.25, max_iters: int = 100, linf: float | None = None,
-                       margin: float = 0.01, quantized: bool = True, view: View | None = None,
-                       progress: bool = False,
-                       on_step: Callable[[int, torch.Tensor, torch.Tensor], None] | None = None,
+                       lr: float = FoolSettings.lr, max_iters: int = FoolSettings.max_iters,
+                       linf: float | None = FoolSettings.linf, margin: float = FoolSettings.margin,
+                       quantized: bool = True, view: View | None = None, progress: ProgressArg = None,
+                       should_stop: Callable[[], bool] | None = None, on_step: OnStep | None = None,
                        ) -> FoolingResult:
     """Make images X (3, H, W) or (N, 3, H, W) in [0, 1] be classified as `target_y` (one class or one per
     image).
 
     `lr` is the L2 length of each step in [0, 1] pixel units; each image stops on its own once it is fooled.
     `quantized=False` runs the plain classic loop on continuous pixels. `on_step(it, indices, target_probs)`
-    is called after every scoring pass with the images scored in it (it = 0 is the original images).
+    is called after every scoring pass with the images scored in it (it = 0 is the original images);
+    `progress(it, max_iters, fooled=k)` after every step (True: a bar on stderr); `should_stop()` before each
+    step ends the loop early (the result says ``stopped``).
     """
-    if lr <= 0 or max_iters < 0 or margin < 0:
-        raise ConfigError(f"fooling needs lr > 0, max_iters >= 0 and margin >= 0, got {lr}, {max_iters}, "
-                          f"{margin}")
-    if linf is not None and not 0 < linf <= 1:
-        raise ConfigError(f"the L-inf budget must be in (0, 1] (pixel units; 8/255 = {8 / 255:.4f}), "
-                          f"got {linf}")
-    forward, view = scores_fn(model), view or classifier_view(model)
-    x0 = as_batch(X, "fooling input").detach().to(model_device(model)).clamp(0, 1)
-    n = len(x0)
-    targets = as_targets(target_y, n, x0.device)
-    x = x0.clone()  # the continuous iterate; what is scored and saved is `snap(x)`
-    snap = quantize if quantized else (lambda t: t)
-    active = torch.ones(n, dtype=torch.bool, device=x0.device)
-    iterations = torch.zeros(n, dtype=torch.long, device=x0.device)
-    first_probs = None
-    bar = tqdm(total=max_iters, desc="fooling", unit="it", disable=not progress, leave=False)
-    for it in range(max_iters + 1):
-        idx = active.nonzero()[:, 0]  # only images not yet fooled are scored and stepped
-        q = snap(x[idx]).requires_grad_(True)
-        t = targets[idx]
-        with torch.enable_grad():
-            scores = forward(view(q))
-            if it == 0:
-                check_targets(scores, t)
-            s_target = scores.gather(1, t[:, None])[:, 0]
-        with torch.no_grad():
-            if first_probs is None:
-                first_probs = scores.softmax(dim=1).cpu()
-            runner_up = scores.scatter(1, t[:, None], float("-inf")).amax(dim=1)
-            fooled = s_target - runner_up > margin
-            active[idx[fooled]] = False
-        if on_step is not None:
-            on_step(it, idx.cpu(), scores.detach().softmax(dim=1).gather(1, t[:, None])[:, 0].cpu())
-        if not active.any() or it == max_iters:
-            break
-        keep = ~fooled
-        (g,) = torch.autograd.grad(s_target[keep].sum(), q)
-        with torch.no_grad():
-            g, moving = g[keep], idx[keep]
-            step = lr * g / g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
-            xm = x[moving] + step
-            if linf is not None:
-                xm = x0[moving] + (xm - x0[moving]).clamp(-linf, linf)
-            x[moving] = xm.clamp(0, 1)
-            iterations[moving] += 1
-        bar.update(1)
-        bar.set_postfix(fooled=f"{n - int(active.sum())}/{n}")
-    bar.close()
-    with torch.no_grad():
-        final = snap(x)
-        after = forward(view(final)).softmax(dim=1).cpu()
-        diff = (final - x0).flatten(1).cpu() * 255
-    tgt = targets.cpu()
-    return FoolingResult(
-        image=final.detach(),
-        target=tgt.tolist(),
-        success=(after.argmax(dim=1) == tgt).tolist(),
-        iterations=iterations.cpu().tolist(),
-        l2=diff.norm(dim=1).tolist(),
-        linf=diff.abs().amax(dim=1).tolist(),
-        before_class=first_probs.argmax(dim=1).tolist(),
-        before_prob=first_probs.amax(dim=1).tolist(),
-        after_class=after.argmax(dim=1).tolist(),
-        after_prob=after.amax(dim=1).tolist(),
-        target_prob_before=first_probs.gather(1, tgt[:, None])[:, 0].tolist(),
-        target_prob_after=after.gather(1, tgt[:, None])[:, 0].tolist(),
-        quantized=quantized,
-    )
+    check_attack(lr, max_iters, linf, margin)
+    attack = _Attack(X, target_y, model, lr=lr, linf=linf, margin=margin, quantized=quantized, view=view)
+    stopped = False
+    with as_progress(progress, "fooling") as report:
+        for it in range(max_iters + 1):
+            idx, probs = attack.score(it)
+            if on_step is not None:
+                on_step(it, idx.cpu(), probs.cpu())
+            report(it, max_iters, fooled=len(attack.x0) - int(attack.active.sum()))
+            if not attack.active.any() or it == max_iters:
+                break
+            if should_stop is not None and should_stop():
+                stopped = True
+                break
+            attack.step()
+    return attack.result(stopped)

@@ -23,7 +23,7 @@ import torch
 
 from ..errors import ConfigError
 from .classifier import Model, as_batch, as_targets, model_device, scores_fn, target_scores
-from .saliency import Target, gradients
+from .saliency import Explanation, Target, channel_max, gradients
 
 IG_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid",
               "adaptive")
@@ -98,6 +98,18 @@ class IntegratedGradients:
             s_x = target_scores(self.forward(x), targets)
             gap = s_x - target_scores(self.forward(base.contiguous()), targets)
         return attributions, attributions.flatten(1).sum(dim=1) - gap
+
+    def explain(self, x: torch.Tensor, target: Target) -> Explanation:
+        """`channel_max` maps of the attributions, and per image the gradients taken (``ig_steps``), the score
+        difference to the baseline (``ig_score_gap``) and how far the attributions' sum is from it, as a fraction
+        (``ig_completeness_error``)."""
+        attributions, delta = self.attribute(x, target, return_convergence_delta=True)
+        numbers = []
+        for a, d, used in zip(attributions, delta.tolist(), self.steps_used):
+            gap = float(a.sum()) - d
+            numbers.append({"ig_steps": used, "ig_score_gap": gap,
+                            "ig_completeness_error": abs(d) / max(abs(gap), 1e-12)})
+        return Explanation(channel_max(attributions), numbers)
 
     def _grads(self, xi: torch.Tensor, bi: torch.Tensor, ti: torch.Tensor, alphas: torch.Tensor):
         """Gradients at the path points b + a (x - b), `internal_batch_size` at a time, yielded in order."""

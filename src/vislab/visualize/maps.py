@@ -1,28 +1,61 @@
-"""One entry point over the saliency methods, for the CLI and the tour: a (N, H, W) map per image."""
+"""One entry point over the saliency methods: a method name and its options -> an object whose
+``explain(x, target)`` gives a (N, H, W) map per image (and, for integrated gradients, how well it converged).
+
+The methods are plugged in by name in `METHODS`; the job (`saliency_job`), the CLI and the tour all go through
+`make_explainer`, so every method's maps and numbers come out the same way.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, Protocol
+
 import torch
 
-from ..errors import ConfigError
+from ..jobs import check_choice
 from .classifier import Model
 from .integrated_gradients import IntegratedGradients
-from .saliency import Saliency, SmoothGrad, Target, channel_max
-
-METHODS = ("vanilla", "smoothgrad", "ig")
+from .saliency import Explanation, Saliency, SmoothGrad, Target
 
 
-def saliency_maps(model: Model, x: torch.Tensor, target: Target, method: str = "vanilla", *,
-                  n_samples: int = 25, stdev: float = 0.15, n_steps: int = 32, ig_method: str = "adaptive",
-                  internal_batch_size: int = 25, seed: int | None = None) -> torch.Tensor:
-    """One (N, H, W) map per image for any of `METHODS` (integrated gradients reduced by `channel_max`)."""
-    if method == "vanilla":
-        return Saliency(model).attribute(x, target)
-    if method == "smoothgrad":
-        return SmoothGrad(model, n_samples=n_samples, stdev=stdev, internal_batch_size=internal_batch_size,
-                          seed=seed).attribute(x, target)
-    if method == "ig":
-        ig = IntegratedGradients(model, n_steps=n_steps, method=ig_method,
-                                 internal_batch_size=internal_batch_size)
-        return channel_max(ig.attribute(x, target))
-    raise ConfigError(f"unknown saliency method {method!r}: choose {', '.join(METHODS)}")
+class Explainer(Protocol):
+    def explain(self, x: torch.Tensor, target: Target) -> Explanation: ...
+
+
+def _vanilla(model: Model, **_: Any) -> Explainer:
+    return Saliency(model)
+
+
+def _smoothgrad(model: Model, *, n_samples: int, stdev: float, internal_batch_size: int, seed: int | None,
+                **_: Any) -> Explainer:
+    return SmoothGrad(model, n_samples=n_samples, stdev=stdev, internal_batch_size=internal_batch_size, seed=seed)
+
+
+def _ig(model: Model, *, n_steps: int, ig_method: str, tol: float, max_steps: int, internal_batch_size: int,
+        **_: Any) -> Explainer:
+    return IntegratedGradients(model, n_steps=n_steps, method=ig_method, tol=tol, max_steps=max_steps,
+                               internal_batch_size=internal_batch_size)
+
+
+METHODS: dict[str, Callable[..., Explainer]] = {"vanilla": _vanilla, "smoothgrad": _smoothgrad, "ig": _ig}
+LABELS = {"vanilla": "|d score / d pixel|, max over RGB",
+          "smoothgrad": "mean |d score / d pixel|, max over RGB",
+          "ig": "|integrated gradient|, max over RGB"}
+"""What each method's map measures (the colour bar's label)."""
+
+
+def make_explainer(model: Model, method: str = "vanilla", *, n_samples: int = 25, stdev: float = 0.15,
+                   n_steps: int = 32, ig_method: str = "adaptive", tol: float = 0.01, max_steps: int = 1024,
+                   internal_batch_size: int = 25, seed: int | None = None) -> Explainer:
+    """The saliency method `method` (a key of `METHODS`) with its options; options it does not use are
+    ignored (so one call site serves every method)."""
+    check_choice("method", method, METHODS)
+    return METHODS[method](model, n_samples=n_samples, stdev=stdev, n_steps=n_steps, ig_method=ig_method, tol=tol,
+                           max_steps=max_steps, internal_batch_size=internal_batch_size, seed=seed)
+
+
+def saliency_maps(model: Model, x: torch.Tensor, target: Target, method: str = "vanilla", **options: Any
+                  ) -> torch.Tensor:
+    """One (N, H, W) map per image for any of `METHODS` (integrated gradients reduced by `channel_max`);
+    `options` as for `make_explainer`."""
+    return make_explainer(model, method, **options).explain(x, target).maps

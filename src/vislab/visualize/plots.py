@@ -1,7 +1,7 @@
 """Figures people can read: class names and probabilities in titles, colour bars on heatmaps.
 
-matplotlib's object API with the Agg canvas (no pyplot, no global state, no display needed); every figure is
-written atomically.
+matplotlib's object API with the Agg canvas (no display needed); every figure is written atomically by
+`vislab.fileio.save_figure`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..fileio import atomic_path
+from ..fileio import save_figure
 
 
 def _figure(width: float, height: float):
@@ -23,13 +23,6 @@ def _figure(width: float, height: float):
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
-
-
-def _save(fig, path: str | os.PathLike) -> Path:
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    return path
 
 
 def _hwc(img: torch.Tensor) -> np.ndarray:
@@ -68,12 +61,13 @@ def saliency_figure(image: torch.Tensor, heat: torch.Tensor, path: str | os.Path
     axes[2].imshow(h.numpy(), cmap=cmap, alpha=0.55, vmin=0, vmax=top)
     axes[2].set_title("overlay", fontsize=10)
     axes[2].axis("off")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fooling_figure(original: torch.Tensor, fooling: torch.Tensor, path: str | os.PathLike, *,
                    original_title: str, fooling_title: str, linf: float, l2: float) -> Path:
-    """original | fooling image | their difference, magnified so the largest change spans half the range."""
+    """original | fooling image | their difference, magnified so the largest change spans half the range.
+    `linf` and `l2` are the change in [0, 1] pixel units (shown in 0-255 levels, as people count them)."""
     diff = (fooling.detach().float().cpu() - original.detach().float().cpu())
     peak = float(diff.abs().max())
     gain = 0.5 / peak if peak > 0 else 1.0
@@ -83,8 +77,8 @@ def fooling_figure(original: torch.Tensor, fooling: torch.Tensor, path: str | os
     _show(axes[0], original, original_title)
     _show(axes[1], fooling, fooling_title)
     _show(axes[2], (0.5 + gain * diff).clamp(0, 1),
-          f"difference x{gain:.0f} (gray = 0)\nL-inf {linf:.0f}/255, L2 {l2:.0f} (0-255 units)")
-    return _save(fig, path)
+          f"difference x{gain:.0f} (gray = 0)\nL-inf {linf * 255:.0f}/255, L2 {l2 * 255:.0f} (0-255 units)")
+    return save_figure(fig, path)
 
 
 def dream_figure(image: torch.Tensor, path: str | os.PathLike, *, title: str, steps: Sequence[int] = (),
@@ -103,19 +97,4 @@ def dream_figure(image: torch.Tensor, path: str | os.PathLike, *, title: str, st
         ax.set_ylabel(f"p({target_name})" if target_name else "target probability")
         ax.set_title("target probability during optimization", fontsize=10)
         ax.grid(alpha=0.3)
-    return _save(fig, path)
-
-
-def labelled_grid(images: Sequence[torch.Tensor], titles: Sequence[str], path: str | os.PathLike, *,
-                  ncol: int = 5, tile_inches: float = 2.2) -> Path:
-    """Images (3, H, W) in a grid, each with its title (e.g. class name and probability)."""
-    n = len(images)
-    ncol = max(1, min(ncol, n))
-    nrow = -(-n // ncol)
-    fig = _figure(ncol * tile_inches, nrow * (tile_inches + 0.35))
-    axes = np.atleast_1d(fig.subplots(nrow, ncol)).flatten()
-    for ax in axes:
-        ax.axis("off")
-    for ax, img, title in zip(axes, images, titles):
-        _show(ax, img, title)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -12,6 +12,7 @@ so memory stays bounded however many samples are asked for.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import torch
 
@@ -32,6 +33,15 @@ def gradients(forward: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     return g
 
 
+@dataclass
+class Explanation:
+    """What `explain` returns for a batch: one (H, W) map per image, and per-image numbers about how it was made
+    (empty for the plain gradient methods)."""
+
+    maps: torch.Tensor  # (N, H, W)
+    numbers: list[dict[str, float]] = field(default_factory=list)
+
+
 def channel_max(attributions: torch.Tensor) -> torch.Tensor:
     """(N, 3, H, W) -> (N, H, W): the largest absolute value over the colour channels (the paper's
     reduction)."""
@@ -48,6 +58,10 @@ class Saliency:
     def attribute(self, x: torch.Tensor, target: Target) -> torch.Tensor:
         x = as_batch(x).to(model_device(self.model))
         return channel_max(gradients(self.forward, x, as_targets(target, len(x), x.device)))
+
+    def explain(self, x: torch.Tensor, target: Target) -> Explanation:
+        maps = self.attribute(x, target)
+        return Explanation(maps, [{} for _ in maps])
 
 
 def compute_saliency_maps(X: torch.Tensor, y: Target, model: Model) -> torch.Tensor:
@@ -85,3 +99,7 @@ class SmoothGrad:
                 total += gradients(self.forward, xi + e, ti.expand(len(e))).abs().sum(dim=0)
             out.append((total / self.n_samples).amax(dim=0))
         return torch.stack(out)
+
+    def explain(self, x: torch.Tensor, target: Target) -> Explanation:
+        maps = self.attribute(x, target)
+        return Explanation(maps, [{} for _ in maps])

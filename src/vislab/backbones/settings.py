@@ -1,0 +1,60 @@
+"""Settings shared by every job that runs a pretrained classifier (classify, saliency, fool, dream): which
+network, its weights, the device; and the checks those jobs' settings share."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..jobs import JobSettings, SettingError, check_number
+
+DEFAULT_MODEL = "efficientnet_lite0"  # the same as `vislab.backbones.DEFAULT` (tested)
+MAX_COUNT = 1_000_000
+"""A sanity bound for counts (steps, samples, iterations): far beyond any useful run, small enough that a typo
+such as 1e20 is refused instead of overflowing a tensor size."""
+
+
+@dataclass(kw_only=True)
+class ModelSettings(JobSettings):
+    """The classifier a job runs: a built-in name or ``module:factory``, an optional weights file, a device."""
+
+    model: str = DEFAULT_MODEL
+    weights: str | None = None  # a state dict file (None: the network's own source)
+    device: str = "auto"  # auto | cpu | cuda | mps
+
+    def validate(self) -> None:
+        check_text("model", self.model)
+        if self.weights is not None:
+            check_text("weights", self.weights)
+        check_text("device", self.device)
+
+    def load_backbone(self):  # -> Backbone (imported lazily: loading a network needs torch)
+        from . import load
+
+        return load(self.model, device=self.device, weights=self.weights)
+
+
+def check_text(name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise SettingError(name, f"must be a non-empty text, got {value!r}")
+
+
+def check_count(name: str, value: Any, *, lo: int = 1, hi: int = MAX_COUNT) -> None:
+    """A whole number in [lo, hi], with one message for every way of missing it."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingError(name, "")
+        check_number(name, value, lo=lo, hi=hi, integer=True)
+    except SettingError:
+        what = "a positive whole number" if lo == 1 else f"a whole number >= {lo}"
+        raise SettingError(name, f"must be {what} up to {hi:,}, got {value!r}") from None
+
+
+def check_texts(name: str, values: Any) -> list[str]:
+    """A non-empty list of non-empty texts (image paths or specs)."""
+    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+        raise SettingError(name, f"must be a non-empty list, got {values!r}")
+    for v in values:
+        check_text(name, v)
+    return list(values)

@@ -1,0 +1,182 @@
+"""Image parameterizations for class visualization: what the optimizer changes to grow an image (as in lucid /
+lucent, where ``param_f`` chooses between pixels and a decorrelated Fourier image).
+
+Each parameterization is a small settings object with its own defaults and checks; ``start(...)`` gives a
+`Search` whose ``step()`` takes one optimization step and returns the target's (logit, probability) at the
+image it just scored, and whose ``image()`` is the current image in [0, 1]. `create_class_visualization` runs
+any of them with the same loop.
+
+- `PixelParameterization`: the classic loop. Start from noise; each step roll the image by a random jitter,
+  take one L2-normalized gradient-ascent step on s_y(I) - l2_reg * ||I - 0.5||^2, roll back, clamp to [0, 1],
+  and blur now and then. (The image is measured from mid-gray, the [0, 1]-pixel version of cs231n's
+  mean-subtracted image.)
+- `FourierParameterization`: the image is a `FourierImage` (a decorrelated, 1/f-scaled spectrum through a
+  sigmoid), optimized with Adam on the target's score averaged over `views` randomly zoomed, rotated and
+  shifted copies. Slower per step, but the images look like things rather than textures of edges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Protocol
+
+import torch
+
+from ..backbones.settings import check_count
+from ..jobs import SettingError, check_number
+from .augment import gaussian_blur, jitter, random_affine
+from .classifier import target_scores
+from .fourier import FourierImage
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+
+MAX_LR = 1e6
+MAX_WEIGHT = 1e6
+"""Bounds far beyond any useful step size or penalty weight, low enough that float32 steps cannot overflow to
+infinity (and then NaN)."""
+
+
+class Search(Protocol):
+    def step(self) -> tuple[float, float]: ...
+    def image(self) -> torch.Tensor: ...
+
+
+def ascent_step(img: torch.Tensor, forward: Forward, targets: torch.Tensor, l2_reg: float,
+                lr: float) -> torch.Tensor:
+    """One step of length `lr` (L2, per image) up the gradient of s_y(I) - l2_reg * ||I - 0.5||^2, in place on
+    `img` (N, 3, H, W); returns the scores of `img` before the step."""
+    x = img.detach().requires_grad_(True)
+    with torch.enable_grad():
+        scores = forward(x)
+        objective = target_scores(scores, targets).sum() - l2_reg * ((x - 0.5) ** 2).sum()
+        (g,) = torch.autograd.grad(objective, x)
+    with torch.no_grad():
+        norms = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        img.add_((lr * g / norms).view_as(img))
+    return scores.detach()
+
+
+def _numbers(scores: torch.Tensor, target: int) -> tuple[float, float]:
+    """Mean target logit and probability over a batch of scores."""
+    return float(scores[:, target].mean()), float(scores.softmax(dim=1)[:, target].mean())
+
+
+@dataclass(kw_only=True)
+class PixelParameterization:
+    name: ClassVar[str] = "pixel"
+    lr: float = 6.0  # L2 length of a step, in [0, 1] pixel units
+    l2_reg: float = 1e-3  # weight of ||image - gray||^2
+    jitter: int = 16  # largest random roll per step, pixels
+    blur_every: int = 10  # blur every that many steps (0: never)
+    blur_sigma: float = 0.5  # blur width, pixels
+
+    def validate(self, size: int) -> None:
+        _check_common(self, size)
+        check_count("blur_every", self.blur_every, lo=0)
+        check_number("blur_sigma", self.blur_sigma, lo=0, lo_open=True, hi=size)
+
+    def views_per_step(self) -> int:
+        return 1
+
+    def start(self, size: int, forward: Forward, target: int, generator: torch.Generator,
+              device: torch.device) -> Search:
+        return _PixelSearch(self, size, forward, target, generator, device)
+
+
+class _PixelSearch:
+    def __init__(self, p: PixelParameterization, size: int, forward: Forward, target: int,
+                 generator: torch.Generator, device: torch.device) -> None:
+        self.p, self.forward, self.gen, self.t = p, forward, generator, 0
+        self.target = torch.tensor([target], device=device)
+        self.img = (0.5 + 0.2 * torch.randn((1, 3, size, size), generator=generator)).clamp(0, 1).to(device)
+
+    def step(self) -> tuple[float, float]:
+        p = self.p
+        ox, oy = torch.randint(-p.jitter, p.jitter + 1, (2,), generator=self.gen).tolist() if p.jitter else (0, 0)
+        x = jitter(self.img, ox, oy)
+        scores = ascent_step(x, self.forward, self.target, p.l2_reg, p.lr)
+        x = jitter(x, -ox, -oy).clamp(0, 1)
+        if p.blur_every and self.t % p.blur_every == p.blur_every - 1:
+            x = gaussian_blur(x, p.blur_sigma)
+        self.img, self.t = x, self.t + 1
+        return _numbers(scores, int(self.target[0]))
+
+    def image(self) -> torch.Tensor:
+        return self.img
+
+
+@dataclass(kw_only=True)
+class FourierParameterization:
+    name: ClassVar[str] = "fourier"
+    lr: float = 0.05  # Adam's learning rate on the spectrum
+    l2_reg: float = 0.0  # weight of ||image - gray||^2
+    jitter: int = 16  # largest random shift of a view, pixels
+    views: int = 2  # randomly zoomed, rotated and shifted copies averaged per step
+
+    def validate(self, size: int) -> None:
+        _check_common(self, size)
+        check_count("views", self.views)
+
+    def views_per_step(self) -> int:
+        return self.views
+
+    def start(self, size: int, forward: Forward, target: int, generator: torch.Generator,
+              device: torch.device) -> Search:
+        return _FourierSearch(self, size, forward, target, generator, device)
+
+
+class _FourierSearch:
+    def __init__(self, p: FourierParameterization, size: int, forward: Forward, target: int,
+                 generator: torch.Generator, device: torch.device) -> None:
+        self.p, self.forward, self.gen, self.target = p, forward, generator, target
+        self.fourier = FourierImage((size, size), generator=generator).to(device)
+        self.opt = torch.optim.Adam(self.fourier.parameters(), lr=p.lr)
+
+    def step(self) -> tuple[float, float]:
+        p = self.p
+        with torch.enable_grad():
+            img = self.fourier().expand(p.views, -1, -1, -1)
+            x = random_affine(img, shift=p.jitter, generator=self.gen) if p.jitter or p.views > 1 else img
+            scores = self.forward(x)
+            loss = -scores[:, self.target].mean() + p.l2_reg * ((img[:1] - 0.5) ** 2).sum()
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+        self.opt.step()
+        return _numbers(scores.detach(), self.target)
+
+    def image(self) -> torch.Tensor:
+        with torch.no_grad():
+            return self.fourier()
+
+
+Parameterization = PixelParameterization | FourierParameterization
+PARAMETERIZATIONS: dict[str, type[Parameterization]] = {"fourier": FourierParameterization,
+                                                         "pixel": PixelParameterization}
+
+
+def _check_common(p: Parameterization, size: int) -> None:
+    check_number("lr", p.lr, lo=0, lo_open=True, hi=MAX_LR)
+    check_number("l2_reg", p.l2_reg, lo=0, hi=MAX_WEIGHT)
+    check_count("jitter", p.jitter, lo=0, hi=max(int(size), 0))
+
+
+def make_parameterization(name: Any, **settings: Any) -> Parameterization:
+    """The parameterization `name` with `settings` (None values take its defaults). A setting it does not
+    have is an error, so nothing asked for is silently ignored."""
+    if name not in PARAMETERIZATIONS:
+        raise SettingError("param", f"must name an image parameterization: one of {', '.join(PARAMETERIZATIONS)}; "
+                                    f"got {name!r}")
+    cls = PARAMETERIZATIONS[name]
+    own = {f.name for f in fields(cls)}
+    given = {k: v for k, v in settings.items() if v is not None}
+    for key in given:
+        if key not in own:
+            raise SettingError(key, f"is not a setting of the {name} parameterization (its settings: "
+                                    f"{', '.join(sorted(own))})")
+    return cls(**given)
+
+
+def parameterization_settings(p: Parameterization) -> dict[str, Any]:
+    """The settings of `p` (for config.json)."""
+    return asdict(p)
