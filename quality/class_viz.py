@@ -25,8 +25,8 @@ import torch.nn.functional as F
 
 from vislab import backbones
 from vislab.images import make_grid, resize, save_image
+from vislab.tour.annotate import labeled_grid
 from vislab.visualize import create_class_visualization
-from vislab.visualize.plots import labelled_grid
 
 
 def rescale_and_shift(img: torch.Tensor, scale: float, dx: int, dy: int) -> torch.Tensor:
@@ -82,8 +82,8 @@ def main() -> int:
             save_image(res.image, Path(args.save) / f"{c:03d}_{bb.class_name(c).replace(' ', '_')}.png")
     if args.save:
         save_image(make_grid(torch.stack(images), nrow=5), Path(args.save) / "grid.png")
-        labelled_grid(images, [f"{bb.class_name(c)}\np = {p:.3f}, moved {q:.3f}" for c, p, q in rows],
-                      Path(args.save) / "figure.png")
+        save_image(labeled_grid(images, [[bb.class_name(c), f"p = {p:.3f}, moved {q:.3f}"] for c, p, q in rows],
+                                ncol=5), Path(args.save) / "figure.png")
     n = len(rows)
     good = sum(p >= 0.9 for _, p, _ in rows)
     robust = sum(q >= 0.5 for _, _, q in rows)

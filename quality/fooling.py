@@ -63,7 +63,9 @@ def main() -> int:
                 save_image(res.image[i], path)
                 top = classify(bb, [load_image(path)], topk=1)[0][0]
                 rows.append({"image": rel, "target": t, "fooled": top.index == t,
-                             "iterations": res.iterations[i], "linf": res.linf[i], "l2": res.l2[i]})
+                             "iterations": res.iterations[i],
+                             # the library reports [0, 1] pixel units; this table prints 0-255 levels
+                             "linf": res.linf[i] * 255, "l2": res.l2[i] * 255})
             done = rows[-len(targets):]
             print(f"{rel}: " + ", ".join(f"{bb.class_name(r['target'])} {'ok' if r['fooled'] else 'FAIL'} "
                                          f"({r['iterations']} it, Linf {r['linf']:.0f})" for r in done),
