@@ -46,7 +46,7 @@ def test_style_blends_two_styles_with_original_colors_and_an_init_file(cli, tmp_
             "--out", tmp_path / "run")
     assert r.rc == 0, r.err
     config = json.loads((tmp_path / "run" / "config.json").read_text())["config"]
-    assert config["blend_weights"] == [1.0, 3.0] and config["init"] == "image" and config["scales"] == 2
+    assert config["style_blend_weights"] == [1.0, 3.0] and config["init"] == str(init) and config["scales"] == 2
     assert len(read_metrics(tmp_path / "run")) == 5  # 2 scales x 2 iterations + the final row
 
 
@@ -81,7 +81,7 @@ def test_invert_reports_psnr_and_ssim(cli, tmp_path):
     assert "PSNR" in r.out and "SSIM" in r.out and "layer stem" in r.out
     last = read_metrics(tmp_path / "run")[-1]
     assert {"psnr", "ssim", "final_content"} <= set(last) and last["step"] == 5
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["content_layers"] == ["stem"]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["layer"] == "stem"
 
 
 def test_texture_reports_the_style_loss(cli, tmp_path, style_png):

@@ -52,7 +52,8 @@ def test_style_transfer_lowers_the_loss_and_keeps_the_content_size(effnet, small
     r = style_transfer(effnet, content, [style], s)
     assert r.image.shape == (3, 48, 64) and r.image.min() >= 0 and r.image.max() <= 1
     assert r.start["content"] == 0.0  # starts from the content image
-    assert r.final["total"] < 0.5 * r.start["total"]
+    assert r.final["total"] < 0.5 * r.start["total"]  # measured 0.088-0.089 at 1 and 2 threads (other pairs of the
+    # three photos: 0.14-0.40)
     assert len(r.history) == 25 and r.history[0]["total"] == pytest.approx(r.start["total"])
     # The final losses are those of the returned image under the same objective.
     obj = Objective(effnet, content=content[None], styles=[style[None].clone()], content_layers=["block9"],
@@ -72,7 +73,7 @@ def test_noise_init_is_seeded_and_multiscale_grows_to_the_requested_size(effnet,
     assert a.image.shape == (3, 48, 64)
     assert [h["scale"] for h in a.history] == [0, 0, 0, 1, 1, 1]
     assert scale_sizes(256, 3) == [64, 128, 256]
-    with pytest.raises(ConfigError, match="--scales 5"):
+    with pytest.raises(ConfigError, match="scales 5"):
         scale_sizes(64, 5)
 
 
@@ -100,8 +101,11 @@ def test_inversion_of_an_early_layer_rebuilds_the_image(effnet, small_images):
     r = invert(effnet, image, "stem", Settings(image_size=64, iterations=40, init="noise", tv_weight=1.0))
     ref = fit(image, 64)[0]
     noise = torch.rand(ref.shape, generator=torch.Generator().manual_seed(0))
+    # Relative to the start and to a random image. Measured over noise seeds 0-3 at 1 and 2 threads: content loss
+    # 0.012-0.014 of its start (threshold 0.05); PSNR 24.4-25.2 dB, 14.8-15.6 dB above the random image's 9.6 dB
+    # (threshold 12 dB, i.e. a 1.9x margin in squared error; the coffee photo gives 12.2-13.0 dB).
     assert r.final["content"] < 0.05 * r.start["content"]
-    assert psnr(r.image, ref) > 20 and psnr(r.image, ref) > psnr(noise, ref) + 12
+    assert psnr(r.image, ref) > psnr(noise, ref) + 12, (psnr(r.image, ref), psnr(noise, ref))
 
 
 def test_texture_matches_the_style_gram_matrices(effnet, small_images):
@@ -110,7 +114,7 @@ def test_texture_matches_the_style_gram_matrices(effnet, small_images):
     r = texture(effnet, style, Settings(image_size=64, iterations=60, init="noise", content_weight=0.0,
                                         style_weight=1.0, tv_weight=0.0, style_layers=layers))
     assert r.start["content"] == 0.0 and r.final["content"] == 0.0
-    assert r.final["style"] < 0.1 * r.start["style"]
+    assert r.final["style"] < 0.1 * r.start["style"]  # measured 0.025-0.034 over seeds 0-3 at 1 and 2 threads
     # Recomputed directly: the mean relative Gram error of the returned image is the reported style loss.
     f_r, f_s = effnet.features(r.image[None], layers), effnet.features(style[None], layers)
     rel = [float(((gram_matrix(f_r[k]) - gram_matrix(f_s[k])) ** 2).sum() / (gram_matrix(f_s[k]) ** 2).sum())
@@ -121,15 +125,15 @@ def test_texture_matches_the_style_gram_matrices(effnet, small_images):
 def test_bad_settings_raise_config_errors(effnet, small_images):
     content, style, _ = (t[0] for t in small_images)
     cases = [
-        (Settings(style_layers=("stem", "nope")), "--style-layers: unknown layer 'nope'"),
-        (Settings(content_layers=("conv5",)), "--content-layers: unknown layer 'conv5'"),
+        (Settings(style_layers=("stem", "nope")), "style_layers has unknown layer 'nope'"),
+        (Settings(content_layers=("conv5",)), "content_layers has unknown layer 'conv5'"),
         (Settings(content_weight=0, style_weight=0), "both 0"),
-        (Settings(blend_weights=(1.0, 2.0)), "--style-blend-weights: got 2 weight"),
-        (Settings(style_layer_weights=(0.0,) * 5), "--style-layer-weights: all weights are zero"),
-        (Settings(init="image"), "--init image needs"),
+        (Settings(style_blend_weights=(1.0, 2.0)), "style_blend_weights has 2 weight"),
+        (Settings(style_layer_weights=(0.0,) * 5), "style_layer_weights are all zero"),
+        (Settings(init="image"), "init names an image file"),
     ]
     for settings, message in cases:
         with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
             style_transfer(effnet, content, [style], settings)
-    with pytest.raises(ConfigError, match="--layer: unknown layer 'x'"):
+    with pytest.raises(ConfigError, match="layer has unknown layer 'x'"):
         invert(effnet, content, "x")

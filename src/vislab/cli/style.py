@@ -1,52 +1,79 @@
-"""vislab style CONTENT STYLE [STYLE...] : neural style transfer (Gatys et al.)."""
+"""vislab style CONTENT STYLE [STYLE...] : neural style transfer (Gatys et al.).
+
+The flags map one to one onto `vislab.style.settings.StyleSettings` (defaults, choices and checks live there);
+`vislab invert` and `vislab texture` share the flag groups below.
+"""
 
 from __future__ import annotations
 
 import argparse
+import re
+from typing import Any
 
-from .common import add_device, add_model, add_out, add_seed, nonneg_float, positive_float, positive_int
+from .common import add_device, add_model, add_out, add_seed, flag_name, run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..style.settings import Settings
+    from ..style.settings import StyleSettings as S
 
-    d = Settings()
     p = sub.add_parser(
         "style", help="repaint a photo in the style of one or more paintings",
         description="Neural style transfer (Gatys et al.): optimize an image whose CNN features match the "
                     "content photo's and whose Gram matrices match the paintings'. Losses are relative "
                     "errors, so the weights mean the same on every backbone and at every size.")
-    p.add_argument("content", metavar="CONTENT", help="content photo")
+    p.add_argument("content", metavar="CONTENT", help="content photo (an image file or sample:NAME)")
     p.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s); several are blended")
-    p.add_argument("-o", "--output", metavar="FILE", default=None,
-                   help="output image (.png/.jpg); default result.png in the run folder (always written "
-                        "there too)")
-    p.add_argument("--style-blend-weights", type=float_list, default=None, metavar="W,W,...",
+    add_output(p)
+    p.add_argument("--style-blend-weights", type=float_list, default=S.style_blend_weights, metavar="W,W,...",
                    help="one weight per style image (default equal); normalized to sum 1")
-    add_weight_flags(p, d, content=True)
+    add_weight_flags(p, S, content=True, style=True)
     add_layer_flags(p, content=True)
-    p.add_argument("--image-size", type=positive_int, default=d.image_size, metavar="PX",
-                   help=f"longer side of the output (default {d.image_size})")
-    p.add_argument("--style-scale", type=positive_float, default=d.style_scale, metavar="S",
-                   help="style images' size relative to the output (default 1; smaller = finer strokes)")
-    p.add_argument("--init", default=d.init, metavar="content|noise|FILE",
-                   help="starting image (default content)")
-    p.add_argument("--original-colors", action="store_true",
+    add_size_flags(p, S, style_scale=True)
+    p.add_argument("--init", default=S.init, metavar="content|noise|FILE",
+                   help=f"starting image (default {S.init})")
+    p.add_argument("--original-colors", action="store_true", default=S.original_colors,
                    help="transfer in luminance only and keep the content's colours")
-    add_optim_flags(p, d)
+    add_optim_flags(p, S)
     p.set_defaults(func=run)
+
+
+def settings(args: argparse.Namespace):
+    from ..style.settings import StyleSettings
+
+    return StyleSettings(
+        content=args.content, styles=tuple(args.styles), style_blend_weights=args.style_blend_weights,
+        content_weight=args.content_weight, style_weight=args.style_weight, content_layers=args.content_layers,
+        content_layer_weights=args.content_layer_weights, style_layers=args.style_layers,
+        style_layer_weights=args.style_layer_weights, style_scale=args.style_scale, init=args.init,
+        original_colors=args.original_colors, **shared_settings(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..style.runners import run_style
+
+    r = run_cli(run_style, settings(args), args, "style")
+    print(f"{r.files['image']}  loss {r.start['total']:.4g} -> {r.final['total']:.4g} "
+          f"({r.final['total'] / max(r.start['total'], 1e-12):.1%} of the start; content {r.final['content']:.3g}, "
+          f"style {r.final['style']:.3g}, tv {r.final['tv']:.3g})")
+    return 0
 
 
 # -- flag groups shared with `vislab invert` and `vislab texture` --------------------------------------------
 
-def add_weight_flags(p: argparse.ArgumentParser, d, *, content: bool = False, style: bool = False) -> None:
-    if content or not style:
-        p.add_argument("--content-weight", type=nonneg_float, default=d.content_weight, metavar="W",
+def add_output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="also write the result to this image file (.png/.jpg); it is always written as "
+                        "result.png in the run folder")
+
+
+def add_weight_flags(p: argparse.ArgumentParser, d: Any, *, content: bool = False, style: bool = False) -> None:
+    if content:
+        p.add_argument("--content-weight", type=float, default=d.content_weight, metavar="W",
                        help=f"weight of the content loss (default {d.content_weight:g})")
-    if style or content:
-        p.add_argument("--style-weight", type=nonneg_float, default=d.style_weight, metavar="W",
+    if style:
+        p.add_argument("--style-weight", type=float, default=d.style_weight, metavar="W",
                        help=f"weight of the style loss (default {d.style_weight:g})")
-    p.add_argument("--tv-weight", type=nonneg_float, default=d.tv_weight, metavar="W",
+    p.add_argument("--tv-weight", type=float, default=d.tv_weight, metavar="W",
                    help=f"weight of the total-variation smoothness loss (default {d.tv_weight:g})")
 
 
@@ -62,20 +89,62 @@ def add_layer_flags(p: argparse.ArgumentParser, *, content: bool) -> None:
                    help="one weight per style layer (default equal)")
 
 
-def add_optim_flags(p: argparse.ArgumentParser, d) -> None:
-    p.add_argument("--optimizer", choices=("lbfgs", "adam"), default=d.optimizer, help="default lbfgs")
-    p.add_argument("--lr", type=positive_float, default=None,
-                   help="step size (default 1 for lbfgs, 0.02 for adam)")
-    p.add_argument("--iterations", type=positive_int, default=d.iterations, metavar="N",
+def add_size_flags(p: argparse.ArgumentParser, d: Any, *, style_scale: bool, what: str = "the output") -> None:
+    p.add_argument("--image-size", type=int, default=d.image_size, metavar="PX",
+                   help=f"longer side of {what} in pixels (default {d.image_size})")
+    if style_scale:
+        p.add_argument("--style-scale", type=float, default=d.style_scale, metavar="S",
+                       help=f"style images' size relative to the output (default {d.style_scale:g}; smaller = "
+                            "finer strokes)")
+
+
+def add_optim_flags(p: argparse.ArgumentParser, d: Any) -> None:
+    from ..style.settings import OPTIMIZER_LR
+
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZER_LR), default=d.optimizer,
+                   help=f"default {d.optimizer}")
+    p.add_argument("--lr", type=float, default=d.lr,
+                   help="step size (default " + "; ".join(f"{lr:g} for {k} (at most {top:g})"
+                                                          for k, (lr, top) in OPTIMIZER_LR.items()) + ")")
+    p.add_argument("--iterations", type=int, default=d.iterations, metavar="N",
                    help=f"optimization steps per scale (default {d.iterations})")
-    p.add_argument("--scales", type=positive_int, default=d.scales, metavar="K",
-                   help="coarse-to-fine scales, each twice the last (default 1); 2-3 for large outputs")
-    p.add_argument("--save-every", type=positive_int, default=None, metavar="N",
-                   help="also save the image every N steps into the run folder")
+    p.add_argument("--scales", type=int, default=d.scales, metavar="K",
+                   help=f"coarse-to-fine scales, each twice the last (default {d.scales}); 2-3 for large outputs")
+    p.add_argument("--save-every", type=int, default=d.save_every, metavar="N",
+                   help="also save the image every N steps into the run folder (default never)")
     add_model(p)
     add_device(p)
-    add_seed(p)
+    add_seed(p, default=d.seed)
     add_out(p, p.prog.split()[-1])
+
+
+def shared_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The `SynthesisSettings` every job has, from their flags."""
+    return dict(image_size=args.image_size, iterations=args.iterations, scales=args.scales,
+                optimizer=args.optimizer, lr=args.lr, tv_weight=args.tv_weight, seed=args.seed,
+                save_every=args.save_every, output=args.output, model=args.model, weights=args.weights,
+                device=args.device)
+
+
+POSITIONAL = {"content": "CONTENT", "styles": "STYLE", "image": "IMAGE", "style": "STYLE"}
+"""Settings given as positional arguments: messages name them by their metavar."""
+
+
+def run_cli(run: Any, settings: Any, args: argparse.Namespace, desc: str) -> Any:
+    """`run_job`, with every setting a message names worded as its flag (``content_weight and style_weight
+    are both 0`` -> ``--content-weight and --style-weight ...``), not only the one at fault."""
+    from ..errors import ConfigError
+
+    try:
+        return run_job(run, settings, args, desc)
+    except ConfigError as e:
+        if type(e) is not ConfigError:
+            raise
+        first, _, rest = str(e).partition(" ")
+        first = next((meta for name, meta in POSITIONAL.items() if first == flag_name(name)), first)
+        names = [n for n in type(settings).setting_names() if "_" in n]  # plain words may be English too
+        rest = re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b", lambda m: flag_name(m.group(1)), rest)
+        raise ConfigError(f"{first} {rest}") from None
 
 
 def float_list(s: str) -> tuple[float, ...]:
@@ -93,45 +162,3 @@ def name_list(s: str) -> tuple[str, ...]:
     if not vals:
         raise argparse.ArgumentTypeError("expected comma-separated layer names")
     return vals
-
-
-def settings_from(args: argparse.Namespace, **fixed):
-    """The library `Settings` for parsed flags (flags a command lacks keep the library defaults)."""
-    from ..style.settings import Settings
-
-    names = Settings.__dataclass_fields__
-    given = {k: getattr(args, k) for k in names if hasattr(args, k)}
-    given["blend_weights"] = getattr(args, "style_blend_weights", None)
-    given.update(fixed)
-    return Settings(**{k: v for k, v in given.items() if k in names})
-
-
-def run(args: argparse.Namespace) -> int:
-    from .. import backbones
-    from ..images import load_image
-    from ..style.session import check_output, run_in_folder
-    from ..style.transfer import check_settings, style_transfer
-
-    check_output(args.output)
-    # Read every image first, so a bad file fails before the network is loaded or anything is written.
-    content = load_image(args.content)
-    styles = [load_image(p) for p in args.styles]
-    init_image = None if args.init in ("content", "noise") else load_image(args.init)
-    settings = settings_from(args, init=args.init if init_image is None else "image")
-    bb = backbones.load(args.model, device=args.device, weights=args.weights)
-    check_settings(bb, settings, content=True, n_styles=len(styles))
-    config = {"content": args.content, "styles": args.styles,
-              "init_file": None if init_image is None else args.init,
-              "model": args.model, "weights": args.weights, "device": args.device, "output": args.output,
-              "save_every": args.save_every, **settings.to_dict()}
-    done = run_in_folder(
-        "style", lambda on_step: style_transfer(bb, content, styles, settings, init_image=init_image,
-                                                on_step=on_step, progress=True),
-        out=args.out, overwrite=args.overwrite, output=args.output, save_every=args.save_every, config=config)
-    r = done.result
-    print(f"{done.image_path}  loss {r.start['total']:.4g} -> {r.final['total']:.4g} "
-          f"({r.final['total'] / max(r.start['total'], 1e-12):.1%} of the start; "
-          f"content {r.final['content']:.3g}, "
-          f"style {r.final['style']:.3g}, tv {r.final['tv']:.3g})")
-    return 0
-

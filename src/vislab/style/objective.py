@@ -2,20 +2,21 @@
 
 Targets (the content image's features, the style images' Gram matrices) are computed once. Each layer's term
 is divided by the size of its target (``||P||^2`` for content, ``||A||^2`` for style), so a term reads as a
-relative squared error, layers of any depth count alike, and the same ``--content-weight`` and
-``--style-weight`` give a similar balance on every backbone and at every size. Per-layer weights are relative
+relative squared error, layers of any depth count alike, and the same ``content_weight`` and
+``style_weight`` give a similar balance on every backbone and at every size. Per-layer weights are relative
 (normalized to sum 1).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from ..backbones import Backbone
-from ..errors import ConfigError
+from ..jobs import SettingError
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 
 
@@ -32,28 +33,29 @@ class Terms:
         return {k: float(getattr(self, k).detach()) for k in ("total", "content", "style", "tv")}
 
 
-def check_layers(backbone: Backbone, layers: Sequence[str], flag: str) -> None:
-    """Unknown layer names -> one error naming the flag and listing the backbone's layers."""
+def check_layers(backbone: Backbone, layers: Sequence[str], setting: str) -> None:
+    """Unknown layer names -> one error naming the setting and listing the backbone's layers."""
     names = backbone.layer_names
     unknown = [n for n in layers if n not in names]
     if unknown:
         shown = ", ".join(names) if len(names) <= 40 else ", ".join(names[:40]) + ", ..."
-        raise ConfigError(f"{flag}: unknown layer {', '.join(map(repr, unknown))} for {backbone.name}; "
-                          f"its layers are: {shown}")
+        raise SettingError(setting, f"has unknown layer {', '.join(map(repr, unknown))} for {backbone.name}; "
+                                    f"its layers are: {shown}")
 
 
-def relative_weights(weights: Sequence[float] | None, n: int, flag: str) -> list[float]:
-    """Per-layer (or per-style) weights normalized to sum 1; None means equal weights."""
+def relative_weights(weights: Sequence[float] | None, n: int, setting: str) -> list[float]:
+    """Per-layer (or per-style) weights normalized to sum 1; None means equal weights. `setting` names the
+    weights in errors."""
     if weights is None:
         return [1.0 / n] * n if n else []
     w = [float(v) for v in weights]
     if len(w) != n:
-        raise ConfigError(f"{flag}: got {len(w)} weight(s) for {n} item(s); give one weight each")
-    if any(v < 0 or v != v for v in w):
-        raise ConfigError(f"{flag}: weights must be >= 0, got {','.join(f'{v:g}' for v in w)}")
+        raise SettingError(setting, f"has {len(w)} weight(s) for {n} item(s); give one weight each")
+    if not all(0 <= v < math.inf for v in w):
+        raise SettingError(setting, f"must be finite and >= 0, got {','.join(f'{v:g}' for v in w)}")
     total = sum(w)
-    if total <= 0:
-        raise ConfigError(f"{flag}: all weights are zero")
+    if not total > 0:
+        raise SettingError(setting, "are all zero; give at least one positive weight")
     return [v / total for v in w]
 
 
@@ -79,9 +81,9 @@ class Objective:
         self.content_layers = list(content_layers) if self.content_weight else []
         self.style_layers = list(style_layers) if self.style_weight else []
         self.layers = list(dict.fromkeys(self.content_layers + self.style_layers))
-        cw = relative_weights(content_layer_weights, len(content_layers), "--content-layer-weights")
-        sw = relative_weights(style_layer_weights, len(style_layers), "--style-layer-weights")
-        blend = relative_weights(blend_weights, len(styles), "--style-blend-weights")
+        cw = relative_weights(content_layer_weights, len(content_layers), "content_layer_weights")
+        sw = relative_weights(style_layer_weights, len(style_layers), "style_layer_weights")
+        blend = relative_weights(blend_weights, len(styles), "style_blend_weights")
 
         with torch.no_grad():
             self.content_targets: list[torch.Tensor] = []

@@ -1,6 +1,6 @@
 """Optimizing the pixels of one image: L-BFGS (the default, as in Gatys et al. and neural-style) or Adam.
 
-One iteration is one evaluation of the objective and its gradient for both optimizers, so ``--iterations``
+One iteration is one evaluation of the objective and its gradient for both optimizers, so ``iterations``
 costs the same either way. L-BFGS runs without a line search (one evaluation per step, as in neural-style)
 and keeps 20 steps of history: as many iterations to a given loss as 100 (neural-style's default), 10% less
 time per step at 256 px, and a fifth of the memory (100 steps of a 1024x768 image are 1.9 GB).
@@ -14,11 +14,15 @@ as well as scipy's bound-constrained L-BFGS-B here, at no extra cost.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
+from ..jobs import SettingError
 from .objective import Terms
+from .settings import OPTIMIZER_LR
 
 HISTORY = 20
 """L-BFGS memory (steps); see the module docstring."""
@@ -27,23 +31,46 @@ StepFn = Callable[[int, Terms, torch.Tensor], None]
 """Called after every iteration with (iteration, terms of the image that entered it, the image after it)."""
 
 
+@dataclass(frozen=True)
+class Method:
+    """One way to optimize pixels: how to make its torch optimizer, and how many image-sized buffers its state
+    holds (for the memory estimate)."""
+
+    make: Callable[[torch.Tensor, float, int], torch.optim.Optimizer]
+    state_images: Callable[[int], int]
+
+
+def _lbfgs(image: torch.Tensor, lr: float, history: int) -> torch.optim.Optimizer:
+    # max_iter=1: each `step` evaluates the closure exactly once; the memory persists across steps.
+    return torch.optim.LBFGS([image], lr=lr, max_iter=1, history_size=history, tolerance_grad=0.0,
+                             tolerance_change=0.0)
+
+
+def _adam(image: torch.Tensor, lr: float, history: int) -> torch.optim.Optimizer:
+    return torch.optim.Adam([image], lr=lr)
+
+
+METHODS: dict[str, Method] = {
+    # L-BFGS keeps `history` (step, gradient change) pairs plus the direction and previous gradient and step.
+    "lbfgs": Method(_lbfgs, lambda history: 2 * history + 4),
+    "adam": Method(_adam, lambda history: 2),  # first and second moments
+}
+"""Optimizer name -> `Method`; the names (and default lrs) are `settings.OPTIMIZER_LR`'s."""
+
+
 class PixelOptimizer:
     """One image being optimized; `step()` runs one iteration and returns the losses of the image it started
     from. `lr` defaults to 1 for L-BFGS (its own step estimate), 0.02 for Adam (pixel units)."""
 
     def __init__(self, img: torch.Tensor, objective: Callable[[torch.Tensor], Terms], *,
                  optimizer: str = "lbfgs", lr: float | None = None, history: int = HISTORY) -> None:
+        if optimizer not in METHODS:
+            raise SettingError("optimizer", f"must be one of {', '.join(METHODS)}; got {optimizer!r}")
         self.objective = objective
         self.image = img.detach().clone().requires_grad_(True)
-        if optimizer == "lbfgs":
-            # max_iter=1: each `step` evaluates the closure exactly once; the memory persists across steps.
-            self.opt = torch.optim.LBFGS([self.image], lr=1.0 if lr is None else lr, max_iter=1,
-                                         history_size=history, tolerance_grad=0.0, tolerance_change=0.0)
-        elif optimizer == "adam":
-            self.opt = torch.optim.Adam([self.image], lr=0.02 if lr is None else lr)
-        else:
-            raise ValueError(f"unknown optimizer {optimizer!r}")
+        self.opt = METHODS[optimizer].make(self.image, OPTIMIZER_LR[optimizer][0] if lr is None else lr, history)
         self._terms: Terms | None = None
+        self.steps = 0
 
     def _closure(self) -> torch.Tensor:
         self.opt.zero_grad(set_to_none=False)
@@ -53,6 +80,13 @@ class PixelOptimizer:
 
     def step(self) -> Terms:
         self.opt.step(self._closure)
+        self.steps += 1
+        total = float(self._terms.total.detach())
+        if not math.isfinite(total) or not bool(torch.isfinite(self.image).all()):
+            # Only a too-large step can get here (the settings refuse non-finite weights); say so, not garbage.
+            raise SettingError("lr", f"made the optimization diverge at step {self.steps} (loss {total:g}, or pixels "
+                                     "not finite); "
+                                     "use a smaller lr")
         with torch.no_grad():
             self.image.clamp_(0, 1)
         return self._terms
@@ -60,10 +94,13 @@ class PixelOptimizer:
 
 def optimize_pixels(img: torch.Tensor, objective: Callable[[torch.Tensor], Terms], *, iterations: int,
                     optimizer: str = "lbfgs", lr: float | None = None, history: int = HISTORY,
-                    on_step: StepFn | None = None) -> torch.Tensor:
-    """Minimize ``objective(x)`` over images x in [0, 1] (1, 3, H, W), starting at `img`; returns x."""
+                    on_step: StepFn | None = None, should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
+    """Minimize ``objective(x)`` over images x in [0, 1] (1, 3, H, W), starting at `img`; returns x.
+    `should_stop()` is asked before every iteration: when true, the image so far is returned."""
     run = PixelOptimizer(img, objective, optimizer=optimizer, lr=lr, history=history)
     for it in range(1, iterations + 1):
+        if should_stop is not None and should_stop():
+            break
         terms = run.step()
         if on_step is not None:
             on_step(it, terms, run.image.detach())

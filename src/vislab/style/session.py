@@ -1,55 +1,100 @@
-"""Running one optimization inside a run folder: config.json, metrics.jsonl, snapshots, the result image."""
+"""Running one optimization inside a run folder: config.json, metrics.jsonl, snapshots, the result image,
+status.json; and the up-front check that the output file can be written at all.
+"""
 
 from __future__ import annotations
 
+import tempfile
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ImageError
-from ..images import save_image
-from ..runs import make_run_dir, write_config
-from .recorder import Recorder
-from .transfer import Result, Step
+import torch
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+from .. import jobs
+from ..images import save_image
+from ..jobs import JobResult, SettingError
+from .recorder import Recorder
+from .settings import SynthesisSettings, check_image_name
+from .transfer import Result, Step, StopFn
+
+Synthesize = Callable[[Callable[[Step], None], StopFn], Result]
+"""Runs the optimization, given an `on_step` callback and a `should_stop` check."""
 
 
 @dataclass
-class RunOutput:
-    result: Result
-    run_dir: Path
-    image_path: Path  # where the result was written (--output, or result.png in the run folder)
-    summary: dict[str, float]  # the last metrics row: final_* losses of the result (+ any extra metrics)
+class SynthesisResult(JobResult):
+    """A `style`, `invert` or `texture` run: ``files["image"]`` is the result image (the `output` file when
+    given, else ``result.png`` in the run folder); ``numbers`` holds the final losses (``final_total``, ...)
+    and any job-specific numbers (invert: ``psnr``, ``ssim``)."""
+
+    image: torch.Tensor | None = None  # (3, H, W) in [0, 1]
+    start: dict[str, float] = field(default_factory=dict)  # losses of the initial image
+    final: dict[str, float] = field(default_factory=dict)  # losses of the returned image
+    history: list[dict] = field(default_factory=list)  # per step: scale, step, total, content, style, tv
 
 
-def run_in_folder(command: str, optimize: Callable[[Callable[[Step], None]], Result], *, out: str | None,
-                  output: str | None, save_every: int | None, config: dict[str, Any], overwrite: bool = False,
-                  extra_metrics: Callable[[Result], dict[str, float]] | None = None) -> RunOutput:
-    """Make the run folder, write its config, run ``optimize(on_step)`` with a `Recorder` as `on_step`, and
-    save the result as ``result.png`` there (and to `output` when given). Ctrl-C saves ``interrupted.png``.
+@dataclass
+class InvertResult(SynthesisResult):
+    layer: str = ""  # the layer inverted
 
-    The metrics log gets one row per step (losses of the image entering it) and a last row with the losses of
-    the returned image as ``final_total``, ``final_content``, ... plus `extra_metrics(result)`."""
-    run_dir = make_run_dir(out, command, overwrite=overwrite)
-    write_config(run_dir, config)
-    rec = Recorder(run_dir, save_every=save_every or 0)
+
+def run_session(settings: SynthesisSettings, out: str | Path | None, synthesize: Synthesize, *,
+                numbers: Callable[[Result], dict[str, float]] | None = None, progress: jobs.Progress | None = None,
+                should_stop: StopFn | None = None, command: str | None = None, overwrite: bool = False,
+                extra_config: dict[str, Any] | None = None, started: float | None = None,
+                make_result: Callable[..., SynthesisResult] = SynthesisResult) -> SynthesisResult:
+    """Make the run folder (`jobs.start_run`), run ``synthesize(on_step, should_stop)`` logging every step to
+    metrics.jsonl and `progress`, save ``result.png`` (and `settings.output` when the run was not cancelled),
+    log the final losses plus ``numbers(result)``, and write status.json. The result is made by
+    `make_result` (a `SynthesisResult` subclass for jobs with more to say). Ctrl-C saves ``interrupted.png``.
+
+    Call it only after every input was read and checked: nothing is written before `jobs.start_run`."""
+    started = time.perf_counter() if started is None else started
+    run_dir = jobs.start_run(settings.kind, settings, out, command=command, overwrite=overwrite,
+                             extra=extra_config)
+    rec = Recorder(run_dir, save_every=settings.save_every or 0)
+    report, total = jobs.reporter(progress), settings.total_steps
+
+    def on_step(step: Step) -> None:
+        rec(step)
+        t = step.terms
+        report(step.step, total, loss=t["total"], content=t["content"], style=t["style"], tv=t["tv"])
+
     with rec.saving_on_interrupt():
-        result = optimize(rec)
-    path = save_image(result.image, run_dir / "result.png")
-    if output is not None and Path(output).resolve() != path.resolve():
-        path = save_image(result.image, output)
-    summary = {f"final_{k}": v for k, v in result.final.items()}
-    summary.update(extra_metrics(result) if extra_metrics else {})
-    rec.metrics.log(len(result.history), **summary)
-    return RunOutput(result, run_dir, path, summary)
+        r = synthesize(on_step, jobs.stopper(should_stop))
+    result = make_result(run_dir, status="cancelled" if r.stopped else "ok", image=r.image, start=r.start,
+                         final=r.final, history=r.history)
+    result.files["result"] = result.files["image"] = save_image(r.image, run_dir / "result.png")
+    output = settings.output
+    if output is not None and not r.stopped and Path(output).resolve() != (run_dir / "result.png").resolve():
+        result.files["image"] = save_image(r.image, output)
+    result.numbers = {f"final_{k}": v for k, v in r.final.items()}
+    result.numbers.update(numbers(r) if numbers else {})
+    rec.metrics.log(len(r.history), **result.numbers)
+    return jobs.finish_run(result, started, "cancelled: the image so far is result.png" if r.stopped else "")
 
 
 def check_output(output: str | None) -> None:
-    """Refuse an output name we could not write before spending minutes on the optimization."""
-    if output is not None and Path(output).suffix.lower() not in IMAGE_SUFFIXES:
-        raise ImageError(f"{output}: unsupported image file suffix {Path(output).suffix!r} "
-                         "(use .png or .jpg)")
-    if output is not None and Path(output).is_dir():
-        raise ImageError(f"{output}: is a directory; give an image file name")
+    """Refuse an output file we could not write, before spending minutes on the optimization: an unknown
+    suffix, a folder in its place, or a folder we may not write in (its nearest existing folder is tested by
+    creating and removing a file there, as `save_image` would)."""
+    if output is None:
+        return
+    check_image_name("output", output)
+    p = Path(output)
+    if p.is_dir():
+        raise SettingError("output", f"{output!r} is a folder; give an image file name")
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise SettingError("output", f"{output!r} cannot be written: {str(parent)!r} is not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".vislab-write-test-"):
+            pass
+    except OSError as e:
+        raise SettingError("output", f"{output!r} cannot be written: folder {str(parent)!r} is not writable "
+                                     f"({e.strerror or e})") from None

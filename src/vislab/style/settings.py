@@ -1,39 +1,250 @@
-"""The settings of a style-transfer, inversion or texture run (no torch here: the CLI shows the defaults)."""
+"""The settings of the three pixel-optimization jobs, `style`, `invert` and `texture`: every default, allowed
+value and check lives here (no torch: the CLI shows these defaults in its help).
+
+Each job has its own class with its own defaults; `SynthesisSettings` holds what they share (the network, the
+size, the optimizer, the output). Weights of the loss terms are relative: see `vislab.style.objective`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..jobs import JobSettings, SettingError, check_choice, check_number, check_seed
+
+OPTIMIZER_LR = {"lbfgs": (1.0, 10.0), "adam": (0.02, 1.0)}
+"""Optimizer name -> (default lr, largest lr). L-BFGS's lr scales its own step estimate (1 is its natural
+step); Adam's is in pixel units, and a step beyond 1 jumps across the whole [0, 1] range."""
+
+INITS = ("content", "noise")
+"""Named starting images; any other `init` is an image file."""
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+MIN_SIZE = 16
+"""Smallest longer side (pixels) the optimization runs at (the coarsest scale)."""
+MAX_IMAGE_SIZE = 1_000_000
+"""A sanity bound only: what fits is decided by the memory estimate (`vislab.style.memory`)."""
+MAX_ITERATIONS = 100_000
+MAX_SCALES = 10
+MAX_WEIGHT = 1e9
+"""Loss weights above this only overflow: the terms are relative errors near 1."""
+MAX_STYLE_SCALE = 16.0
 
 
 @dataclass
-class Settings:
-    """Everything that defines a run. Weights are relative: see `vislab.style.objective`."""
+class SynthesisSettings(JobSettings):
+    """What `style`, `invert` and `texture` share: one image optimized coarse to fine with L-BFGS or Adam."""
 
-    content_layers: tuple[str, ...] | None = None  # None: the backbone's default_content_layers
-    style_layers: tuple[str, ...] | None = None  # None: the backbone's default_style_layers
-    content_layer_weights: tuple[float, ...] | None = None  # None: equal
-    style_layer_weights: tuple[float, ...] | None = None
-    blend_weights: tuple[float, ...] | None = None  # one per style image; None: equal
+    kind: ClassVar[str] = ""
+    image_size: int = 256  # longer side of the output, pixels
+    iterations: int = 300  # per scale
+    scales: int = 1  # coarse-to-fine scales, each twice the last
+    optimizer: str = "lbfgs"
+    lr: float | None = None  # None: the optimizer's default (OPTIMIZER_LR)
+    tv_weight: float = 1.0
+    seed: int = 0
+    save_every: int | None = None  # also save the image every that many steps (None: never)
+    output: str | None = None  # also write the result to this image file
+    model: str = "efficientnet_lite0"
+    weights: str | None = None  # the backbone's weights file (None: its own source)
+    device: str = "auto"
+
+    def validate(self) -> None:
+        self.validate_optimization()
+        self.validate_inputs()
+
+    def validate_optimization(self) -> None:
+        """The settings of the optimization itself (what the functions on tensors, `style_transfer` etc.,
+        read)."""
+        check_int("image_size", self.image_size, lo=1, hi=MAX_IMAGE_SIZE)
+        check_int("iterations", self.iterations, lo=1, hi=MAX_ITERATIONS)
+        check_int("scales", self.scales, lo=1, hi=MAX_SCALES)
+        scale_sizes(self.image_size, self.scales)
+        check_choice("optimizer", self.optimizer, OPTIMIZER_LR)
+        if self.lr is not None:
+            check_number("lr", self.lr, lo=0, lo_open=True, hi=OPTIMIZER_LR[self.optimizer][1])
+        check_weight("tv_weight", self.tv_weight)
+        check_seed("seed", self.seed)
+
+    def validate_inputs(self) -> None:
+        """The job's inputs and outputs: file names, the network, the device."""
+        if self.save_every is not None:
+            check_int("save_every", self.save_every, lo=1, hi=MAX_ITERATIONS * MAX_SCALES)
+        if self.output is not None:
+            check_image_name("output", self.output)
+        check_text("model", self.model)
+        if self.weights is not None:
+            check_text("weights", self.weights)
+        check_text("device", self.device)
+
+    @property
+    def total_steps(self) -> int:
+        return self.iterations * self.scales
+
+
+@dataclass
+class StyleSettings(SynthesisSettings):
+    """`vislab style`: repaint `content` in the style of `styles` (Gatys et al., 2015)."""
+
+    kind: ClassVar[str] = "style"
+    content: str = ""  # content photo: an image file or sample:NAME
+    styles: tuple[str, ...] = ()  # style images; several are blended
+    style_blend_weights: tuple[float, ...] | None = None  # one per style image; None: equal
     content_weight: float = 1.0
     style_weight: float = 100.0
-    tv_weight: float = 1.0
-    image_size: int = 256  # longer side of the output, pixels
+    content_layers: tuple[str, ...] | None = None  # None: the backbone's default_content_layers
+    content_layer_weights: tuple[float, ...] | None = None  # one per content layer; None: equal
+    style_layers: tuple[str, ...] | None = None  # None: the backbone's default_style_layers
+    style_layer_weights: tuple[float, ...] | None = None  # one per style layer; None: equal
     style_scale: float = 1.0  # style images' longer side = style_scale * the output's
-    init: str = "content"  # content | noise | image (then pass init_image)
-    optimizer: str = "lbfgs"
-    lr: float | None = None  # None: 1 for L-BFGS, 0.02 for Adam
-    iterations: int = 300  # per scale
-    scales: int = 1
-    original_colors: bool = False
-    seed: int = 0
+    init: str = "content"  # content | noise | an image file
+    original_colors: bool = False  # transfer in luminance only, keep the content's colours
 
-    def to_dict(self) -> dict:
-        return asdict(self)
+    def validate_optimization(self) -> None:
+        super().validate_optimization()
+        check_weights("style_blend_weights", self.style_blend_weights, len(self.styles) or None, "style image")
+        check_weight("content_weight", self.content_weight)
+        check_layers_and_weights("content_layers", self.content_layers, self.content_layer_weights)
+        check_style_terms(self)
+        if self.content_weight == 0 and self.style_weight == 0:
+            raise SettingError("content_weight", "and style_weight are both 0: there is nothing to optimize")
+        check_text("init", self.init)
+        check_bool("original_colors", self.original_colors)
+
+    def validate_inputs(self) -> None:
+        super().validate_inputs()
+        check_text("content", self.content)
+        check_inputs("styles", self.styles)
 
 
-INVERT_DEFAULTS = Settings(init="noise", content_weight=1.0, style_weight=0.0, tv_weight=1.0)
-"""`invert`'s defaults: content loss only (it reads as the relative feature error) plus a little smoothness,
-a prior (Mahendran & Vedaldi) that also speeds L-BFGS up a lot on directions the layer barely sees."""
+@dataclass
+class InvertSettings(SynthesisSettings):
+    """`vislab invert`: from noise, an image whose features at `layer` match `image`'s (Mahendran & Vedaldi,
+    2015). The content loss reads as the relative feature error; a little smoothness (`tv_weight`) is a prior
+    that also speeds L-BFGS up a lot on directions the layer barely sees."""
 
-TEXTURE_DEFAULTS = Settings(init="noise", content_weight=0.0, style_weight=1.0, tv_weight=0.0)
-"""`texture`'s defaults: style loss only (it reads as the mean relative Gram error), from noise."""
+    kind: ClassVar[str] = "invert"
+    image: str = ""  # the image to rebuild: an image file or sample:NAME
+    layer: str | None = None  # None: the backbone's first default content layer
+    content_weight: float = 1.0
+
+    def validate_optimization(self) -> None:
+        super().validate_optimization()
+        if self.layer is not None:
+            check_text("layer", self.layer)
+        check_weight("content_weight", self.content_weight, positive=True)
+
+    def validate_inputs(self) -> None:
+        super().validate_inputs()
+        check_text("image", self.image)
+
+
+@dataclass
+class TextureSettings(SynthesisSettings):
+    """`vislab texture`: from noise, a new image with `style`'s Gram matrices (Gatys et al., 2015); the style
+    loss reads as the mean relative Gram error. The output has the style's aspect ratio."""
+
+    kind: ClassVar[str] = "texture"
+    style: str = ""  # the texture / style image: an image file or sample:NAME
+    style_weight: float = 1.0
+    style_layers: tuple[str, ...] | None = None
+    style_layer_weights: tuple[float, ...] | None = None
+    style_scale: float = 1.0
+    tv_weight: float = 0.0
+
+    def validate_optimization(self) -> None:
+        super().validate_optimization()
+        check_style_terms(self, positive=True)
+
+    def validate_inputs(self) -> None:
+        super().validate_inputs()
+        check_text("style", self.style)
+
+
+INVERT_DEFAULTS = InvertSettings()
+TEXTURE_DEFAULTS = TextureSettings()
+Settings = StyleSettings
+"""The name the course-style functions and the tour used for style transfer's settings."""
+
+
+def scale_sizes(image_size: int, scales: int) -> list[int]:
+    """Longer sides of the coarse-to-fine scales, smallest first, each twice the previous."""
+    sizes = [round(image_size / 2 ** k) for k in reversed(range(scales))]
+    if sizes[0] < MIN_SIZE:
+        raise SettingError("scales", f"{scales} with image_size {image_size} makes the smallest scale "
+                                     f"{sizes[0]} px; use fewer scales or a larger size (at least {MIN_SIZE} px)")
+    return sizes
+
+
+# -- checks that name the setting --------------------------------------------------------------------------------
+
+def check_int(name: str, value: Any, *, lo: int, hi: int | None = None) -> None:
+    """A whole number of type int (3.0 is refused: counts index loops) within [lo, hi]."""
+    check_number(name, value, lo=lo, hi=hi, integer=True)
+    if not isinstance(value, int):
+        raise SettingError(name, f"must be a whole number, got {value!r}")
+
+
+def check_weight(name: str, value: Any, *, positive: bool = False) -> None:
+    check_number(name, value, lo=0, lo_open=positive, hi=MAX_WEIGHT)
+
+
+def check_text(name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise SettingError(name, f"must be a non-empty string, got {value!r}")
+
+
+def check_image_name(name: str, value: Any) -> None:
+    """A file name `save_image` can write: a known image suffix."""
+    check_text(name, value)
+    if Path(value).suffix.lower() not in IMAGE_SUFFIXES:
+        raise SettingError(name, f"{value!r} has an unsupported image suffix {Path(value).suffix!r} "
+                                 "(use .png or .jpg)")
+
+
+def check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise SettingError(name, f"must be true or false, got {value!r}")
+
+
+def check_inputs(name: str, values: Any, item: str = "image") -> None:
+    """A non-empty list of names (images, layers)."""
+    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+        raise SettingError(name, f"must list at least one {item}, got {values!r}")
+    for v in values:
+        check_text(name, v)
+
+
+def check_weights(name: str, weights: Any, n: int | None, item: str) -> None:
+    """None, or one finite weight >= 0 per item (`n` of them, when known), not all zero."""
+    if weights is None:
+        return
+    if isinstance(weights, str) or not isinstance(weights, Sequence) or not weights:
+        raise SettingError(name, f"must list one weight per {item}, got {weights!r}")
+    for w in weights:
+        check_weight(name, w)
+    if n is not None and len(weights) != n:
+        raise SettingError(name, f"has {len(weights)} weight(s) for {n} {item}(s); give one weight each")
+    if not any(weights):
+        raise SettingError(name, "are all zero; give at least one positive weight")
+
+
+def check_layers_and_weights(name: str, layers: Any, weights: Any) -> None:
+    """Layer names (None: the backbone's defaults) and their weights; names are checked against the backbone
+    when it is loaded (`vislab.style.recipe`)."""
+    weights_name = name.removesuffix("s") + "_weights"
+    if layers is not None:
+        check_inputs(name, layers, "layer name")
+        twice = sorted({n for n in layers if list(layers).count(n) > 1})
+        if twice:
+            raise SettingError(name, f"lists {', '.join(map(repr, twice))} more than once")
+    check_weights(weights_name, weights, None if layers is None else len(layers), "layer")
+
+
+def check_style_terms(s: StyleSettings | TextureSettings, *, positive: bool = False) -> None:
+    """The style loss's settings, shared by `style` and `texture`."""
+    check_weight("style_weight", s.style_weight, positive=positive)
+    check_layers_and_weights("style_layers", s.style_layers, s.style_layer_weights)
+    check_number("style_scale", s.style_scale, lo=0, lo_open=True, hi=MAX_STYLE_SCALE)

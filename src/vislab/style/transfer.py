@@ -11,24 +11,36 @@ small scales lay out the strokes so the full-size scale only refines them.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
 from ..backbones import Backbone
-from ..errors import ConfigError
 from ..images import resize
+from ..jobs import SettingError
 from . import colors
-from .objective import Objective, Terms, check_layers, relative_weights
+from .inputs import check_sizes, fit, style_side
+from .objective import Objective, Terms
 from .optimize import optimize_pixels
-from .settings import INVERT_DEFAULTS, TEXTURE_DEFAULTS, Settings
+from .recipe import Recipe, invert_recipe, style_recipe, texture_recipe
+from .settings import (
+    INVERT_DEFAULTS,
+    MIN_SIZE,
+    TEXTURE_DEFAULTS,
+    InvertSettings,
+    Settings,
+    StyleSettings,
+    SynthesisSettings,
+    TextureSettings,
+    scale_sizes,
+)
 
-__all__ = ["Settings", "INVERT_DEFAULTS", "TEXTURE_DEFAULTS", "Step", "Result", "style_transfer", "invert",
-           "texture", "check_settings", "fit", "scale_sizes"]
+__all__ = ["Settings", "StyleSettings", "InvertSettings", "TextureSettings", "INVERT_DEFAULTS",
+           "TEXTURE_DEFAULTS", "MIN_SIZE", "Step", "Result", "style_transfer", "invert", "texture", "synthesize",
+           "fit", "scale_sizes"]
 
-MIN_SIZE = 16
-"""Smallest image side (pixels) the optimization runs at."""
+StopFn = Callable[[], bool]
 
 
 @dataclass
@@ -49,153 +61,148 @@ class Result:
     start: dict[str, float]  # losses of the initial image (first scale)
     final: dict[str, float]  # losses of the returned image (last scale, before any colour transfer)
     history: list[dict] = field(default_factory=list)  # per step: scale, step, total, content, style, tv
-
-
-def fit(img: torch.Tensor, longer: int) -> torch.Tensor:
-    """(3, H, W) -> (1, 3, h, w) with the longer side `longer`, aspect ratio kept."""
-    h, w = img.shape[-2:]
-    s = longer / max(h, w)
-    return resize(img, (max(1, round(h * s)), max(1, round(w * s))))[None]
-
-
-def scale_sizes(image_size: int, scales: int) -> list[int]:
-    """Longer sides of the coarse-to-fine scales, smallest first, each twice the previous."""
-    sizes = [round(image_size / 2 ** k) for k in reversed(range(scales))]
-    if sizes[0] < MIN_SIZE:
-        raise ConfigError(f"--scales {scales} with --image-size {image_size} makes the smallest scale "
-                          f"{sizes[0]} px; use fewer scales or a larger size (at least {MIN_SIZE} px)")
-    return sizes
+    stopped: bool = False  # `should_stop` ended it early: `image` is the image so far
 
 
 def style_transfer(backbone: Backbone, content: torch.Tensor, styles: Sequence[torch.Tensor],
-                   settings: Settings | None = None, *, init_image: torch.Tensor | None = None,
-                   on_step: Callable[[Step], None] | None = None, progress: bool = False) -> Result:
-    """Repaint `content` (3, H, W) in the style of `styles` (each (3, H, W)), all in [0, 1]."""
-    s = settings or Settings()
+                   settings: StyleSettings | None = None, *, init_image: torch.Tensor | None = None,
+                   on_step: Callable[[Step], None] | None = None, progress: bool = False,
+                   should_stop: StopFn | None = None) -> Result:
+    """Repaint `content` (3, H, W) in the style of `styles` (each (3, H, W)), all in [0, 1]. With an image file
+    as ``settings.init``, pass its pixels as `init_image`."""
+    s = settings or StyleSettings()
+    s.validate_optimization()
     if not styles:
-        raise ConfigError("give at least one style image")
-    if s.original_colors:
-        styles = [colors.match_luminance(st, content) for st in styles]
-        result = _synthesize(backbone, colors.luminance(content), styles, s, init_image, on_step, progress,
-                             "style")
-        result.image = colors.keep_colors(result.image, content)
-        return result
-    return _synthesize(backbone, content, styles, s, init_image, on_step, progress, "style")
+        raise SettingError("styles", "must list at least one image")
+    recipe = style_recipe(backbone, s, len(styles))
+    if recipe.init == "image" and init_image is None:
+        raise SettingError("init", f"names an image file ({s.init!r}): pass its pixels as init_image")
+    run = dict(init_image=init_image, on_step=on_step, progress=progress, should_stop=should_stop, desc="style")
+    if not s.original_colors:
+        return synthesize(backbone, content, styles, s, recipe, **run)
+    styles = [colors.match_luminance(st, content) for st in styles]
+    result = synthesize(backbone, colors.luminance(content), styles, s, recipe, **run)
+    result.image = colors.keep_colors(result.image, content)
+    return result
 
 
-def invert(backbone: Backbone, image: torch.Tensor, layer: str, settings: Settings | None = None, *,
-           on_step: Callable[[Step], None] | None = None, progress: bool = False) -> Result:
-    """An image whose features at `layer` match those of `image`, found from noise (content loss only)."""
-    s = replace(settings or INVERT_DEFAULTS, content_layers=(layer,), content_layer_weights=None)
-    return _synthesize(backbone, image, [], s, None, on_step, progress, "invert")
+def invert(backbone: Backbone, image: torch.Tensor, layer: str | None = None,
+           settings: InvertSettings | None = None, *, on_step: Callable[[Step], None] | None = None,
+           progress: bool = False, should_stop: StopFn | None = None) -> Result:
+    """An image whose features at `layer` (else ``settings.layer``, else the backbone's content layer) match
+    those of `image`, found from noise (content loss only)."""
+    s = settings or INVERT_DEFAULTS
+    s.validate_optimization()
+    return synthesize(backbone, image, [], s, invert_recipe(backbone, s, layer), on_step=on_step,
+                      progress=progress, should_stop=should_stop, desc="invert")
 
 
-def texture(backbone: Backbone, style: torch.Tensor, settings: Settings | None = None, *,
-            on_step: Callable[[Step], None] | None = None, progress: bool = False) -> Result:
+def texture(backbone: Backbone, style: torch.Tensor, settings: TextureSettings | None = None, *,
+            on_step: Callable[[Step], None] | None = None, progress: bool = False,
+            should_stop: StopFn | None = None) -> Result:
     """A new image with the style's Gram matrices (its texture), found from noise (style loss only); it has
     the style's aspect ratio and the longer side ``image_size``."""
-    return _synthesize(backbone, None, [style], settings or TEXTURE_DEFAULTS, None, on_step, progress,
-                       "texture", shape_like=style)
+    s = settings or TEXTURE_DEFAULTS
+    s.validate_optimization()
+    return synthesize(backbone, None, [style], s, texture_recipe(backbone, s), on_step=on_step,
+                      progress=progress, should_stop=should_stop, desc="texture", shape_like=style)
 
 
-def check_settings(backbone: Backbone, s: Settings, *, content: bool, n_styles: int,
-                   content_flag: str = "--content-layers") -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Raise `ConfigError` for anything in `s` that cannot work, before any optimization starts; returns the
-    content and style layers the run uses (the backbone's defaults unless given). `content` / `n_styles` say
-    which terms the run has (feature inversion: no styles; texture synthesis: no content)."""
-    styles = n_styles > 0
-    weights = [f for f, on in (("--content-weight", content), ("--style-weight", styles)) if on]
-    if (not content or s.content_weight == 0) and (not styles or s.style_weight == 0):
-        raise ConfigError(f"{' and '.join(weights)} {'are both' if len(weights) > 1 else 'is'} 0: "
-                          "there is nothing to optimize")
-    content_layers = tuple(s.content_layers or backbone.default_content_layers) if content else ()
-    style_layers = tuple(s.style_layers or backbone.default_style_layers) if styles else ()
-    check_layers(backbone, content_layers, content_flag)
-    check_layers(backbone, style_layers, "--style-layers")
-    if content and not content_layers:
-        raise ConfigError(f"{backbone.name} has no default content layers; give {content_flag}")
-    if styles and not style_layers:
-        raise ConfigError(f"{backbone.name} has no default style layers; give --style-layers")
-    if content:
-        relative_weights(s.content_layer_weights, len(content_layers), "--content-layer-weights")
-    if styles:
-        relative_weights(s.style_layer_weights, len(style_layers), "--style-layer-weights")
-        relative_weights(s.blend_weights, n_styles, "--style-blend-weights")
-    if s.init not in ("content", "noise", "image"):
-        raise ConfigError(f"--init {s.init!r}: use content, noise or an image file")
-    if s.init == "content" and not content:
-        raise ConfigError("--init content needs a content image")
-    if s.optimizer not in ("lbfgs", "adam"):
-        raise ConfigError(f"--optimizer {s.optimizer!r}: use lbfgs or adam")
-    scale_sizes(s.image_size, s.scales)
-    return content_layers, style_layers
-
-
-def _synthesize(backbone: Backbone, content: torch.Tensor | None, styles: Sequence[torch.Tensor], s: Settings,
-                init_image: torch.Tensor | None, on_step: Callable[[Step], None] | None, progress: bool,
-                desc: str, shape_like: torch.Tensor | None = None) -> Result:
+def synthesize(backbone: Backbone, content: torch.Tensor | None, styles: Sequence[torch.Tensor],
+               s: SynthesisSettings, recipe: Recipe, *, init_image: torch.Tensor | None = None,
+               on_step: Callable[[Step], None] | None = None, progress: bool = False,
+               should_stop: StopFn | None = None, desc: str = "synthesize",
+               shape_like: torch.Tensor | None = None) -> Result:
     """The shared loop: for each scale, build the objective at that size, start from the previous scale's
-    result (upsampled) or the initial image, and optimize."""
-    content_layers, style_layers = check_settings(
-        backbone, s, content=content is not None, n_styles=len(styles),
-        content_flag="--layer" if desc == "invert" else "--content-layers")
-    if s.init == "image" and init_image is None:
-        raise ConfigError("--init image needs an init image")
-    device = backbone.device
+    result (upsampled) or the initial image, and optimize. The output has `content`'s (else `shape_like`'s)
+    aspect ratio."""
     shape_src = content if content is not None else shape_like
+    check_sizes(s.image_size, s.scales, recipe.style_scale, shape=shape_src.shape,
+                styles=[(f"style image {i + 1}", st.shape) for i, st in enumerate(styles)])
     history: list[dict] = []
+    stop = _Latch(should_stop)
     x = objective = None
     for k, size in enumerate(scale_sizes(s.image_size, s.scales)):
+        objective, c = _objective_at(backbone, recipe, content, styles, size, s.tv_weight)
         hw = tuple(fit(shape_src, size).shape[-2:])
-        c = fit(content, size).to(device) if content is not None else None
-        style_size = max(MIN_SIZE, round(size * s.style_scale))
-        objective = Objective(
-            backbone, content=c, styles=[fit(st, style_size).to(device) for st in styles],
-            content_layers=content_layers, style_layers=style_layers,
-            content_layer_weights=s.content_layer_weights, style_layer_weights=s.style_layer_weights,
-            blend_weights=s.blend_weights if styles else None, content_weight=s.content_weight,
-            style_weight=s.style_weight, tv_weight=s.tv_weight)
         if x is None:
-            x = _initial_image(s, c, init_image, hw).to(device)
+            x = _initial_image(recipe.init, s.seed, c, init_image, hw).to(backbone.device)
         else:
             x = F.interpolate(x, size=hw, mode="bilinear", align_corners=False)
-        bar = _progress(progress, s.iterations, f"{desc} {hw[1]}x{hw[0]}")
-
-        def record(it: int, terms: Terms, img: torch.Tensor, k=k, hw=hw, bar=bar) -> None:
-            vals = terms.floats()
-            history.append({"scale": k, "step": len(history) + 1, **vals})
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(content=f"{vals['content']:.3g}", style=f"{vals['style']:.3g}",
-                                tv=f"{vals['tv']:.3g}", refresh=False)
-            if on_step is not None:
-                on_step(Step(k, hw, it, len(history), vals, img))
-
-        try:
+        with _Bar(progress, s.iterations, f"{desc} {hw[1]}x{hw[0]}") as bar:
             x = optimize_pixels(x, objective, iterations=s.iterations, optimizer=s.optimizer, lr=s.lr,
-                                on_step=record)
-        finally:
-            if bar is not None:
-                bar.close()
+                                on_step=_recorder(history, k, hw, on_step, bar), should_stop=stop)
+        if stop.fired:
+            break
     with torch.no_grad():
         final = objective(x).floats()
-    start = {k: v for k, v in history[0].items() if k not in ("scale", "step")}
-    return Result(x[0].cpu(), start, final, history)
+    start = {k: v for k, v in history[0].items() if k not in ("scale", "step")} if history else dict(final)
+    return Result(x[0].cpu(), start, final, history, stopped=stop.fired)
 
 
-def _initial_image(s: Settings, content: torch.Tensor | None, init_image: torch.Tensor | None,
+class _Latch:
+    """`should_stop`, remembering whether it ever said yes."""
+
+    def __init__(self, should_stop: StopFn | None) -> None:
+        self.should_stop = should_stop
+        self.fired = False
+
+    def __call__(self) -> bool:
+        self.fired = self.fired or bool(self.should_stop is not None and self.should_stop())
+        return self.fired
+
+
+def _objective_at(backbone: Backbone, recipe: Recipe, content: torch.Tensor | None,
+                  styles: Sequence[torch.Tensor], size: int, tv_weight: float) -> tuple[Objective, torch.Tensor]:
+    """The objective at output size `size` (longer side), and the content fitted to it (or None)."""
+    c = fit(content, size).to(backbone.device) if content is not None else None
+    side = style_side(size, recipe.style_scale)
+    objective = Objective(
+        backbone, content=c, styles=[fit(st, side).to(backbone.device) for st in styles],
+        content_layers=recipe.content_layers, style_layers=recipe.style_layers,
+        content_layer_weights=recipe.content_layer_weights, style_layer_weights=recipe.style_layer_weights,
+        blend_weights=recipe.blend_weights if styles else None, content_weight=recipe.content_weight,
+        style_weight=recipe.style_weight, tv_weight=tv_weight)
+    return objective, c
+
+
+def _recorder(history: list[dict], k: int, hw: tuple[int, int], on_step: Callable[[Step], None] | None, bar):
+    """The optimizer's per-iteration callback: history, the terminal bar, the caller's `on_step`."""
+    def record(it: int, terms: Terms, img: torch.Tensor) -> None:
+        vals = terms.floats()
+        history.append({"scale": k, "step": len(history) + 1, **vals})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(content=f"{vals['content']:.3g}", style=f"{vals['style']:.3g}",
+                            tv=f"{vals['tv']:.3g}", refresh=False)
+        if on_step is not None:
+            on_step(Step(k, hw, it, len(history), vals, img))
+    return record
+
+
+def _initial_image(init: str, seed: int, content: torch.Tensor | None, init_image: torch.Tensor | None,
                    hw: tuple[int, int]) -> torch.Tensor:
-    if s.init == "content":
+    if init == "content":
         return content.clone()
-    if s.init == "noise":
+    if init == "noise":
         # Uniform noise from a generator of its own, so a seed gives the same start on every device.
-        return torch.rand((1, 3, *hw), generator=torch.Generator().manual_seed(s.seed))
+        return torch.rand((1, 3, *hw), generator=torch.Generator().manual_seed(seed))
     return resize(init_image, hw)[None].clamp(0, 1)
 
 
-def _progress(enabled: bool, total: int, desc: str):
-    if not enabled:
-        return None
-    from tqdm import tqdm
+class _Bar:
+    """A tqdm bar on stderr when `enabled` (the tour's and notebooks' progress), else None."""
 
-    return tqdm(total=total, desc=desc, unit="it", leave=False, dynamic_ncols=True)
+    def __init__(self, enabled: bool, total: int, desc: str) -> None:
+        self.enabled, self.total, self.desc, self.bar = enabled, total, desc, None
+
+    def __enter__(self):
+        if self.enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, desc=self.desc, unit="it", leave=False, dynamic_ncols=True)
+        return self.bar
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
