@@ -136,3 +136,35 @@ def stopper(should_stop: StopCheck | None) -> StopCheck:
 
 def reporter(progress: Progress | None) -> Progress:
     return progress if progress is not None else (lambda step, total, **numbers: None)
+
+
+# -- settings as flags: the CLI's error messages and the tour's "equivalent command" -----------------------------
+
+FLAG_NAMES: dict[str, str] = {"class_": "--class", "n": "-n", "output": "--output"}
+"""Settings whose flag is not ``--`` + the name with dashes."""
+
+
+def flag_name(setting: str) -> str:
+    return FLAG_NAMES.get(setting, "--" + setting.replace("_", "-"))
+
+
+def equivalent_command(command: str, settings: JobSettings, *, positional: tuple[str, ...] = ()) -> str:
+    """The ``vislab ...`` command line that runs `settings`: the `positional` settings first, then a flag for every
+    setting that differs from its default (lists of numbers or names comma-separated)."""
+    import shlex
+
+    defaults = {f.name: f.default for f in fields(settings)}
+    words = ["vislab", *command.split()]
+    for name in positional:
+        value = getattr(settings, name)
+        words.extend(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
+    for name, value in settings.to_dict().items():
+        if name in positional or value == defaults.get(name) or value is None:
+            continue
+        if isinstance(value, bool):
+            words += [flag_name(name)] if value else []
+        elif isinstance(value, (list, tuple)):
+            words += [flag_name(name), ",".join(str(v) for v in value)]
+        else:
+            words += [flag_name(name), str(value)]
+    return shlex.join(words)

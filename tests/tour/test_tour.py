@@ -93,20 +93,26 @@ def smoke_tour(tmp_path_factory):
 def test_every_step_runs_and_fills_its_run_folder(smoke_tour):
     assert [(s.name, s.status) for s in smoke_tour.steps] == [(n, "ok") for n, _ in tour.STEPS], \
         [s.message for s in smoke_tour.steps]
-    expected = {"classify": ["predictions.png", "predictions.json"], "saliency": ["saliency.png"],
-                "fool": ["fooling.png", "figure.png", "result.json"],
-                "dream": ["flamingo.png", "tarantula.png"],
-                "style": ["style.png", "result.png"], "caption": ["test_captions.png", "captions.json"],
+    expected = {"classify": ["predictions.png", "predictions.json"],
+                "saliency": ["saliency.png", "vanilla/00_coffee_overlay.png"],
+                "fool": ["fooling.png", "figure.png", "result.json"], "dream": ["dream.png", "figure.png"],
+                "style": ["result.png"], "caption": ["test_captions.png", "captions.json"],
                 "gan": ["samples.png", "checkpoint.pt"]}
     for step in smoke_tour.steps:
         for name in expected[step.name]:
             assert (step.run_dir / name).is_file(), (step.name, name)
-        command = json.loads((step.run_dir / "config.json").read_text())["command"]
-        assert command.startswith(f"vislab {step.name}"), command  # the equivalent command, not "vislab tour"
-        assert runs.read_metrics(step.run_dir), step.name
+        # Each job's folder (the step's own, or one per saliency method) holds its equivalent command and metrics.
+        job_dirs = [step.run_dir] if (step.run_dir / "config.json").is_file() else sorted(
+            d for d in step.run_dir.iterdir() if (d / "config.json").is_file())
+        assert job_dirs, step.name
+        for d in job_dirs:
+            command = json.loads((d / "config.json").read_text())["command"]
+            assert command.startswith(f"vislab {step.name}"), command  # the equivalent command, not "vislab tour"
+            assert runs.read_metrics(d), d
     p = parse(smoke_tour.report)
     states = [r[3] for r in p.rows if r and r[0].isdigit()]
-    assert states == ["complete"] * (1 + len(tour.STEPS))
+    # The tour, its steps, and the saliency step's one run per method.
+    assert states == ["complete"] * (1 + len(tour.STEPS) + 1)
 
 
 def test_classify_step_matches_the_network(smoke_tour):
@@ -114,7 +120,8 @@ def test_classify_step_matches_the_network(smoke_tour):
     from vislab.backbones import load
     from vislab.images import load_image, resize_center_crop
 
-    preds = json.loads((smoke_tour.out / "01-classify" / "predictions.json").read_text())
+    preds = {row["image"]: row["top"] for row in
+             json.loads((smoke_tour.out / "01-classify" / "predictions.json").read_text())}
     bb = load("efficientnet_lite0")
     mean, std = torch.tensor(bb.mean).view(1, 3, 1, 1), torch.tensor(bb.std).view(1, 3, 1, 1)
     for spec, top in preds.items():

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import jobs
+from .. import jobs, runs
 from ..fileio import write_json
 from ..machine import check_memory
 from .inputs import load_images, network_bytes
@@ -73,6 +73,9 @@ def run(settings: ClassifySettings, out: str | Path | None = None, *, progress: 
     if run_dir is None:
         result.seconds = time.perf_counter() - started
         return result
+    log = runs.MetricsLog(run_dir)
+    for k, (spec, top) in enumerate(zip(result.images, result.predictions)):
+        log.log(k, image=spec, top1=top[0].name, top1_prob=round(top[0].prob, 6))
     write_json(run_dir / "predictions.json", result.as_json())
     result.files["predictions"] = run_dir / "predictions.json"
     return jobs.finish_run(result, started)

@@ -82,9 +82,6 @@ def nonneg_float(s: str) -> float:
 
 # -- the one place that maps settings to flags, and runs a job from the terminal ---------------------------------
 
-FLAG_NAMES: dict[str, str] = {"class_": "--class", "n": "-n", "output": "--output"}
-"""Settings whose flag is not ``--`` + the name with dashes."""
-
 _argv: list[str] = []
 
 
@@ -97,14 +94,10 @@ def command_line() -> str:
     return shlex.join(["vislab", *_argv])
 
 
-def flag_name(setting: str) -> str:
-    return FLAG_NAMES.get(setting, "--" + setting.replace("_", "-"))
-
-
 @contextlib.contextmanager
 def flag_errors() -> Iterator[None]:
     """Re-word a `SettingError` from the library with the flag's name (``beta1 ...`` -> ``--beta1 ...``)."""
-    from ..jobs import SettingError
+    from ..jobs import SettingError, flag_name
 
     try:
         yield
@@ -112,34 +105,9 @@ def flag_errors() -> Iterator[None]:
         raise ConfigError(f"{flag_name(e.setting)} {e.detail}") from None
 
 
-@contextlib.contextmanager
-def terminal_progress(desc: str, *, enabled: bool = True) -> Iterator[Callable[..., None]]:
-    """A ``progress(step, total, **numbers)`` callback drawing one tqdm bar on stderr."""
-    from tqdm.auto import tqdm
-
-    bar = None
-
-    def progress(step: int, total: int | None, **numbers: float) -> None:
-        nonlocal bar
-        if not enabled:
-            return
-        if bar is None:
-            bar = tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True, leave=False)
-        bar.total = total
-        bar.n = step
-        if numbers:
-            bar.set_postfix({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in numbers.items()},
-                            refresh=False)
-        bar.refresh()
-
-    try:
-        yield progress
-    finally:
-        if bar is not None:
-            bar.close()
-
-
 def run_job(run: Callable[..., Any], settings: Any, args: argparse.Namespace, desc: str, **kwargs: Any) -> Any:
+    from ..progress import terminal_progress
+
     """Call a library job's ``run(settings, out, ...)`` from the terminal: flag-named errors, a progress bar,
     the command line recorded, --out and --overwrite passed through."""
     with flag_errors(), terminal_progress(desc, enabled=not getattr(args, "quiet", False)) as progress:

@@ -10,7 +10,8 @@ import argparse
 import re
 from typing import Any
 
-from .common import add_device, add_model, add_out, add_seed, flag_name, run_job
+from ..jobs import flag_name
+from .common import add_device, add_model, add_out, add_seed, run_job
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -68,8 +68,9 @@ def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, dev
     """Run the tour's steps (all, or those named in `only`, in tour order) into `out` (default
     ``runs/tour-<time>``), then write the report ``<out>/index.html``.
 
-    A folder holding an earlier tour is refused unless `overwrite`. `say` gets one progress line per step (default: stderr). A KeyboardInterrupt stops the tour after
-    recording the interrupted step and writing the report for what ran, then propagates.
+    A folder holding an earlier tour is refused unless `overwrite`. `say` gets one progress line per step
+    (default: stderr). A KeyboardInterrupt stops the tour after recording the interrupted step and writing the
+    report for what ran, then propagates.
     """
     if level not in LEVELS:
         raise ConfigError(f"unknown tour level {level!r}: choose {', '.join(LEVELS)}")

@@ -9,13 +9,8 @@ figures, "quick" for ``make demo``, "smoke" for the tests.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, TypeVar
-
-from .. import runs
-from ..fileio import write_json
 
 T = TypeVar("T")
 
@@ -39,16 +34,27 @@ def backbone(device: str):
     return load("efficientnet_lite0", device=device)
 
 
-def start(run_dir: Path, config: dict[str, Any], command: str) -> runs.MetricsLog:
-    """Write the step's config.json (with its equivalent command line) and open its metrics log."""
-    runs.write_config(run_dir, config, command=command)
-    return runs.MetricsLog(run_dir)
+def job_options(command: str, settings: Any, *, positional: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What a step passes to a job's ``run`` besides settings and folder: the equivalent ``vislab`` command line
+    (so a reader can rerun the step) and a progress bar."""
+    from ..jobs import equivalent_command
+
+    return {"command": equivalent_command(command, settings, positional=positional),
+            "progress": _Bar(command)}
 
 
-def set_command(run_dir: Path, command: str) -> None:
-    """Put the equivalent ``vislab ...`` command into a config.json that a library call wrote (that call saw
-    the tour's own command line)."""
-    path = run_dir / "config.json"
-    payload = json.loads(path.read_text(encoding="utf-8"))
-    payload["command"] = command
-    write_json(path, payload)
+class _Bar:
+    """A ``progress(step, total, **numbers)`` callback: one tqdm bar, closed when the job reaches its total."""
+
+    def __init__(self, desc: str) -> None:
+        self.desc, self.bar = desc, None
+
+    def __call__(self, step: int, total: int | None, **numbers: float) -> None:
+        from tqdm.auto import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.desc, unit="it", dynamic_ncols=True, leave=False)
+        self.bar.n = step
+        self.bar.refresh()
+        if total is not None and step >= total:
+            self.bar.close()
