@@ -72,9 +72,13 @@ def check_number(name: str, value: Any, *, lo: float | None = None, hi: float | 
     if not math.isfinite(float(value)):
         raise SettingError(name, f"must be a finite number, got {value!r}")
     if lo is not None and (value <= lo if lo_open else value < lo):
-        raise SettingError(name, f"must be {'>' if lo_open else '>='} {lo:g}, got {value!r}")
+        raise SettingError(name, f"must be {'>' if lo_open else '>='} {_bound(lo)}, got {value!r}")
     if hi is not None and (value >= hi if hi_open else value > hi):
-        raise SettingError(name, f"must be {'<' if hi_open else '<='} {hi:g}, got {value!r}")
+        raise SettingError(name, f"must be {'<' if hi_open else '<='} {_bound(hi)}, got {value!r}")
+
+
+def _bound(b: float) -> str:
+    return f"{b:,}" if isinstance(b, int) else f"{b:g}"
 
 
 def check_positive(name: str, value: Any, *, integer: bool = False, hi: float | None = None) -> None:
