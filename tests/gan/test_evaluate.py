@@ -52,11 +52,16 @@ def test_class_histogram_counts_argmax():
     assert ev.class_histogram(probs) == [1, 0, 0, 3, 0, 0, 0, 1, 0, 0]
 
 
-def test_scorer_classifies_held_out_digits_and_scores_them_high(digits_scorer):
+def test_scorer_classifies_held_out_digits(digits_scorer):
     s = digits_scorer
-    assert s.test_accuracy > 0.85  # one quick epoch on 1,497 images (the cached scorers train longer)
-    assert 5.5 < s.test_score <= 10.0
     test = load_digits("test")
+    # One quick epoch on 1,497 images (the cached scorers train longer), judged against the same network
+    # untrained: measured over training seeds 0-7 at 1 and 2 threads, test error 5.0-7.3% against 89.7-96.7%
+    # untrained, a ratio of 0.056-0.078; threshold 0.25.
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        untrained = ev.accuracy(ev.DigitClassifier(), test)
+    assert 1 - s.test_accuracy < 0.25 * (1 - untrained), (s.test_accuracy, untrained)
     scores = ev.score_images(s, to_gan_input(test.images))
     assert scores["mnist_score"] == pytest.approx(s.test_score)
     assert scores["frechet_distance"] == pytest.approx(0.0, abs=1e-6)  # the reference statistics are these
@@ -68,11 +73,17 @@ def test_scores_expose_mode_collapse_and_noise(digits_scorer):
     x = to_gan_input(test.images)
     ones = x[test.labels == 1]
     collapsed = ev.score_images(digits_scorer, ones.repeat(5, 1))
-    noise = ev.score_images(digits_scorer, torch.rand(300, 784) * 2 - 1)
+    noise = ev.score_images(digits_scorer, torch.rand(300, 784, generator=torch.Generator().manual_seed(0)) * 2 - 1)
     real = ev.score_images(digits_scorer, x)
-    assert collapsed["mnist_score"] < 2.0 < 3 * 2.0 < real["mnist_score"] and collapsed["modes"] <= 3
-    assert noise["frechet_distance"] > 10 * max(real["frechet_distance"], 1.0)
-    assert collapsed["frechet_distance"] > real["frechet_distance"]
+    other = ev.score_images(digits_scorer, to_gan_input(load_digits("train").images[:300]))  # other real digits
+    # Measured with scorers trained from seeds 0-7 at 1 and 2 threads: the real test digits score 4.7-6.6x the
+    # collapsed set (threshold 2.5x), which shows 2-3 of the 10 digits (threshold 5); the Frechet distance to the
+    # test statistics is 337-542 for noise and 462-591 for the collapsed set against 16-24 for 300 real training
+    # digits, at least 16x (threshold 5x).
+    assert real["mnist_score"] > 2.5 * collapsed["mnist_score"], (real["mnist_score"], collapsed["mnist_score"])
+    assert collapsed["modes"] <= 5 and real["modes"] == 10
+    assert noise["frechet_distance"] > 5 * other["frechet_distance"], (noise, other)
+    assert collapsed["frechet_distance"] > 5 * other["frechet_distance"], (collapsed, other)
 
 
 def test_scorer_round_trips_through_the_cache(digits_scorer, tmp_path, monkeypatch):

@@ -54,9 +54,13 @@ def test_gan_step_equals_the_plain_update(arch, loss):
         eps = torch.rand(4, 1, generator=gen, dtype=torch.float64)
         gan_step(G, D, opt_g, opt_d, real, z, loss, gp_eps=eps)
         _reference_step(G_ref, D_ref, ref_g, ref_d, real, z, loss, eps)
+    # Even in float64 a near-zero gradient (|g| ~ Adam's eps) turns a summation-order rounding difference into a
+    # ~1e-10 weight difference (the DCGAN's channels-last convolutions sum in another order). Measured over seeds
+    # 0-7 at 1 and 2 threads: at most 1.3e-10 apart (the old atol 1e-10 failed for seed 4), while updating G
+    # through the discriminator *before* its step, the classic bug this guards against, moves weights >= 4e-3.
     for (name, a), b in zip(list(G.state_dict().items()) + list(D.state_dict().items()),
                             list(G_ref.state_dict().values()) + list(D_ref.state_dict().values())):
-        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10, msg=name)
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-8, msg=name)
     assert all(p.requires_grad for p in D.parameters())  # the freeze is undone
 
 
@@ -180,7 +184,7 @@ def test_cli_errors_are_one_line(cli, tmp_path):
     r = cli("gan", "train", "--arch", "vae")
     assert_one_line_error(r, "--arch", "vae")
     r = cli("gan", "train", "--data", "digits", "--ema", "1", "--out", tmp_path / "ema", "--quiet")
-    assert_one_line_error(r, "--ema 1", "[0, 1)")
+    assert_one_line_error(r, "--ema", "[0, 1)", "got 1")
     assert not (tmp_path / "ema").exists()
 
 

@@ -1,12 +1,20 @@
-"""vislab gan train | sample | eval : GANs on MNIST."""
+"""vislab gan train | sample | eval : GANs on MNIST.
+
+Each flag is one setting of the library's jobs (`vislab.gan.settings`), which own every default, choice and
+check; help texts read the defaults from there. Training flags left out mean "the checkpoint's value" with
+--resume, else the default.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
+from typing import Any
 
-from .common import add_device, add_out, add_seed, positive_float, positive_int
+from ..gan.settings import ARCH_CHOICES, LOSS_CHOICES, GanEvalSettings, GanSampleSettings, GanTrainSettings
+from .common import add_device, add_out, run_job
+
+_FROM_CHECKPOINT = "; with --resume the checkpoint's"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,165 +23,140 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "MNIST: train, sample, evaluate.")
     gsub = p.add_subparsers(dest="gan_command", metavar="ACTION", parser_class=type(p))
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    _add_train(gsub)
+    _add_sample(gsub)
+    _add_eval(gsub)
 
+
+def _default(name: str) -> str:
+    value = GanTrainSettings.default(name)
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return f"default {text}{_FROM_CHECKPOINT}"
+
+
+def _add_train(gsub: argparse._SubParsersAction) -> None:
     t = gsub.add_parser("train", help="train a GAN (several processes: torchrun --nproc_per_node N "
                                       "-m vislab gan train ...)",
                         description="Train a GAN; writes sample grids, losses.png, checkpoint.pt and "
                                     "scores into the run folder. On --resume, flags left out come from the "
                                     "checkpoint.")
-    t.add_argument("--arch", choices=["mlp", "dcgan"], default=None, help="network pair (default dcgan)")
-    t.add_argument("--loss", choices=["bce", "ls", "wgan-gp", "hinge"], default=None,
-                   help="bce (vanilla GAN), ls (least squares), wgan-gp or hinge (default bce)")
-    t.add_argument("--epochs", type=positive_int, default=None, help="passes over the data (default 5)")
-    t.add_argument("--max-steps", type=positive_int, default=None, help="stop after this many steps in total")
-    t.add_argument("--batch-size", type=positive_int, default=None,
-                   help="global batch size, split across processes (default 128)")
-    t.add_argument("--lr", type=positive_float, default=None, help="Adam learning rate (default 1e-3)")
-    t.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.5)")
-    t.add_argument("--ema", type=float, default=None, metavar="DECAY",
-                   help="keep an exponential moving average of the generator's weights with this decay "
-                        "(e.g. 0.999; ramped up from 0.1 early on) and sample and score from it; 0 = off "
-                        "(default 0)")
-    t.add_argument("--noise-dim", type=positive_int, default=None, help="noise size (default 96)")
+    t.add_argument("--arch", metavar="|".join(ARCH_CHOICES), help=f"network pair ({_default('arch')})")
+    t.add_argument("--loss", metavar="|".join(LOSS_CHOICES),
+                   help=f"bce (vanilla GAN), ls (least squares), wgan-gp or hinge ({_default('loss')})")
+    t.add_argument("--epochs", type=int, help=f"passes over the data ({_default('epochs')})")
+    t.add_argument("--max-steps", type=int, help="stop after this many steps in total (default: no limit)")
+    t.add_argument("--batch-size", type=int,
+                   help=f"global batch size, split across processes ({_default('batch_size')})")
+    t.add_argument("--lr", type=float, help=f"Adam learning rate, in (0, 1] ({_default('lr')})")
+    t.add_argument("--beta1", type=float, help=f"Adam beta1, in [0, 1) ({_default('beta1')})")
+    t.add_argument("--beta2", type=float, help=f"Adam beta2, in [0, 1) ({_default('beta2')})")
+    t.add_argument("--ema", type=float, metavar="DECAY",
+                   help="keep an exponential moving average of the generator's weights with this decay in "
+                        "[0, 1) (e.g. 0.999; ramped up from 0.1 early on) and sample and score from it; 0 = off "
+                        f"({_default('ema')})")
+    t.add_argument("--noise-dim", type=int, help=f"noise size ({_default('noise_dim')})")
     t.add_argument("--spectral-norm", action="store_true", default=None,
                    help="spectral normalization on the discriminator's layers")
-    t.add_argument("--data", default=None, metavar="auto|mnist|digits|DIR",
+    t.add_argument("--data", metavar="auto|mnist|digits|DIR",
                    help="a folder with the MNIST IDX files (gz or raw; also MNIST/raw/), 'mnist' (find or "
-                        "download), 'digits' (built-in 8x8 digits, offline) or 'auto' (default: MNIST, else "
-                        "digits with a warning)")
-    t.add_argument("--limit", type=positive_int, default=None, help="use only the first N training images")
-    t.add_argument("--sample-every", type=positive_int, default=None,
-                   help="save a fixed-noise sample grid every N steps (default 250)")
-    t.add_argument("--checkpoint-every", type=positive_int, default=None,
-                   help="checkpoint every N steps and at each epoch end (default 250)")
-    t.add_argument("--log-every", type=positive_int, default=None,
-                   help="log losses every N steps (default 10)")
-    t.add_argument("--eval-samples", type=int, default=None,
-                   help="samples scored with the MNIST classifier at each epoch end (default 5000; 0 = off)")
-    t.add_argument("--resume", metavar="CKPT|RUN", default=None, help="continue a run from its checkpoint")
+                        "download), 'digits' (built-in 8x8 digits, offline) or 'auto' (MNIST, else digits "
+                        f"with a warning) ({_default('data')})")
+    t.add_argument("--limit", type=int, help="use only the first N training images (default: all)")
+    t.add_argument("--sample-every", type=int,
+                   help=f"save a fixed-noise sample grid every N steps ({_default('sample_every')})")
+    t.add_argument("--checkpoint-every", type=int,
+                   help=f"checkpoint every N steps and at each epoch end ({_default('checkpoint_every')})")
+    t.add_argument("--log-every", type=int, help=f"log losses every N steps ({_default('log_every')})")
+    t.add_argument("--eval-samples", type=int,
+                   help="samples scored with the MNIST classifier at each epoch end, at least 2; 0 = off "
+                        f"({_default('eval_samples')})")
+    t.add_argument("--resume", metavar="CKPT|RUN", help="continue a run from its checkpoint")
     t.add_argument("--tensorboard", action="store_true", default=None,
                    help="also log scalars and grids for TensorBoard (needs the tensorboard package)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    t.add_argument("--seed", type=int, help=f"random seed ({_default('seed')})")
     add_device(t)
     add_out(t, "gan-train")
     t.set_defaults(func=run_train)
 
+
+def _add_generator_flags(p: argparse.ArgumentParser, cls: type, n_help: str) -> None:
+    p.add_argument("--checkpoint", required=True, metavar="CKPT|RUN", help="checkpoint.pt or its run folder")
+    p.add_argument("-n", type=int, default=cls.n, help=f"{n_help} (default {cls.n})")
+    p.add_argument("--raw", action="store_true", default=cls.raw,
+                   help="use the raw generator, not the moving average of its weights (for runs trained "
+                        "with --ema; others have only the raw one)")
+    p.add_argument("--seed", type=int, default=cls.seed, help=f"random seed of the noise (default {cls.seed})")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_device(p)
+
+
+def _add_sample(gsub: argparse._SubParsersAction) -> None:
     s = gsub.add_parser("sample", help="a grid of samples from a trained generator",
-                        description="Draw samples from a checkpoint's generator and save them as one grid.")
-    s.add_argument("--checkpoint", required=True, metavar="CKPT|RUN", help="checkpoint.pt or its run folder")
-    s.add_argument("-n", type=positive_int, default=64, help="number of samples (default 64)")
-    s.add_argument("-o", "--output", default=None, metavar="PNG", help="grid image (default RUN/samples.png)")
-    add_raw(s)
-    add_seed(s)
-    add_device(s)
+                        description="Draw samples from a checkpoint's generator and tile them into one grid, "
+                                    "saved in the run folder (samples.png) and, with -o, also there.")
+    _add_generator_flags(s, GanSampleSettings, "number of samples")
+    s.add_argument("-o", "--output", default=GanSampleSettings.output, metavar="IMAGE",
+                   help="also write the grid to this image file (.png, .jpg, ...; its folder must exist)")
     add_out(s, "gan-sample")
     s.set_defaults(func=run_sample)
 
+
+def _add_eval(gsub: argparse._SubParsersAction) -> None:
     e = gsub.add_parser("eval", help="MNIST score, Fréchet distance and class histogram of a generator",
                         description="Score a checkpoint's samples with a small MNIST classifier (trained "
                                     "once, cached): the MNIST score (Inception-score analogue), the Fréchet "
                                     "distance on its 128-d penultimate features vs the test set, and the "
                                     "class histogram.")
-    e.add_argument("--checkpoint", required=True, metavar="CKPT|RUN", help="checkpoint.pt or its run folder")
-    e.add_argument("-n", type=positive_int, default=10000, help="samples to score (default 10000)")
-    e.add_argument("--data", default="auto", metavar="auto|DIR",
-                   help="where MNIST is, for training the classifier the first time (default auto)")
+    _add_generator_flags(e, GanEvalSettings, "samples to score, at least 2")
+    e.add_argument("--data", default=GanEvalSettings.data, metavar="auto|DIR",
+                   help=f"where MNIST is, for training the classifier the first time (default "
+                        f"{GanEvalSettings.data})")
     e.add_argument("--json", action="store_true", help="print the scores as one JSON object")
-    add_raw(e)
-    add_seed(e)
-    add_device(e)
     add_out(e, "gan-eval")
     e.set_defaults(func=run_eval)
 
 
-def add_raw(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--raw", action="store_true",
-                   help="use the raw generator, not the moving average of its weights (for runs trained "
-                        "with --ema; others have only the raw one)")
-
-
-# Flags that fall back to the checkpoint's value on --resume (and to TrainConfig's defaults otherwise).
-_TRAIN_KEYS = ("arch", "loss", "epochs", "max_steps", "batch_size", "lr", "beta1", "ema", "noise_dim",
-               "spectral_norm", "data", "limit", "sample_every", "checkpoint_every", "log_every",
-               "eval_samples", "tensorboard", "seed")
+def settings_from(cls: type, args: argparse.Namespace) -> Any:
+    """The settings `cls` with each field taken from the flag of the same name."""
+    return cls(**{name: getattr(args, name) for name in cls.setting_names() if hasattr(args, name)})
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ..gan.train import TrainConfig, resolve_checkpoint, train
-    from ..runs import load_checkpoint
+    from ..gan.train import run
 
-    given = {k: getattr(args, k) for k in _TRAIN_KEYS if getattr(args, k) is not None}
-    base: dict = {}
-    if args.resume:
-        base = dict(load_checkpoint(resolve_checkpoint(args.resume), kind="gan").get("config", {}))
-    cfg = TrainConfig.from_dict({**base, **given, "device": args.device})
-    summary = train(cfg, args.out, resume=args.resume, progress=not args.quiet, overwrite=args.overwrite)
-    if summary.get("run_dir"):
-        extra = ""
-        if "mnist_score" in summary:
-            extra = (f", MNIST score {summary['mnist_score']:.2f}, "
-                     f"Fréchet distance {summary['frechet_distance']:.2f}")
-        print(f"{summary['run_dir']}: {summary['steps']} steps, d_loss {summary['d_loss']:.4f}, "
-              f"g_loss {summary['g_loss']:.4f}{extra}")
+    r = run_job(run, settings_from(GanTrainSettings, args), args, "gan train")
+    if r.main:
+        scores = r.scores
+        extra = (f", MNIST score {scores['mnist_score']:.2f}, Fréchet distance {scores['frechet_distance']:.2f}"
+                 if "mnist_score" in scores else "")
+        stopped = f" ({r.status}: resume with --resume {r.run_dir})" if r.cancelled else ""
+        print(f"{r.run_dir}: {r.steps} steps, d_loss {r.d_loss:.4f}, g_loss {r.g_loss:.4f}{extra}{stopped}")
     return 0
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from ..gan.sample import run
 
-    import torch
-
-    from ..devices import resolve_device
-    from ..gan.models import sample_noise
-    from ..gan.train import load_generator, resolve_checkpoint, sample_grid
-    from ..images import save_image
-    from ..runs import make_run_dir, write_config
-
-    device = resolve_device(args.device)
-    ckpt = resolve_checkpoint(args.checkpoint)
-    G, cfg, state = load_generator(ckpt, device, raw=args.raw)
-    z = sample_noise(args.n, cfg.noise_dim, generator=torch.Generator().manual_seed(args.seed))
-    grid = sample_grid(G, z, device)
-    if args.output:  # written before the run folder exists, so a bad -o leaves nothing behind
-        out = save_image(grid, Path(args.output))
-        run = make_run_dir(args.out, "gan-sample", overwrite=args.overwrite)
-    else:
-        run = make_run_dir(args.out, "gan-sample", overwrite=args.overwrite)
-        out = save_image(grid, run / "samples.png")
-    write_config(run, {"checkpoint": str(ckpt), "n": args.n, "seed": args.seed, "output": str(out),
-                       "arch": cfg.arch, "loss": cfg.loss, "generator": state["sampled_from"]})
-    print(out)
+    r = run_job(run, settings_from(GanSampleSettings, args), args, "gan sample")
+    print(r.output or r.files.get("grid", r.run_dir))
     return 0
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from ..devices import resolve_device
-    from ..fileio import write_json
-    from ..gan.evaluate import evaluate_generator, load_scorer
-    from ..gan.train import load_generator, resolve_checkpoint
-    from ..runs import MetricsLog, make_run_dir, write_config
+    from ..gan.score import run
 
-    device = resolve_device(args.device)
-    ckpt = resolve_checkpoint(args.checkpoint)
-    G, cfg, state = load_generator(ckpt, device, raw=args.raw)
-    dataset = state.get("dataset", "mnist")
-    scorer = load_scorer(dataset, data=args.data, device=device, log=lambda m: print(m, file=sys.stderr))
-    scores = evaluate_generator(G, cfg.noise_dim, scorer, n=args.n, seed=args.seed, device=device)
-    scores.update(dataset=dataset, step=int(state.get("step", 0)), generator=state["sampled_from"],
-                  real_test_score=round(scorer.test_score, 4),
-                  classifier_test_accuracy=round(scorer.test_accuracy, 4))
-    run = make_run_dir(args.out, "gan-eval", overwrite=args.overwrite)
-    write_config(run, {"checkpoint": str(ckpt), "n": args.n, "seed": args.seed, "dataset": dataset,
-                       "generator": state["sampled_from"]})
-    write_json(run / "eval.json", scores)
-    MetricsLog(run).log(scores["step"], **{k: v for k, v in scores.items() if k != "step"})
+    r = run_job(run, settings_from(GanEvalSettings, args), args, "gan eval")
+    scores = r.scores
+    if not scores:  # stopped before two samples were drawn
+        print(f"{r.run_dir}: {r.status}, nothing scored")
+        return 0
     if args.json:
         print(json.dumps(scores))
         return 0
-    which = "weight average (--ema)" if state["sampled_from"] == "ema" else "raw generator"
-    print(f"{ckpt} ({cfg.arch}/{cfg.loss}, step {scores['step']}, {which}, {args.n} samples, {dataset})")
-    print(f"  MNIST score       {scores['mnist_score']:.3f}   (real test digits: {scorer.test_score:.3f}; "
+    which = "weight average (--ema)" if scores["generator"] == "ema" else "raw generator"
+    print(f"{args.checkpoint} (step {scores['step']}, {which}, {scores['n']} samples, {scores['dataset']})")
+    print(f"  MNIST score       {scores['mnist_score']:.3f}   (real test digits: {scores['real_test_score']:.3f}; "
           "max 10)")
     print(f"  Fréchet distance  {scores['frechet_distance']:.3f}   (classifier's 128-d penultimate features, "
           "vs the test set)")

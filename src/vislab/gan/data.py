@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import os
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,7 +184,7 @@ def read_idx(paths: Path | list[Path], magic: int) -> np.ndarray:
     if data[:2] == b"\x1f\x8b":
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError, ValueError) as e:
+        except (OSError, EOFError, ValueError, zlib.error) as e:
             raise DataError(f"{where}: corrupt or truncated gzip file ({e})") from e
     if len(data) < 8:
         raise DataError(f"{where}: too short to be an IDX file ({len(data)} bytes)")

@@ -16,19 +16,23 @@ across processes after each step so that every process (and the checkpoint) hold
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 import torch.distributed as dist
 from torch import nn
 
 from ..distributed import DistInfo
 from ..errors import ConfigError
+from ..jobs import SettingError
 
 
 def shard(batch_size: int, info: DistInfo) -> slice:
     """This process's rows of a global batch."""
     if batch_size % info.world_size:
-        raise ConfigError(f"--batch-size {batch_size} must be divisible by the number of processes "
-                          f"({info.world_size}): it is the global batch, split evenly")
+        raise SettingError("batch_size", f"must be divisible by the number of processes ({info.world_size}): "
+                                         f"it is the global batch, split evenly; got {batch_size}")
     per = batch_size // info.world_size
     return slice(info.rank * per, (info.rank + 1) * per)
 
@@ -63,3 +67,25 @@ def average_scalars(info: DistInfo, *values: torch.Tensor) -> tuple[torch.Tensor
     t = torch.stack([v.detach().float().reshape(()) for v in values])
     dist.all_reduce(t)
     return tuple(t / info.world_size)
+
+
+def any_true(info: DistInfo, flag: bool) -> bool:
+    """True in every process when `flag` is true in any (so all processes stop at the same step)."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0], device=info.device)
+    dist.all_reduce(t)
+    return bool(t.item() > 0)
+
+
+@contextlib.contextmanager
+def all_or_none(info: DistInfo) -> Iterator[None]:
+    """Work only some processes do (the main one makes the run folder): when it fails in one, every process
+    stops with an error, instead of the others waiting in the next all-reduce until the timeout."""
+    failed = True
+    try:
+        yield
+        failed = False
+    finally:
+        if any_true(info, failed) and not failed:
+            raise ConfigError("another process of this torchrun job failed to start the run (see its error)")

@@ -24,13 +24,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..errors import CheckpointError
+from ..jobs import Progress, StopCheck
 from ..paths import cache_dir
 from ..runs import load_checkpoint, save_checkpoint
 from .data import Digits, load_dataset, to_gan_input
-from .models import Unflatten
+from .models import IMAGE_SIZE, Unflatten
 
 SCORER_VERSION = 2  # v2 trains 6 epochs, not 3: real test digits 9.84 instead of 9.73
 FEATURE_DIM = 128
+IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 
 
 class DigitClassifier(nn.Module):
@@ -116,7 +118,10 @@ def class_histogram(probs: np.ndarray) -> list[int]:
 
 
 def score_images(scorer: Scorer, x: torch.Tensor) -> dict:
-    """All three measures for flattened images (N, 784) in [-1, 1]."""
+    """All three measures for flattened images (N, 784) in [-1, 1] (at least 2: the Fréchet distance needs a
+    covariance)."""
+    if x.shape[0] < 2:
+        raise ValueError(f"scoring needs at least 2 samples, got {x.shape[0]}")
     probs, feats = scorer.outputs(x)
     mu, sigma = gaussian_stats(feats)
     hist = class_histogram(probs)
@@ -131,19 +136,26 @@ def score_images(scorer: Scorer, x: torch.Tensor) -> dict:
 
 @torch.no_grad()
 def generate(generator: nn.Module, noise_dim: int, n: int, *, seed: int = 0, batch_size: int = 500,
-             device: torch.device | str = "cpu") -> torch.Tensor:
-    """`n` samples (N, 784) from `generator` in eval mode (BatchNorm running statistics), seeded."""
+             device: torch.device | str = "cpu", progress: Progress | None = None,
+             should_stop: StopCheck | None = None) -> torch.Tensor:
+    """`n` samples (N, 784) from `generator` in eval mode (BatchNorm running statistics), seeded, drawn in
+    batches; `progress(done, n)` after each batch, and fewer samples when `should_stop()` says so."""
     from .models import sample_noise
 
     was_training = generator.training
     generator.eval()
     g = torch.Generator().manual_seed(seed)
-    out = []
-    for i in range(0, n, batch_size):
-        z = sample_noise(min(batch_size, n - i), noise_dim, generator=g).to(device)
-        out.append(generator(z).float().cpu())
-    generator.train(was_training)
-    return torch.cat(out)
+    out, done = [], 0
+    try:
+        while done < n and not (should_stop is not None and should_stop()):
+            z = sample_noise(min(batch_size, n - done), noise_dim, generator=g).to(device)
+            out.append(generator(z).float().cpu())
+            done += z.shape[0]
+            if progress is not None:
+                progress(done, n)
+    finally:
+        generator.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0, IMAGE_PIXELS)
 
 
 def evaluate_generator(generator: nn.Module, noise_dim: int, scorer: Scorer, *, n: int = 10000, seed: int = 0,
@@ -200,6 +212,14 @@ def scorer_path(dataset: str) -> Path:
     return cache_dir("gan") / f"scorer-{dataset}-v{SCORER_VERSION}.pt"
 
 
+def scorer_data(dataset: str, data: str = "auto") -> str:
+    """Where the scorer for `dataset` learns from: the digits, or MNIST from `data` (``auto``: found or
+    downloaded, never the digits fallback)."""
+    if dataset == "digits":
+        return "digits"
+    return "mnist" if data in ("auto", "digits") else data
+
+
 def build_scorer(train: Digits, test: Digits, *, epochs: int | None = None, batch_size: int = 128,
                  seed: int = 0, device: torch.device | str = "cpu", progress: bool = True) -> Scorer:
     """Train the classifier and measure the real test set: accuracy, MNIST score and feature statistics."""
@@ -231,7 +251,7 @@ def load_scorer(dataset: str = "mnist", *, data: str = "auto", device: torch.dev
         except (CheckpointError, KeyError, RuntimeError) as e:
             if log is not None:
                 log(f"vislab: warning: ignoring unreadable scorer cache {path} ({e}); retraining it")
-    spec = "digits" if dataset == "digits" else ("mnist" if data == "auto" else data)
+    spec = scorer_data(dataset, data)
     train, test = load_dataset(spec, "train"), load_dataset(spec, "test")
     if log is not None:
         log(f"training the {dataset} scorer once (cached in {path})")
