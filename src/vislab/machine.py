@@ -9,8 +9,10 @@ from the CPUs this process may use, and its threads sleep instead of spinning wh
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ConfigError
@@ -82,6 +84,26 @@ def configure_threads(requested: int | None = None) -> int:
         return n
     threadpool_limits(limits=n, user_api="blas")
     return n
+
+
+@contextlib.contextmanager
+def thread_limits(requested: int | None = None) -> Iterator[int]:
+    """`configure_threads` for a block: the pools' earlier sizes come back afterwards (a command run in-process,
+    from a notebook or a test, does not leave its thread count behind)."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
+    saved = threadpool_limits(limits=None, user_api="blas") if threadpool_limits else None  # records the sizes
+    try:
+        yield configure_threads(requested)
+    finally:
+        torch.set_num_threads(before)
+        if saved is not None:
+            saved.restore_original_limits()
 
 
 def available_memory() -> int | None:

@@ -55,8 +55,12 @@ def test_env_and_flag_choose_the_threads(cli, monkeypatch):
         monkeypatch.setenv("VISLAB_THREADS", "1")
         assert machine.choose_threads() == 1
         assert machine.choose_threads(3) == 3  # the flag wins over the environment
+        torch.set_num_threads(2)
+        with machine.thread_limits(1) as n:
+            assert n == 1 and torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2  # restored after the block
         assert cli("classify", "sample:coffee", "--topk", "1", "--threads", "1").rc == 0
-        assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2  # a command run in-process leaves no thread count behind
     finally:
         torch.set_num_threads(old)
 

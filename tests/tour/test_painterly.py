@@ -16,18 +16,24 @@ def test_painterly_image_is_deterministic_and_looks_painted():
     assert torch.equal(a, painterly_image((96, 128), seed=1))
     assert not torch.equal(a, painterly_image((96, 128), seed=2))
 
-    x = a.numpy()
-    # Strong colours (blues and yellows), not grey: mean per-pixel channel spread well above a photo of fog.
-    assert float((x.max(0) - x.min(0)).mean()) > 0.25
-    assert float(x[2].mean()) > float(x[1].mean()) > 0  # a blue night overall...
-    yellow = (x[0] > 0.75) & (x[1] > 0.6) & (x[2] < 0.5)
-    assert 0.01 < yellow.mean() < 0.5  # ...with yellow stars
-    # Brush strokes: neighbouring pixels agree far more than in noise with the same colours.
-    flat = x.reshape(3, -1)
-    shuffled = flat[:, np.random.default_rng(0).permutation(flat.shape[1])].reshape(x.shape)
-    def roughness(im):
-        return float(np.abs(np.diff(im, axis=2)).mean())
-    assert roughness(x) < 0.35 * roughness(shuffled)
+    # The look, for a few seeds rather than one. Measured over seeds 0-29 at this size (numpy only, no torch
+    # threads involved): channel spread 0.34-0.37, blue - green mean 0.14-0.19, yellow fraction 0.029-0.068,
+    # roughness 0.25-0.30 of the shuffled image's (0.18-0.22 at the tour's 256 px, seeds 0-9).
+    for seed in (0, 1, 2):
+        x = painterly_image((96, 128), seed=seed).numpy()
+        # Strong colours (blues and yellows), not grey: mean per-pixel channel spread well above a photo of fog.
+        assert float((x.max(0) - x.min(0)).mean()) > 0.25
+        assert float(x[2].mean()) > float(x[1].mean()) > 0  # a blue night overall...
+        yellow = (x[0] > 0.75) & (x[1] > 0.6) & (x[2] < 0.5)
+        assert 0.01 < yellow.mean() < 0.5  # ...with yellow stars
+        # Brush strokes: neighbouring pixels agree far more than in noise with the same colours.
+        flat = x.reshape(3, -1)
+        shuffled = flat[:, np.random.default_rng(0).permutation(flat.shape[1])].reshape(x.shape)
+        assert roughness(x) < 0.35 * roughness(shuffled), seed
+
+
+def roughness(im: np.ndarray) -> float:
+    return float(np.abs(np.diff(im, axis=2)).mean())
 
 
 def test_labeled_grid_places_images_and_text():

@@ -93,9 +93,9 @@ def test_short_runs_raise_the_target_probability(bb, param, steps):
     views = {"views": 2} if param == "fourier" else {}  # only the Fourier parameterization averages views
     outcomes = []
     for seed in (0, 1, 2):
-        probs = []
+        probs: list[float] = []
         res = create_class_visualization(target, bb, param=param, size=96, steps=steps, seed=seed, log_every=1,
-                                         on_step=lambda step, logit, p: probs.append(p), **views)
+                                         on_step=lambda step, logit, p, probs=probs: probs.append(p), **views)
         assert res.image.shape == (3, 96, 96) and res.image.min() >= 0 and res.image.max() <= 1
         assert torch.equal(res.image, torch.round(res.image * 255) / 255)
         with torch.no_grad():

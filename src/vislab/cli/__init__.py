@@ -7,6 +7,7 @@ and sets ``func`` (called with the parsed args; returns an exit status or None).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import pkgutil
@@ -64,9 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _call(args: argparse.Namespace) -> int:
     try:
-        configure_threads(getattr(args, "threads", None))
-        rc = args.func(args)
-        return int(rc or 0)
+        with thread_limits(getattr(args, "threads", None)):
+            return int(args.func(args) or 0)
     except VislabError as e:
         _fail(str(e))
     except Terminated:
@@ -90,9 +90,19 @@ def _call(args: argparse.Namespace) -> int:
 
 
 def configure_threads(threads: int | None) -> None:
+    """For subcommands that parse their own flags (``caption train``): size the pools for the rest of the call
+    (`main` restores the earlier sizes when the command ends)."""
     from ..machine import configure_threads as configure
 
     configure(threads)
+
+
+@contextlib.contextmanager
+def thread_limits(threads: int | None):
+    from ..machine import thread_limits as limits
+
+    with limits(threads) as n:
+        yield n
 
 
 def _terminate_like_ctrl_c():
