@@ -14,7 +14,9 @@ Modes (how the job's process is set up):
 - vislab: what `vislab` does now (threads from the CPUs this process may use, sleeping waits);
 - legacy: what it did before: torch imported before vislab, so OpenMP keeps its default spin-then-sleep
   waits, and 2 threads;
-- one: vislab's set-up at one thread.
+- one: vislab's set-up at one thread;
+- spinN (e.g. spin10000): vislab's set-up with OpenMP's waits spinning N times before they sleep (GOMP_SPINCOUNT);
+- btoN (e.g. bto4): vislab's set-up with OpenBLAS's idle threads spinning 2**N cycles before they sleep.
 Fair share with two busy neighbours on 2 cores is about 1.5x (three runnable processes on two cores).
 Printed: median seconds idle and loaded and their ratio, per job and mode; the load average.
 """
@@ -66,7 +68,12 @@ def worker(job: str, mode: str) -> None:
 def run_worker(job: str, mode: str, nice: int) -> float:
     cmd = [sys.executable, __file__, "--worker", job, "--mode", mode]
     pre = (lambda: os.nice(nice)) if nice else None
-    r = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=pre, check=False)
+    env = dict(os.environ)
+    if mode.startswith("spin"):  # spinN: vislab's set-up, OpenMP waiting N spins before it sleeps
+        env["GOMP_SPINCOUNT"] = mode[4:]
+    if mode.startswith("bto"):  # btoN: vislab's set-up, OpenBLAS threads spinning 2**N cycles before they sleep
+        env["OPENBLAS_THREAD_TIMEOUT"] = mode[3:]
+    r = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=pre, check=False, env=env)
     for line in r.stdout.splitlines():
         if line.startswith("SECONDS "):
             return float(line.split()[1])

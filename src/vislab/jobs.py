@@ -90,6 +90,28 @@ def check_seed(name: str, value: Any) -> None:
     check_number(name, value, lo=0, hi=2**63 - 1, integer=True)
 
 
+COUNT_MAX = 2**31 - 1
+"""The largest count a setting may hold: beyond it numpy's and torch's index types overflow."""
+
+
+def check_count(name: str, value: Any, *, lo: int = 1, hi: int = COUNT_MAX) -> None:
+    """A whole number in [lo, hi], with one message for every way of missing it."""
+    try:
+        check_number(name, value, lo=lo, hi=hi, integer=True)
+    except SettingError:
+        raise SettingError(name, f"must be a whole number from {lo} to {hi:,}, got {value!r}") from None
+
+
+def check_text(name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise SettingError(name, f"must be a non-empty string, got {value!r}")
+
+
+def check_bool(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise SettingError(name, f"must be true or false, got {value!r}")
+
+
 def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
     choices = tuple(choices)
     if value not in choices:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -65,11 +66,42 @@ def parse_threads(value: str | int | None, source: str = "--threads") -> int | N
 
 
 def choose_threads(requested: int | None = None) -> int:
-    """The thread count to use: `requested`, else ``$VISLAB_THREADS``, else the CPUs this process may use."""
+    """The thread count to use: `requested`, else ``$VISLAB_THREADS``, else the CPUs this process may use that
+    other processes are not keeping busy right now (at least 1).
+
+    Why the load: two threads that must meet at every parallel region run at the pace of the one the scheduler
+    left waiting; on a machine whose cores other work holds, one thread gets its share and never waits for a
+    partner (bench/under_load.py: 1.5-1.7x the idle time at one thread against 2-7x at two)."""
     if requested is not None:
         return parse_threads(requested)
     env = parse_threads(os.environ.get(THREADS_ENV), source=f"${THREADS_ENV}")
-    return env if env is not None else available_cpus()
+    if env is not None:
+        return env
+    n = available_cpus()
+    busy = busy_cpus() if n > 1 else None
+    if busy is None:
+        return n
+    free = (os.cpu_count() or n) - busy
+    return max(1, min(n, int(free + 0.5)))
+
+
+def busy_cpus(window: float = 0.1) -> float | None:
+    """CPUs other processes keep busy: the machine's non-idle time over `window` seconds while this process
+    sleeps (/proc/stat); None where that cannot be read."""
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat", encoding="ascii") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+        return sum(ticks), ticks[3] + ticks[4]  # idle + iowait
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(window)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 <= total0:
+        return None
+    return (1 - (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1)
 
 
 def configure_threads(requested: int | None = None) -> int:

@@ -15,7 +15,8 @@ from vislab.errors import ConfigError
 
 
 def _py(code: str, **env: str) -> str:
-    full_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "VISLAB_THREADS")}
+    full_env = {k: v for k, v in os.environ.items()
+                if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "VISLAB_THREADS")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**full_env, **env},
                          check=True)
     return out.stdout.strip()
@@ -34,6 +35,21 @@ def test_cgroup_v1_quota(tmp_path):
     assert machine.cgroup_cpu_quota(tmp_path) == 0.5
     (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
     assert machine.cgroup_cpu_quota(tmp_path) is None
+
+
+@pytest.mark.parametrize("busy, expected", [(0.0, 2), (0.6, 1), (2.0, 1), (None, 2)])
+def test_cpus_other_processes_keep_busy_are_left_to_them(monkeypatch, busy, expected):
+    monkeypatch.delenv("VISLAB_THREADS", raising=False)
+    monkeypatch.setattr(machine, "available_cpus", lambda: 2)
+    monkeypatch.setattr(machine.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(machine, "busy_cpus", lambda: busy)
+    assert machine.choose_threads() == expected
+    assert machine.choose_threads(2) == 2  # an explicit choice is kept whatever the load
+
+
+def test_busy_cpus_reads_the_machine():
+    busy = machine.busy_cpus(0.05)
+    assert busy is None or 0.0 <= busy <= (os.cpu_count() or 1) + 1e-9
 
 
 def test_a_quota_caps_the_cpus(monkeypatch):
@@ -75,6 +91,6 @@ def test_bad_thread_counts_are_one_line_errors(cli, monkeypatch, bad):
 
 
 def test_openmp_threads_wait_passively_unless_the_user_chose():
-    code = "import vislab, os; print(os.environ['OMP_WAIT_POLICY'])"
-    assert _py(code) == "PASSIVE"
-    assert _py(code, OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+    code = "import vislab, os; print(os.environ['OMP_WAIT_POLICY'], os.environ['GOMP_SPINCOUNT'])"
+    assert _py(code) == "PASSIVE 10000"
+    assert _py(code, OMP_WAIT_POLICY="ACTIVE", GOMP_SPINCOUNT="5") == "ACTIVE 5"

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..jobs import JobSettings, SettingError, check_number
+from .. import jobs
+from ..jobs import JobSettings, SettingError, check_text
 
 DEFAULT_MODEL = "efficientnet_lite0"  # the same as `vislab.backbones.DEFAULT` (tested)
-MAX_COUNT = 1_000_000
+MAX_COUNT = 1_000_000  # the most steps, samples or views a visualization job takes
 """A sanity bound for counts (steps, samples, iterations): far beyond any useful run, small enough that a typo
 such as 1e20 is refused instead of overflowing a tensor size."""
 
@@ -35,20 +36,8 @@ class ModelSettings(JobSettings):
         return load(self.model, device=self.device, weights=self.weights)
 
 
-def check_text(name: str, value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise SettingError(name, f"must be a non-empty text, got {value!r}")
 
 
-def check_count(name: str, value: Any, *, lo: int = 1, hi: int = MAX_COUNT) -> None:
-    """A whole number in [lo, hi], with one message for every way of missing it."""
-    try:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise SettingError(name, "")
-        check_number(name, value, lo=lo, hi=hi, integer=True)
-    except SettingError:
-        what = "a positive whole number" if lo == 1 else f"a whole number >= {lo}"
-        raise SettingError(name, f"must be {what} up to {hi:,}, got {value!r}") from None
 
 
 def check_texts(name: str, values: Any) -> list[str]:
@@ -58,3 +47,8 @@ def check_texts(name: str, values: Any) -> list[str]:
     for v in values:
         check_text(name, v)
     return list(values)
+
+
+def check_count(name: str, value: Any, *, lo: int = 1, hi: int = MAX_COUNT) -> None:
+    """`jobs.check_count` with the visualization jobs' ceiling."""
+    jobs.check_count(name, value, lo=lo, hi=hi)

@@ -16,7 +16,16 @@ from typing import Any, ClassVar
 
 from ..backbones import DEFAULT as DEFAULT_BACKBONE
 from ..errors import ConfigError
-from ..jobs import JobSettings, SettingError, check_choice, check_number, check_positive, check_seed
+from ..jobs import (
+    JobSettings,
+    SettingError,
+    check_bool,
+    check_choice,
+    check_count,
+    check_positive,
+    check_seed,
+    check_text,
+)
 from .sources import parse_data_spec
 
 ENGINES = ("numpy", "torch")
@@ -33,21 +42,10 @@ LR_MAX = 1.0  # Adam moves each weight by about lr per step: beyond 1 nothing is
 
 # -- checks that name the setting ------------------------------------------------------------------------------
 
-def check_count(name: str, value: Any, *, lo: int = 1, hi: int = COUNT_MAX) -> None:
-    """A whole number in [lo, hi]."""
-    check_number(name, value, integer=True)
-    if not lo <= value <= hi:
-        raise SettingError(name, f"must be a whole number from {lo} to {hi:,}, got {value!r}")
 
 
-def check_text(name: str, value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise SettingError(name, f"must be a non-empty string, got {value!r}")
 
 
-def check_flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise SettingError(name, f"must be true or false, got {value!r}")
 
 
 def check_device(name: str, value: Any) -> None:
@@ -156,7 +154,7 @@ _TRAIN_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "model": check_text, "weights": _optional(check_file),
     "image_size": _optional(check_count, lo=IMAGE_SIZE_RANGE[0], hi=IMAGE_SIZE_RANGE[1]),
     "feature_layer": _optional(check_text), "feature_grid": _optional(lambda n, v: parse_grid(v, n)),
-    "no_cache": check_flag, "resume": _optional(check_text), "seed": check_seed, "device": check_device,
+    "no_cache": check_bool, "resume": _optional(check_text), "seed": check_seed, "device": check_device,
 }
 
 
@@ -175,7 +173,7 @@ class CaptionEvalSettings(JobSettings):
         _validate(self, {
             "checkpoint": _required_checkpoint, "data": _optional(lambda n, v: parse_data_spec(v, n)),
             "split": lambda n, v: check_choice(n, v, SPLIT_CHOICES),
-            "beam": lambda n, v: check_count(n, v, hi=BEAM_MAX), "no_cache": check_flag, "device": check_device})
+            "beam": lambda n, v: check_count(n, v, hi=BEAM_MAX), "no_cache": check_bool, "device": check_device})
 
 
 @dataclass

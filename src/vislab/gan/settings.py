@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any, ClassVar
 
-from ..jobs import JobSettings, SettingError, check_choice, check_number, check_positive, check_seed
+from ..jobs import (
+    JobSettings,
+    SettingError,
+    check_bool,
+    check_choice,
+    check_count,
+    check_number,
+    check_positive,
+    check_seed,
+    check_text,
+)
 from .losses import LOSSES
 from .models import ARCHS
 
@@ -25,22 +35,10 @@ MIN_SCORED = 2
 """The Fréchet distance needs a covariance, hence at least two samples."""
 
 
-def check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise SettingError(name, f"must be true or false, got {value!r}")
 
 
-def check_text(name: str, value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise SettingError(name, f"must be a non-empty string, got {value!r}")
 
 
-def check_count(name: str, value: Any, *, allow_zero: bool = False) -> None:
-    """A whole number in [1, COUNT_MAX] (or 0 when `allow_zero`)."""
-    check_number(name, value, integer=True)
-    lo = 0 if allow_zero else 1
-    if not lo <= value <= COUNT_MAX:
-        raise SettingError(name, f"must be a whole number from {lo} to {COUNT_MAX}, got {value!r}")
 
 
 def check_samples(name: str, value: Any, *, allow_zero: bool = False) -> None:
