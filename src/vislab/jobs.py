@@ -99,7 +99,8 @@ def check_count(name: str, value: Any, *, lo: int = 1, hi: int = COUNT_MAX) -> N
     try:
         check_number(name, value, lo=lo, hi=hi, integer=True)
     except SettingError:
-        raise SettingError(name, f"must be a whole number from {lo} to {hi:,}, got {value!r}") from None
+        what = "a positive whole number" if lo == 1 else "a whole number"
+        raise SettingError(name, f"must be {what} from {lo} to {hi}, got {value!r}") from None
 
 
 def check_text(name: str, value: Any) -> None:
