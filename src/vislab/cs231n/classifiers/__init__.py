@@ -1,0 +1,1 @@
+"""`cs231n.classifiers` over vislab: `vislab.cs231n.classifiers.rnn.CaptioningRNN`."""
