@@ -20,11 +20,10 @@ def terminal_progress(desc: str, *, enabled: bool = True) -> Iterator[Callable[.
         if bar is None:
             bar = tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True, leave=False)
         bar.total = total
-        bar.n = step
         if numbers:
             bar.set_postfix({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in numbers.items()},
                             refresh=False)
-        bar.refresh()
+        bar.update(step - bar.n)  # tqdm redraws at most every 0.1 s, so fast loops do not pay for the bar
 
     try:
         yield progress

@@ -54,7 +54,6 @@ class _Bar:
 
         if self.bar is None:
             self.bar = tqdm(total=total, desc=self.desc, unit="it", dynamic_ncols=True, leave=False)
-        self.bar.n = step
-        self.bar.refresh()
+        self.bar.update(step - self.bar.n)  # redrawn at most every 0.1 s
         if total is not None and step >= total:
             self.bar.close()
