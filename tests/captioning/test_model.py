@@ -233,11 +233,32 @@ def test_bad_inputs_raise_config_errors():
         m.loss(np.zeros((1, 4)), np.array([[1.0, 2.0]]))
     with pytest.raises(ConfigError, match="cell_type 'transformer'"):
         CaptioningRNN(W2I, cell_type="transformer")
+    # The course's vocabularies train without <START>/<END> (issue 17); sampling needs them and says so.
+    no_end = CaptioningRNN({"<NULL>": 0, "<START>": 1}, input_dim=4)
     with pytest.raises(ConfigError, match="<END>"):
-        CaptioningRNN({"<NULL>": 0, "<START>": 1})
+        no_end.sample(np.zeros((1, 4)))
+    with pytest.raises(ConfigError, match="<NULL>"):
+        CaptioningRNN({"<START>": 0, "<END>": 1})
+    with pytest.raises(ConfigError, match="distinct"):
+        CaptioningRNN({"<NULL>": 0, "<START>": 0, "<END>": 1})
     with pytest.raises(ConfigError, match="hidden_dim"):
         CaptioningRNN(W2I, hidden_dim=0)
     with pytest.raises(ConfigError, match="beam_size"):
         m.beam_search(np.zeros((1, 4)), beam_size=0)
     with pytest.raises(ConfigError, match="max_length must be >= 1, got 0"):
         m.sample(np.zeros((1, 4)), max_length=0)
+
+
+@pytest.mark.parametrize("cell, low, expected", [("rnn", -1.5, 9.83235591003), ("lstm", -0.5, 9.82445935443)])
+def test_vislab_model_takes_the_course_vocabulary_and_gives_its_loss(cell, low, expected):
+    """The course's loss check cell (RNN_/LSTM_Captioning notebooks) on vislab's own model: a vocabulary with
+    only <NULL>, indices that are not 0..V-1, and the printed expected loss."""
+    N, D, W, H, T = 10, 20, 30, 40, 13
+    word_to_idx = {"<NULL>": 0, "cat": 2, "dog": 3}
+    model = CaptioningRNN(word_to_idx, input_dim=D, wordvec_dim=W, hidden_dim=H, cell_type=cell, dtype=np.float64)
+    for k, v in model.params.items():
+        model.params[k] = np.linspace(-1.4, 1.3, num=v.size).reshape(*v.shape)
+    features = np.linspace(low, low + 1.8 + (0.4 if cell == "lstm" else 0.0), num=N * D).reshape(N, D)
+    captions = (np.arange(N * T) % len(word_to_idx)).reshape(N, T)
+    loss, _ = model.loss(features, captions)
+    assert abs(loss - expected) < 1e-9

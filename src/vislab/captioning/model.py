@@ -53,13 +53,17 @@ def init_params(vocab_size: int, input_dim: int, wordvec_dim: int, hidden_dim: i
 
 
 def check_word_to_idx(word_to_idx: Mapping[str, int]) -> int:
-    """Validate the vocabulary mapping and return its size V (indices must be exactly 0..V-1)."""
-    for tok in ("<NULL>", "<START>", "<END>"):
-        if tok not in word_to_idx:
-            raise ConfigError(f"the vocabulary has no {tok} token (it needs <NULL>, <START> and <END>)")
-    idx = sorted(word_to_idx.values())
-    if idx != list(range(len(idx))):
-        raise ConfigError("word_to_idx must map its words to the indices 0..V-1, each used once")
+    """Validate the vocabulary mapping and return its size V = len(word_to_idx).
+
+    Only <NULL> is needed to train (its targets are masked out); <START> and <END> only to sample (`sample` and
+    `beam_search` say so). Indices must be distinct and >= 0; as in the course, they need not be exactly 0..V-1
+    (its loss check uses ``{'<NULL>': 0, 'cat': 2, 'dog': 3}``), though only indices below V can be predicted."""
+    if "<NULL>" not in word_to_idx:
+        raise ConfigError("the vocabulary has no <NULL> token (the loss masks <NULL> targets out)")
+    idx = list(word_to_idx.values())
+    if any(isinstance(i, bool) or not isinstance(i, (int, np.integer)) or i < 0 for i in idx) or \
+            len(set(idx)) != len(idx):
+        raise ConfigError("word_to_idx must map its words to distinct indices >= 0")
     return len(idx)
 
 
@@ -114,8 +118,8 @@ class CaptioningRNN:
         self.input_dim, self.wordvec_dim, self.hidden_dim = input_dim, wordvec_dim, hidden_dim
         self.dtype = dtype
         self._null = self.word_to_idx["<NULL>"]
-        self._start = self.word_to_idx["<START>"]
-        self._end = self.word_to_idx["<END>"]
+        self._start = self.word_to_idx.get("<START>")
+        self._end = self.word_to_idx.get("<END>")
 
         self.params = {k: v.astype(dtype) for k, v in init_params(
             self.vocab_size, input_dim, wordvec_dim, hidden_dim, cell_type, seed).items()}
@@ -162,6 +166,7 @@ class CaptioningRNN:
         """
         if max_length < 1:
             raise ConfigError(f"max_length must be >= 1, got {max_length}")
+        self._check_can_sample()
         features = self._check_features(features)
         N = features.shape[0]
         captions = np.full((N, max_length), self._null, dtype=np.int64)
@@ -193,6 +198,7 @@ class CaptioningRNN:
         """
         if beam_size < 1 or max_length < 1:
             raise ConfigError(f"beam_size and max_length must be >= 1, got {beam_size} and {max_length}")
+        self._check_can_sample()
         features = self._check_features(features)
         N, B, V = features.shape[0], beam_size, self.vocab_size
         rows = np.arange(N)[:, None]
@@ -249,6 +255,12 @@ class CaptioningRNN:
     def _initial_state(self, features: np.ndarray) -> tuple[np.ndarray, ...]:
         h0 = features @ self.params["W_proj"] + self.params["b_proj"]
         return (h0, np.zeros_like(h0)) if self.cell_type == "lstm" else (h0,)
+
+    def _check_can_sample(self) -> None:
+        missing = [t for t, i in (("<START>", self._start), ("<END>", self._end)) if i is None]
+        if missing:
+            raise ConfigError(f"the vocabulary has no {' or '.join(missing)} token: a model can be trained "
+                              "without them, but sampling starts from <START> and stops at <END>")
 
     def _step(self, words: np.ndarray, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple]:
         """Feed one word per row; return the log-probabilities of the next word (rows, V) and the new state.

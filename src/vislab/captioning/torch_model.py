@@ -45,8 +45,8 @@ class TorchCaptioningRNN(nn.Module):
         self.cell_type = cell_type
         self.input_dim, self.wordvec_dim, self.hidden_dim = input_dim, wordvec_dim, hidden_dim
         self._null = self.word_to_idx["<NULL>"]
-        self._start = self.word_to_idx["<START>"]
-        self._end = self.word_to_idx["<END>"]
+        self._start = self.word_to_idx.get("<START>")  # needed only to sample, as in the numpy model
+        self._end = self.word_to_idx.get("<END>")
         init = init_params(self.vocab_size, input_dim, wordvec_dim, hidden_dim, cell_type, seed)
         for name in PARAM_NAMES:
             self.register_parameter(name, nn.Parameter(torch.from_numpy(init[name]).to(dtype)))
@@ -120,6 +120,9 @@ class TorchCaptioningRNN(nn.Module):
         """Greedy decoding with `CaptioningRNN.sample`'s contract; returns a LongTensor (N, max_length)."""
         if max_length < 1:
             raise ConfigError(f"max_length must be >= 1, got {max_length}")
+        if self._start is None or self._end is None:
+            raise ConfigError("the vocabulary has no <START> or <END> token: a model can be trained without them, "
+                              "but sampling starts from <START> and stops at <END>")
         features = self._features(features)
         N = features.shape[0]
         captions = torch.full((N, max_length), self._null, dtype=torch.long, device=features.device)
