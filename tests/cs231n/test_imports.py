@@ -2,6 +2,7 @@
 
 import importlib
 
+import numpy as np
 import pytest
 
 NAMES = {
@@ -15,6 +16,19 @@ NAMES = {
     "vislab.cs231n.optim": ["sgd", "sgd_momentum", "rmsprop", "adam"],
     "vislab.cs231n.classifiers.rnn": ["CaptioningRNN"],
     "vislab.cs231n": ["rel_error"],
+    "vislab.cs231n.captioning_solver": ["CaptioningSolver"],
+    "vislab.cs231n.coco_utils": ["load_coco_data", "decode_captions", "sample_coco_minibatch"],
+    "vislab.cs231n.image_utils": ["preprocess", "deprocess", "load_image"],
+    "vislab.cs231n.net_visualization_pytorch": [
+        "compute_saliency_maps", "make_fooling_image", "class_visualization_update_step", "jitter", "blur_image"],
+    "vislab.cs231n.style_transfer_pytorch": [
+        "content_loss", "gram_matrix", "style_loss", "tv_loss", "extract_features", "features_from_img",
+        "style_transfer"],
+    "vislab.cs231n.gan_pytorch": [
+        "sample_noise", "Flatten", "Unflatten", "initialize_weights", "discriminator", "generator", "bce_loss",
+        "discriminator_loss", "generator_loss", "get_optimizer", "run_a_gan", "ls_discriminator_loss",
+        "ls_generator_loss", "build_dc_classifier", "build_dc_generator", "preprocess_img", "deprocess_img",
+        "count_params", "rel_error"],
 }
 
 
@@ -27,3 +41,10 @@ def test_names_import_and_star_import(module):
     exec(f"from {module} import *", ns)  # what a notebook does
     missing = [n for n in NAMES[module] if n not in ns]
     assert not missing
+
+
+def test_image_utils_constants_are_the_imagenet_statistics():
+    from vislab.cs231n.image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
+
+    np.testing.assert_allclose(SQUEEZENET_MEAN, [0.485, 0.456, 0.406], atol=1e-6)
+    np.testing.assert_allclose(SQUEEZENET_STD, [0.229, 0.224, 0.225], atol=1e-6)
