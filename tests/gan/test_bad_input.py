@@ -129,7 +129,11 @@ def test_a_corrupt_test_split_fails_before_the_scorer_would_train(nothing_writte
     (data / "t10k-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x03 truncated")
     (data / "t10k-labels-idx1-ubyte").write_bytes(_idx(rng.integers(0, 10, 5, np.uint8), 2049))
     nothing_written(["gan", "train", "--data", data, "--batch-size", "8", "--quiet"], "t10k-images")
-    # `gan eval` of an MNIST-trained generator trains the scorer from --data the first time
+    # `gan eval` of an MNIST-trained generator trains the scorer from --data the first time when the shipped
+    # scorer (vislab/assets) is missing
+    from vislab.gan import evaluate
+
+    monkeypatch.setattr(evaluate, "shipped_scorer_path", lambda dataset: tmp_path / "no-shipped-scorer.pt")
     state = load_checkpoint(checkpoint, kind="gan")
     state["dataset"] = "mnist"
     mnist_ckpt = tmp_path / "mnist.pt"

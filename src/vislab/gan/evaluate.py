@@ -1,9 +1,13 @@
-"""Honest numbers for generated digits: an MNIST classifier trained once (cached), and scores on its outputs.
+"""Honest numbers for generated digits: an MNIST classifier shipped with vislab, and scores on its outputs.
+
+The MNIST scorer's weights ship in ``vislab/assets/`` (written by ``quality/train_mnist_scorer.py``, which trains
+with `train_classifier` and `SCORER_SEED`); only when that file is missing or unreadable is the scorer trained on
+first use and cached under ``VISLAB_CACHE`` (as the digits scorer always is).
 
 - **MNIST score**: the Inception score with this classifier in place of Inception, ``exp(E_x KL(p(y|x) ||
   p(y)))``. 1 when every sample gets the same prediction (or predictions are uniform), 10 when samples are
   confidently classified and the ten classes are equally frequent. The score rewards confidence, so it is only
-  comparable between runs scored by the same classifier: the cached one (99.3% test accuracy) gives the real
+  comparable between runs scored by the same classifier: the shipped one (99.29% test accuracy) gives the real
   MNIST test digits 9.84, printed by `vislab gan eval` and `quality/gan.py` next to every score.
 - **Fréchet distance** between Gaussians fitted to the classifier's penultimate features (the 128 ReLU outputs
   of its hidden fully connected layer) of the samples and of the test set: FID with this network in place of
@@ -31,6 +35,7 @@ from .data import Digits, load_dataset, to_gan_input
 from .models import IMAGE_SIZE, Unflatten
 
 SCORER_VERSION = 2  # v2 trains 6 epochs, not 3: real test digits 9.84 instead of 9.73
+SCORER_SEED = 0     # the seed the cached and the shipped scorers are trained with
 FEATURE_DIM = 128
 IMAGE_PIXELS = IMAGE_SIZE * IMAGE_SIZE
 
@@ -212,6 +217,13 @@ def scorer_path(dataset: str) -> Path:
     return cache_dir("gan") / f"scorer-{dataset}-v{SCORER_VERSION}.pt"
 
 
+def shipped_scorer_path(dataset: str) -> Path | None:
+    """The scorer weights shipped inside the package for `dataset` (MNIST only; None for the digits)."""
+    if dataset != "mnist":
+        return None
+    return Path(__file__).resolve().parent.parent / "assets" / f"scorer-mnist-v{SCORER_VERSION}.pt"
+
+
 def scorer_data(dataset: str, data: str = "auto") -> str:
     """Where the scorer for `dataset` learns from: the digits, or MNIST from `data` (``auto``: found or
     downloaded, never the digits fallback)."""
@@ -221,20 +233,29 @@ def scorer_data(dataset: str, data: str = "auto") -> str:
 
 
 def build_scorer(train: Digits, test: Digits, *, epochs: int | None = None, batch_size: int = 128,
-                 seed: int = 0, device: torch.device | str = "cpu", progress: bool = True) -> Scorer:
+                 seed: int = SCORER_SEED, device: torch.device | str = "cpu", progress: bool = True) -> Scorer:
     """Train the classifier and measure the real test set: accuracy, MNIST score and feature statistics."""
-    model, acc = train_classifier(train, test, epochs=epochs, batch_size=batch_size, seed=seed, device=device,
-                                  progress=progress)
-    scorer = Scorer(model, train.name, acc, 0.0, np.zeros(FEATURE_DIM), np.eye(FEATURE_DIM))
+    model, _ = train_classifier(train, test, epochs=epochs, batch_size=batch_size, seed=seed, device=device,
+                                progress=progress)
+    return measure_scorer(model, train.name, test)
+
+
+def measure_scorer(model: DigitClassifier, dataset: str, test: Digits) -> Scorer:
+    """A `Scorer` from a trained classifier: its accuracy, MNIST score and feature statistics on `test`."""
+    model.eval()
+    scorer = Scorer(model, dataset, accuracy(model, test), 0.0, np.zeros(FEATURE_DIM), np.eye(FEATURE_DIM))
     probs, feats = scorer.outputs(to_gan_input(test.images))
     scorer.mu, scorer.sigma = gaussian_stats(feats)
     scorer.test_score = mnist_score(probs)
     return scorer
 
 
-def save_scorer(scorer: Scorer, path: str | Path) -> None:
+def save_scorer(scorer: Scorer, path: str | Path, *, dtype: torch.dtype = torch.float32) -> None:
+    """Save atomically (a ``gan-scorer`` checkpoint); `dtype` is the storage type of the weights (float16 halves
+    the file; loading returns them to float32)."""
     save_checkpoint({
-        "model": {k: v.cpu() for k, v in scorer.model.state_dict().items()},
+        "model": {k: v.detach().cpu().to(dtype) if v.is_floating_point() else v.cpu()
+                  for k, v in scorer.model.state_dict().items()},
         "dataset": scorer.dataset, "test_accuracy": scorer.test_accuracy, "test_score": scorer.test_score,
         "mu": torch.from_numpy(scorer.mu), "sigma": torch.from_numpy(scorer.sigma),
     }, path, kind="gan-scorer")
@@ -242,27 +263,54 @@ def save_scorer(scorer: Scorer, path: str | Path) -> None:
 
 def load_scorer(dataset: str = "mnist", *, data: str = "auto", device: torch.device | str = "cpu",
                 progress: bool = True, log=None) -> Scorer:
-    """The cached scorer for `dataset` ("mnist" or "digits"); trained and cached on first use (a few minutes
-    for MNIST on two CPU cores). `data` says where MNIST is (as ``--data``)."""
+    """The scorer for `dataset` ("mnist" or "digits"): the weights shipped with vislab (MNIST), else the cached
+    one, else trained and cached on first use (a few minutes for MNIST on two CPU cores). `data` says where
+    MNIST is (as ``--data``) for that training."""
+    problem = None  # why the shipped scorer is not used: said in one line, once the fallback is known to work
+    shipped = shipped_scorer_path(dataset)
+    if shipped is not None:
+        try:
+            return _scorer_from_state(load_checkpoint(shipped, kind="gan-scorer"), device, dataset)
+        except (CheckpointError, KeyError, RuntimeError, TypeError, ValueError, AttributeError) as e:
+            problem = f"vislab: warning: shipped {dataset} scorer unusable ({_one_line(e)})"
     path = scorer_path(dataset)
     if path.is_file():
         try:
-            return _scorer_from_state(load_checkpoint(path, kind="gan-scorer"), device)
-        except (CheckpointError, KeyError, RuntimeError) as e:
+            scorer = _scorer_from_state(load_checkpoint(path, kind="gan-scorer"), device, dataset)
+            if problem is not None and log is not None:
+                log(f"{problem}; using the cached one ({path})")
+            return scorer
+        except (CheckpointError, KeyError, RuntimeError, TypeError, ValueError, AttributeError) as e:
             if log is not None:
-                log(f"vislab: warning: ignoring unreadable scorer cache {path} ({e}); retraining it")
+                log(f"vislab: warning: ignoring unreadable scorer cache {path} ({_one_line(e)}); retraining it")
     spec = scorer_data(dataset, data)
     train, test = load_dataset(spec, "train"), load_dataset(spec, "test")
     if log is not None:
-        log(f"training the {dataset} scorer once (cached in {path})")
+        log(f"{problem}; training it once (cached in {path})" if problem is not None else
+            f"training the {dataset} scorer once (cached in {path})")
     scorer = build_scorer(train, test, device=device, progress=progress)
     save_scorer(scorer, path)
     return scorer
 
 
-def _scorer_from_state(state: dict, device: torch.device | str) -> Scorer:
+def _one_line(e: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(e).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _scorer_from_state(state: dict, device: torch.device | str, dataset: str | None = None) -> Scorer:
+    """A `Scorer` from a saved state, checked against `DigitClassifier` (same parameter names and shapes, all
+    finite), the feature size and `dataset`; float16 weights come back as float32."""
+    if dataset is not None and state["dataset"] != dataset:
+        raise ValueError(f"a {state['dataset']!r} scorer, expected a {dataset!r} one")
+    weights = state["model"]
+    if not all(isinstance(v, torch.Tensor) and v.is_floating_point() and bool(torch.isfinite(v).all())
+               for v in weights.values()):
+        raise ValueError("weights are not all finite floating-point tensors")
     model = DigitClassifier()
-    model.load_state_dict(state["model"])
+    model.load_state_dict({k: v.float() for k, v in weights.items()})  # strict: names and shapes must match
     model.to(device).eval()
-    return Scorer(model, state["dataset"], float(state["test_accuracy"]), float(state["test_score"]),
-                  state["mu"].numpy(), state["sigma"].numpy())
+    mu, sigma = state["mu"].double().numpy(), state["sigma"].double().numpy()
+    if mu.shape != (FEATURE_DIM,) or sigma.shape != (FEATURE_DIM, FEATURE_DIM):
+        raise ValueError(f"feature statistics of shapes {mu.shape}, {sigma.shape}, expected ({FEATURE_DIM},)")
+    return Scorer(model, state["dataset"], float(state["test_accuracy"]), float(state["test_score"]), mu, sigma)
