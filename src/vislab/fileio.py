@@ -35,6 +35,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def probe_write(folder: str | os.PathLike) -> None:
+    """Raise `OSError` unless a file can be made in `folder` (tried with a temporary file, removed at once): how a
+    job finds an output it could not write before it starts the work, not after."""
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".vislab-write-test-"):
+        pass
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")

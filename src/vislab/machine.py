@@ -107,13 +107,10 @@ def busy_cpus(window: float = 0.1) -> float | None:
 def configure_threads(requested: int | None = None) -> int:
     """Size torch's intra-op pool and the BLAS pools (numpy's OpenBLAS, MKL) to `choose_threads(requested)`."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     n = choose_threads(requested)
     torch.set_num_threads(n)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it BLAS keeps its own count (set OPENBLAS_NUM_THREADS by hand)
-        return n
     threadpool_limits(limits=n, user_api="blas")
     return n
 
@@ -123,19 +120,15 @@ def thread_limits(requested: int | None = None) -> Iterator[int]:
     """`configure_threads` for a block: the pools' earlier sizes come back afterwards (a command run in-process,
     from a notebook or a test, does not leave its thread count behind)."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     before = torch.get_num_threads()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        threadpool_limits = None
-    saved = threadpool_limits(limits=None, user_api="blas") if threadpool_limits else None  # records the sizes
+    saved = threadpool_limits(limits=None, user_api="blas")  # records the BLAS pools' sizes
     try:
         yield configure_threads(requested)
     finally:
         torch.set_num_threads(before)
-        if saved is not None:
-            saved.restore_original_limits()
+        saved.restore_original_limits()
 
 
 def available_memory() -> int | None:

@@ -3,30 +3,41 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+
+
+class ProgressBar:
+    """A ``progress(step, total, **numbers)`` callback drawing one tqdm bar on stderr, made on the first call
+    and closed when the job reaches its total (or by `close`)."""
+
+    def __init__(self, desc: str, *, enabled: bool = True) -> None:
+        self.desc, self.enabled, self.bar = desc, enabled, None
+
+    def __call__(self, step: int, total: int | None, **numbers: float) -> None:
+        from tqdm.auto import tqdm
+
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, desc=self.desc, unit="it", dynamic_ncols=True, leave=False)
+        self.bar.total = total
+        if numbers:
+            self.bar.set_postfix({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in numbers.items()},
+                                 refresh=False)
+        self.bar.update(step - self.bar.n)  # tqdm redraws at most every 0.1 s, so fast loops do not pay for it
+        if total is not None and step >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 @contextlib.contextmanager
-def terminal_progress(desc: str, *, enabled: bool = True) -> Iterator[Callable[..., None]]:
-    """A ``progress(step, total, **numbers)`` callback drawing one tqdm bar on stderr (closed on exit)."""
-    from tqdm.auto import tqdm
-
-    bar = None
-
-    def progress(step: int, total: int | None, **numbers: float) -> None:
-        nonlocal bar
-        if not enabled:
-            return
-        if bar is None:
-            bar = tqdm(total=total, desc=desc, unit="it", dynamic_ncols=True, leave=False)
-        bar.total = total
-        if numbers:
-            bar.set_postfix({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in numbers.items()},
-                            refresh=False)
-        bar.update(step - bar.n)  # tqdm redraws at most every 0.1 s, so fast loops do not pay for the bar
-
+def terminal_progress(desc: str, *, enabled: bool = True) -> Iterator[ProgressBar]:
+    """A `ProgressBar` that is closed when the block ends, however the job ended."""
+    bar = ProgressBar(desc, enabled=enabled)
     try:
-        yield progress
+        yield bar
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import torch
 from torch import nn
 
 from .. import runs
+from ..fileio import probe_write
 from ..images import make_grid, save_image
 from ..jobs import SettingError
 from .models import IMAGE_SIZE
@@ -100,8 +100,7 @@ def check_output_file(setting: str, path: str | os.PathLike, side: int) -> Path:
     if not folder.is_dir():
         raise SettingError(setting, f"{p}: the folder {folder} does not exist")
     try:
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{p.name}.", suffix=".check"):
-            pass
+        probe_write(folder)
     except OSError as e:
         raise SettingError(setting, f"{p}: cannot write into {folder} ({e.strerror or e})") from None
     return p

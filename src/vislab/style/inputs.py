@@ -7,8 +7,6 @@ under `MIN_SIDE` (a 16x3000 strip at 256 px is 1 px high: the CNN sees nothing a
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,14 +23,7 @@ MIN_SIDE = 8
 
 def read_image(spec: str) -> torch.Tensor:
     """An input image (3, H, W) in [0, 1] from a file or ``sample:NAME``; `ImageError` naming it otherwise."""
-    if not spec.startswith("sample:"):
-        try:
-            mode = os.stat(spec).st_mode
-        except OSError:
-            mode = None  # missing or unreadable: `load_image` says which
-        if mode is not None and not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
-            raise ImageError(f"{spec}: not a regular file (a pipe, socket or device); give an image file")
-    img = load_image(spec)
+    img = load_image(spec)  # refuses FIFOs and other non-regular files before opening them
     h, w = img.shape[-2:]
     if min(h, w) < MIN_SIDE:
         raise ImageError(f"{spec}: image is {w}x{h} px; each side must be at least {MIN_SIDE} px")

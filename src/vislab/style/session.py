@@ -4,7 +4,6 @@ status.json; and the up-front check that the output file can be written at all.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 import torch
 
 from .. import jobs
+from ..fileio import probe_write
 from ..images import save_image
 from ..jobs import JobResult, SettingError
 from .recorder import Recorder
@@ -93,8 +93,7 @@ def check_output(output: str | None) -> None:
     if not parent.is_dir():
         raise SettingError("output", f"{output!r} cannot be written: {str(parent)!r} is not a folder")
     try:
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".vislab-write-test-"):
-            pass
+        probe_write(parent)
     except OSError as e:
         raise SettingError("output", f"{output!r} cannot be written: folder {str(parent)!r} is not writable "
                                      f"({e.strerror or e})") from None

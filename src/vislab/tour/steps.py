@@ -38,22 +38,7 @@ def job_options(command: str, settings: Any, *, positional: tuple[str, ...] = ()
     """What a step passes to a job's ``run`` besides settings and folder: the equivalent ``vislab`` command line
     (so a reader can rerun the step) and a progress bar."""
     from ..jobs import equivalent_command
+    from ..progress import ProgressBar
 
     return {"command": equivalent_command(command, settings, positional=positional),
-            "progress": _Bar(command)}
-
-
-class _Bar:
-    """A ``progress(step, total, **numbers)`` callback: one tqdm bar, closed when the job reaches its total."""
-
-    def __init__(self, desc: str) -> None:
-        self.desc, self.bar = desc, None
-
-    def __call__(self, step: int, total: int | None, **numbers: float) -> None:
-        from tqdm.auto import tqdm
-
-        if self.bar is None:
-            self.bar = tqdm(total=total, desc=self.desc, unit="it", dynamic_ncols=True, leave=False)
-        self.bar.update(step - self.bar.n)  # redrawn at most every 0.1 s
-        if total is not None and step >= total:
-            self.bar.close()
+            "progress": ProgressBar(command)}
