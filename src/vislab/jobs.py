@@ -12,6 +12,9 @@
   in, never read from ``sys.argv``), metrics and outputs, and ends with `finish_run` (status.json). It calls
   ``progress(step, total, **numbers)`` as it goes and stops early, cleanly, when ``should_stop()`` is true: the
   result then says ``"cancelled"`` and the folder holds what was done so far, readable by ``vislab report``.
+  Jobs that make a picture step by step (style, invert, texture, dream) may also pass ``preview=`` (the current
+  (3, H, W) image in [0, 1], on the CPU) every few steps, for pages that show the picture as it forms; callbacks
+  that only want numbers ignore values that are not scalars.
 - Pixels are [0, 1] floats in and out; budgets in [0, 1] pixel units too.
 """
 

@@ -21,9 +21,11 @@ class ProgressBar:
         if self.bar is None:
             self.bar = tqdm(total=total, desc=self.desc, unit="it", dynamic_ncols=True, leave=False)
         self.bar.total = total
-        if numbers:
-            self.bar.set_postfix({k: f"{v:.4g}" if isinstance(v, float) else v for k, v in numbers.items()},
-                                 refresh=False)
+        # Only scalars go on the bar; a job may also pass pictures (``preview=``) for pages that show them.
+        shown = {k: f"{v:.4g}" if isinstance(v, float) else v for k, v in numbers.items()
+                 if isinstance(v, (int, float, str))}
+        if shown:
+            self.bar.set_postfix(shown, refresh=False)
         self.bar.update(step - self.bar.n)  # tqdm redraws at most every 0.1 s, so fast loops do not pay for it
         if total is not None and step >= total:
             self.close()
