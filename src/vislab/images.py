@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 from .fileio import atomic_path
+
+_PIL_LIMIT_LOCK = threading.Lock()
 
 DEFAULT_MAX_PIXELS = 100_000_000
 """Largest image (width x height) `load_image` accepts unless told otherwise: 100 megapixels.
@@ -63,21 +66,23 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> tor
         with warnings.catch_warnings():
             # We enforce our own limit below; PIL's warning/error threshold would otherwise fire first.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            old_limit = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None
-            try:
-                with Image.open(p) as im:
-                    w, h = im.size
-                    if max_pixels > 0 and w * h > max_pixels:
-                        raise ImageError(
-                            f"{p}: image is {w}x{h} = {w * h / 1e6:.1f} megapixels, over the limit of "
-                            f"{max_pixels / 1e6:g} (possible decompression bomb; raise VISLAB_MAX_PIXELS to allow it)"
-                        )
-                    im.seek(0)  # first frame of animations
-                    im.load()  # decode now, so truncation is detected here
-                    arr = _to_rgb_array(ImageOps.exif_transpose(im))
-            finally:
-                Image.MAX_IMAGE_PIXELS = old_limit
+            with _PIL_LIMIT_LOCK:  # PIL's limit is process-wide; a server decodes in several threads
+                old_limit = Image.MAX_IMAGE_PIXELS
+                Image.MAX_IMAGE_PIXELS = None
+                try:
+                    with Image.open(p) as im:
+                        w, h = im.size
+                        if max_pixels > 0 and w * h > max_pixels:
+                            raise ImageError(
+                                f"{p}: image is {w}x{h} = {w * h / 1e6:.1f} megapixels, over the limit of "
+                                f"{max_pixels / 1e6:g} (possible decompression bomb; raise VISLAB_MAX_PIXELS to "
+                                "allow it)"
+                            )
+                        im.seek(0)  # first frame of animations
+                        im.load()  # decode now, so truncation is detected here
+                        arr = _to_rgb_array(ImageOps.exif_transpose(im))
+                finally:
+                    Image.MAX_IMAGE_PIXELS = old_limit
     except ImageError:
         raise
     except UnidentifiedImageError as e:

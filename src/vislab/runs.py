@@ -128,10 +128,20 @@ def lock_run_dir(p: str | os.PathLike) -> None:
 def release_run_dirs() -> None:
     """Release every run-folder lock this process holds (the CLI calls it when a command ends)."""
     while _held:
-        key, fd = _held.popitem()
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-        os.close(fd)
+        _unlock(_held.popitem()[1])
+
+
+def release_run_dir(p: str | os.PathLike) -> None:
+    """Release one run folder's lock (a server releases each job's folder as the job ends)."""
+    fd = _held.pop(Path(p).resolve(), None)
+    if fd is not None:
+        _unlock(fd)
+
+
+def _unlock(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+    os.close(fd)
 
 
 def write_config(run_dir: str | os.PathLike, config: dict[str, Any], *, command: str | None = None,

@@ -1,0 +1,96 @@
+"""``vislab serve``: every capability as a web page on your own machine (FastAPI + uvicorn; ``pip install
+"vislab[serve]"``).
+
+    from vislab.serve import create_app, serve
+    serve(runs="runs", host="127.0.0.1", port=7860, workers=None)      # blocks until Ctrl-C / SIGTERM
+
+Each job is an ordinary run folder under `runs` (what the CLI writes; ``vislab report`` reads it). See
+docs/serve.md for the page, the API and the safety rules.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ..errors import ConfigError
+
+DEFAULT_PORT = 7860
+THREADS_PER_JOB = 2
+"""Default workers: one job per this many CPUs (at least one); each job's torch pool gets its share of the
+CPUs. Two threads per job keep a single job's latency close to its best on a small machine while letting a
+many-core machine run several at once."""
+
+
+def default_workers(cpus: int | None = None) -> int:
+    from ..machine import available_cpus
+
+    return max(1, (cpus or available_cpus()) // THREADS_PER_JOB)
+
+
+def threads_per_job(workers: int, cpus: int | None = None) -> int:
+    from ..machine import available_cpus
+
+    return max(1, (cpus or available_cpus()) // workers)
+
+
+def create_app(runs: str | os.PathLike, **kwargs):
+    """The FastAPI app (see `vislab.serve.app.create_app`); raises `ConfigError` when the extra is missing."""
+    _check_installed()
+    from .app import create_app as make
+
+    return make(Path(runs), **kwargs)
+
+
+def serve(runs: str | os.PathLike = "runs", *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
+          workers: int | None = None, threads: int | None = None, announce=print) -> None:
+    """Run the server until interrupted; unfinished jobs are then marked interrupted (their folders kept)."""
+    _check_installed()
+    import uvicorn
+
+    workers = workers or default_workers()
+    threads = threads or int(os.environ.get("VISLAB_THREADS") or 0) or threads_per_job(workers)
+    from ..machine import configure_threads
+
+    configure_threads(threads)
+    app = create_app(runs, workers=workers, threads=threads, hosts=[host])
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    sock = bind(host, port)
+    port = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    announce(f"vislab serve: http://{shown}:{port}/  (runs folder {Path(runs).resolve()}, {workers} worker(s) x "
+             f"{threads} thread(s); Ctrl-C to stop)")
+    sys.stdout.flush()
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C / SIGTERM it handled: stopping is the normal end
+        pass
+    unfinished = sum(j.state == "interrupted" for j in app.state.queue.jobs.values())
+    announce(f"vislab serve: stopped; {unfinished} unfinished job(s) marked interrupted, their folders kept")
+
+
+def bind(host: str, port: int):
+    """The listening socket, bound here so a taken port is one clear error (port 0: any free port)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise ConfigError(f"--host {host} --port {port}: cannot listen there ({e.strerror or e})") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+def _check_installed() -> None:
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise ConfigError('vislab serve needs its extra: pip install "vislab[serve]" (FastAPI and uvicorn)') from None

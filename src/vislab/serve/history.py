@@ -1,0 +1,76 @@
+"""Past runs in the runs folder (made by this server, an earlier one or the CLI) and the checkpoints a form may
+pick from them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+from ..runs import run_kind
+from .paths import OutsideRuns, run_folder
+
+MAX_RUNS = 300
+"""Newest runs listed; older ones stay on disk (and in ``vislab report``)."""
+
+
+def list_runs(root: Path, depth: int = 2) -> list[dict[str, Any]]:
+    """Run folders under `root` (and one level into folders of runs, such as a tour), newest first."""
+    found: list[tuple[float, str, Path]] = []
+    _walk(root, "", depth, found)
+    found.sort(key=lambda t: t[0], reverse=True)
+    return [_describe(rel, p, mtime) for mtime, rel, p in found[:MAX_RUNS]]
+
+
+def _walk(folder: Path, prefix: str, depth: int, found: list) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for e in entries:
+        if e.name.startswith(".") or not e.is_dir(follow_symlinks=False):
+            continue
+        p, rel = Path(e.path), prefix + e.name
+        if (p / "config.json").is_file() or (p / "status.json").is_file():
+            try:
+                found.append((e.stat(follow_symlinks=False).st_mtime, rel, p))
+            except OSError:
+                continue
+        if depth > 1:
+            _walk(p, rel + "/", depth - 1, found)
+
+
+def _describe(rel: str, p: Path, mtime: float) -> dict[str, Any]:
+    status = _small_json(p / "status.json")
+    state = status.get("status") if isinstance(status, dict) else None
+    return {"id": rel, "kind": run_kind(p) or "runs", "status": state if isinstance(state, str) else "incomplete",
+            "time": mtime, "report": f"/runs/{rel}/report"}
+
+
+def find_checkpoint(root: Path, rel: Any, kind: str) -> str:
+    """The run folder `rel` inside `root` when it is a `kind` run holding a checkpoint.pt; the job then loads
+    it as the CLI would (``weights_only``)."""
+    if not isinstance(rel, str):
+        raise ConfigError(f"checkpoint must name a {kind} run in the runs folder, got {rel!r}")
+    try:
+        p = run_folder(root, rel)
+    except OutsideRuns:
+        raise ConfigError(f"checkpoint {rel!r}: no such run in the runs folder") from None
+    if run_kind(p) != kind or not (p / "checkpoint.pt").is_file():
+        raise ConfigError(f"checkpoint {rel!r}: not a {kind} run with a checkpoint.pt")
+    return os.fspath(p)
+
+
+def checkpoints(root: Path, kind: str) -> list[str]:
+    return [r["id"] for r in list_runs(root) if r["kind"] == kind and (root / r["id"] / "checkpoint.pt").is_file()]
+
+
+def _small_json(p: Path) -> Any:
+    try:
+        if p.is_file() and p.stat().st_size < 2**20:
+            return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        pass
+    return None

@@ -1,0 +1,162 @@
+"""The job queue: at most `workers` jobs run at once, each in its own thread calling the library's ``run``; the
+rest wait in order and know their place. Every job gets a fresh run folder under the runs folder.
+
+Stopping (`JobQueue.shutdown`) sets every running job's stop flag, so the jobs end through their own cancel path
+with complete folders, then marks them and every job still waiting as ``interrupted``: a waiting job gets a run
+folder of its own (config.json with its settings, status.json saying it never started), so no submitted job is
+lost without a trace.
+"""
+
+from __future__ import annotations
+
+import collections
+import secrets
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import jobs
+from ..errors import VislabError
+from ..runs import release_run_dir
+from .job import Job
+
+KEEP_JOBS = 1000
+"""Jobs the server remembers (with their progress and preview); their folders stay on disk regardless."""
+
+
+class JobQueue:
+    def __init__(self, root: Path, workers: int, threads: int | None = None) -> None:
+        self.root, self.workers, self.threads = root, workers, threads
+        self.jobs: dict[str, Job] = {}
+        self._waiting: collections.deque[Job] = collections.deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._threads = [threading.Thread(target=self._work, name=f"vislab-serve-{i}", daemon=True)
+                         for i in range(workers)]
+        for t in self._threads:
+            t.start()
+
+    def new_id(self, kind: str) -> str:
+        """A fresh run name: kind, time and random digits (never taken from a request)."""
+        return f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+    def submit(self, kind: str, settings: jobs.JobSettings, runner: Callable[..., Any]) -> Job:
+        with self._cond:
+            if self._closing:
+                raise VislabError("the server is stopping; no new jobs")
+            job_id = self.new_id(kind)
+            while job_id in self.jobs or (self.root / job_id).exists():
+                job_id = self.new_id(kind)
+            job = Job(job_id, kind, settings, runner, self.root / job_id)
+            self._forget_old()
+            self.jobs[job_id] = job
+            self._waiting.append(job)
+            self._cond.notify()
+        return job
+
+    def _forget_old(self) -> None:
+        """Keep the newest `KEEP_JOBS` in memory; older finished ones live on as run folders (the history)."""
+        finished = [k for k, j in self.jobs.items() if j.is_final]
+        for k in finished[:max(0, len(self.jobs) - KEEP_JOBS + 1)]:
+            del self.jobs[k]
+
+    def position(self, job: Job) -> int | None:
+        """1 for the next job to start; None once started."""
+        with self._cond:
+            try:
+                return self._waiting.index(job) + 1
+            except ValueError:
+                return None
+
+    def cancel(self, job: Job) -> None:
+        """A waiting job is dropped (no folder: it never began); a running one is asked to stop."""
+        with self._cond:
+            if job in self._waiting:
+                self._waiting.remove(job)
+                job.finish("cancelled", "cancelled before it started")
+                return
+        job.stop.set()
+
+    def _work(self) -> None:
+        if self.threads:
+            import torch
+
+            torch.set_num_threads(self.threads)  # OpenMP's pool size is per calling thread
+        while True:
+            with self._cond:
+                while not self._waiting and not self._closing:
+                    self._cond.wait()
+                if self._closing:
+                    return
+                job = self._waiting.popleft()
+                job.state = "running"
+                job.started = time.time()
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        state, message = "failed", ""
+        try:
+            job.result = job.runner(job.settings, job.run_dir, progress=job.progress, should_stop=job.stop.is_set,
+                                    command=f"vislab serve ({job.kind} job {job.id})")
+            state = job.result.status
+        except VislabError as e:
+            message = " ".join(str(e).split())
+        except Exception as e:  # noqa: BLE001 - a bug: the page says so in one line, the log has the traceback
+            traceback.print_exc(file=sys.stderr)
+            message = f"internal error: {type(e).__name__}: {e}"
+        finally:
+            release_run_dir(job.run_dir)
+        if state == "failed" and (job.run_dir / "config.json").is_file():
+            _write_status(job.run_dir, state, message)  # the folder was made: say why it has no results
+        elif state == "cancelled" and self._closing:
+            state, message = "interrupted", "the server stopped while this job ran; the results so far are kept"
+            _write_status(job.run_dir, state, message)
+        job.finish(state, message)  # last: whoever sees the job finished finds its folder final too
+
+    def shutdown(self, timeout: float = 60.0) -> None:
+        """Stop taking jobs, ask running ones to stop, mark every unfinished job interrupted; wait for the
+        workers (at most `timeout` seconds)."""
+        with self._cond:
+            self._closing = True
+            waiting = list(self._waiting)
+            self._waiting.clear()
+            self._cond.notify_all()
+        for job in self.jobs.values():
+            job.stop.set()
+        for job in waiting:
+            _record_interrupted(job)
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _record_interrupted(job: Job) -> None:
+    """A run folder for a job that never started: its settings and an ``interrupted`` status."""
+    message = "the server stopped before this job started"
+    try:
+        run_dir = jobs.start_run(job.kind, job.settings, job.run_dir, command=f"vislab serve ({job.kind} job "
+                                 f"{job.id})")
+        jobs.finish_run(jobs.JobResult(run_dir, status="interrupted"), time.perf_counter(), message)
+    except (VislabError, OSError) as e:
+        message += f" (its folder could not be written: {e})"
+    finally:
+        release_run_dir(job.run_dir)
+    job.finish("interrupted", message)
+
+
+def _write_status(run_dir: Path, status: str, message: str) -> None:
+    """Restate a run folder's status.json (keeping its files and numbers) as `status`."""
+    import json
+
+    from ..fileio import write_json
+
+    path = run_dir / "status.json"
+    try:
+        old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, ValueError):
+        old = {}
+    write_json(path, {**(old if isinstance(old, dict) else {}), "status": status, "message": message})

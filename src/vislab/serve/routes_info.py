@@ -1,0 +1,47 @@
+"""``GET /api/info``: what the page needs to build its forms (capabilities, samples, class names for
+completion, checkpoints in the runs folder, the limits)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from ..images import SAMPLE_IMAGES, default_max_pixels
+from . import history, uploads
+from .capabilities import CAPABILITIES, MODELS
+from .queue import JobQueue
+
+
+@lru_cache(maxsize=1)
+def class_names() -> list[str]:
+    from ..backbones.classes import imagenet_classes, short_name
+
+    return [short_name(c) for c in imagenet_classes()]
+
+
+def info(root: Path, queue: JobQueue, max_upload_bytes: int) -> dict[str, Any]:
+    return {
+        "capabilities": {name: list(c.fields) for name, c in CAPABILITIES.items()},
+        "samples": list(SAMPLE_IMAGES), "models": list(MODELS), "classes": class_names(),
+        "checkpoints": {"caption": history.checkpoints(root, "caption-train"),
+                        "gan": history.checkpoints(root, "gan-train")},
+        "limits": {"max_upload_bytes": max_upload_bytes, "max_pixels": default_max_pixels(),
+                   "min_side": uploads.MIN_SIDE},
+        "workers": queue.workers, "threads": queue.threads}
+
+
+
+@lru_cache(maxsize=16)
+def sample_thumbnail(name: str) -> bytes:
+    """A built-in sample as a PNG at most 256 pixels a side (the page's picker shows it)."""
+    from ..images import from_array, resize, sample_image
+    from .job import encode_png
+    from .paths import OutsideRuns
+
+    if name not in SAMPLE_IMAGES:
+        raise OutsideRuns(f"no such sample: {name!r}")
+    img = from_array(sample_image(name))
+    h, w = img.shape[-2:]
+    scale = 256 / max(h, w)
+    return encode_png(resize(img, (max(1, round(h * scale)), max(1, round(w * scale)))) if scale < 1 else img)
