@@ -1,22 +1,27 @@
-"""Style transfer speed, the classic loop vs vislab's default side by side; peak memory at 512 and 1024 px.
+"""Style transfer at 512 px: vislab's default (coarse to fine, stopping on a plateau) against the former default
+run (300 L-BFGS iterations at one scale), side by side, timed, and both results scored by one objective.
 
-    .venv/bin/python bench/style.py [--threads 1] [--size 256] [--memory-sizes 512,1024]
+    .venv/bin/python bench/style.py                 # 512 px, tubingen.jpg + starry_night.jpg (a few minutes)
+    .venv/bin/python bench/style.py --quick         # 128 px, 60 single-scale iterations: checks the script
+    .venv/bin/python bench/style.py --threads 1 --memory-sizes 512,1024
 
-Same content (tubingen.jpg) and style (starry_night.jpg), same size, same backbone (efficientnet_lite0), the
-same objective (vislab.style.Objective with vislab's default layers and weights), the same start (the
-content image). Three optimizers run in lockstep, one iteration each in turn, each timed on its own clock, so
-load from other processes hits all of them alike:
-- classic: cs231n's loop. Adam on the network's normalized pixels, lr 3.0, then 0.1 for the last 10%, 200
-  iterations, pixels clamped to the valid range after each step.
-- vislab: what `vislab style` runs by default (L-BFGS, history 20, pixels kept in [0, 1]), 300 iterations.
-- Adam lr 0.02 on [0, 1] pixels (`--optimizer adam`), 300 iterations: a first-order loop with a sane step.
-Printed: the time each needs to reach the classic loop's final loss, the ratio classic / vislab (goal >= 4x),
-and over the whole runs the time to reach 20%, 10% and 5% of the starting loss. Losses are of the images each
-optimizer holds between its steps (in [0, 1]); evaluating them for the table is not timed.
+Both runs use the same content, style, size, backbone and objective (vislab's default layers and weights), and
+start from the content image; they differ only in the schedule:
+- default: `StyleSettings()` as `vislab style` runs it (`scales` auto: 128, 256, 512 px; `iterations` at the
+  finest scale, `coarse_factor` times more at each coarser one; a scale ends when the loss fell by less than
+  `stop_tolerance` over 10 iterations).
+- single scale: the same settings with ``scales=1, iterations=300`` and no early stop (the former schedule).
+- former default: what `vislab style` ran before this change (one scale, 300 iterations, start from the content
+  photo, tv weight 1), for reference; it optimized a slightly different objective (tv weight 1), but is scored
+  by the same one.
+Each is timed from its settings to its result (style targets included), in wall-clock and CPU seconds
+(process time; with N threads, CPU time can be up to N times the wall time). Then ONE objective at the full size
+(`vislab.style.Objective`, built once) scores both final images. Goals: the default in <= 30 s wall on the
+idle 2-core machine, with a final loss no higher than the single-scale run's.
 
-Peak memory: one fresh subprocess per size runs vislab's default for 25 iterations (L-BFGS's memory is full
-after 20) and reports its peak resident set size (ru_maxrss; on a GPU, torch.cuda.max_memory_allocated too).
-A subprocess with size 0 gives the baseline (python + torch + the model).
+Peak memory (`--memory-sizes`): one fresh subprocess per size runs the default pipeline and reports its peak
+resident set size (VmHWM) beside vislab's own estimate (`vislab.style.memory`) for that size; a subprocess
+with size 0 gives the baseline (python + torch + the model).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import resource
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import torch
 
@@ -34,167 +40,161 @@ from vislab import backbones
 from vislab.devices import resolve_device
 from vislab.images import load_image
 from vislab.paths import data_dir
-from vislab.style.objective import Objective, Terms
-from vislab.style.optimize import PixelOptimizer
-from vislab.style.transfer import Settings, fit
+from vislab.style.inputs import fit, fitted_hw, style_side
+from vislab.style.memory import estimate
+from vislab.style.objective import Objective
+from vislab.style.recipe import style_recipe
+from vislab.style.settings import StyleSettings
+from vislab.style.transfer import style_transfer
 
-FRACTIONS = (0.2, 0.1, 0.05)
+SINGLE = dict(scales=1, iterations=300, coarse_factor=1.0, stop_tolerance=0.0)
+"""The former default schedule: 300 L-BFGS iterations at the full size."""
+FORMER = dict(SINGLE, init="content", tv_weight=1.0)
+"""The former default settings."""
 
 
-def images():
+def images() -> tuple[torch.Tensor, torch.Tensor, str]:
     d = data_dir()
     if d is None:  # the shared data is missing: fall back to the offline sample photos
-        return (load_image("sample:chelsea"), load_image("sample:hubble_deep_field"),
-                "chelsea + hubble (samples)")
+        return load_image("sample:chelsea"), load_image("sample:hubble_deep_field"), "chelsea + hubble (samples)"
     return (load_image(d / "content" / "tubingen.jpg"), load_image(d / "styles" / "starry_night.jpg"),
             "tubingen.jpg + starry_night.jpg")
 
 
-class Classic:
-    """cs231n's style-transfer loop, one `step()` at a time: Adam on the network's normalized pixels."""
-
-    def __init__(self, bb, objective, content: torch.Tensor, iterations: int = 200) -> None:
-        self.bb, self.objective, self.iterations, self.t = bb, objective, iterations, 0
-        self.lo, self.hi = bb.preprocess(torch.zeros_like(content)), bb.preprocess(torch.ones_like(content))
-        self.x = bb.preprocess(content).detach().clone().requires_grad_(True)
-        self.opt = torch.optim.Adam([self.x], lr=3.0)
-
-    def step(self) -> Terms:
-        if self.t == int(0.9 * self.iterations):
-            self.opt.param_groups[0]["lr"] = 0.1
-        self.opt.zero_grad()
-        terms = self.objective(self.bb.deprocess(self.x))
-        terms.total.backward()
-        self.opt.step()
-        with torch.no_grad():
-            self.x.copy_(torch.maximum(torch.minimum(self.x, self.hi), self.lo))
-        self.t += 1
-        return terms
-
-    @property
-    def image(self) -> torch.Tensor:
-        return self.bb.deprocess(self.x.detach()).clamp(0, 1)
+def timed_run(bb, content: torch.Tensor, style: torch.Tensor, s: StyleSettings) -> dict:
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = style_transfer(bb, content, [style], s)
+    if bb.device.type == "cuda":
+        torch.cuda.synchronize()
+    per_scale: dict[int, int] = {}
+    for h in r.history:
+        per_scale[h["scale"]] = per_scale.get(h["scale"], 0) + 1
+    return {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "image": r.image,
+            "iterations": [per_scale.get(k, 0) for k in range(s.scale_count)], "own_final": r.final["total"]}
 
 
-def lockstep(runners: dict[str, tuple[object, int]], objective,
-             device: torch.device) -> dict[str, list[tuple[float, float]]]:
-    """Step every runner in turn until each has done its iterations; per runner, a list of (seconds of its own
-    steps so far, loss of its image at that moment): the image entering each step, then the final image."""
-    clocks = {name: 0.0 for name in runners}
-    traces: dict[str, list[tuple[float, float]]] = {name: [] for name in runners}
-    for i in range(max(n for _, n in runners.values())):
-        for name, (runner, n) in runners.items():
-            if i >= n:
-                continue
-            t0 = time.perf_counter()
-            terms = runner.step()
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            dt = time.perf_counter() - t0
-            traces[name].append((clocks[name], float(terms.total.detach())))
-            clocks[name] += dt
-    for name, (runner, _) in runners.items():
-        with torch.no_grad():
-            traces[name].append((clocks[name], float(objective(runner.image).total)))
-    return traces
+def judge(bb, content: torch.Tensor, style: torch.Tensor, s: StyleSettings) -> Objective:
+    """The one objective both results are scored by: the default's, at the full size."""
+    recipe = style_recipe(bb, s, 1)
+    return Objective(bb, content=fit(content, s.image_size).to(bb.device),
+                     styles=[fit(style, style_side(s.image_size, s.style_scale)).to(bb.device)],
+                     content_layers=recipe.content_layers, style_layers=recipe.style_layers,
+                     content_layer_weights=recipe.content_layer_weights,
+                     style_layer_weights=recipe.style_layer_weights, content_weight=s.content_weight,
+                     style_weight=s.style_weight, tv_weight=s.tv_weight)
 
 
-def reach(trace: list[tuple[float, float]], target: float) -> tuple[float, int] | None:
-    """(seconds, steps done) when the loss first got to `target`, or None."""
-    return next(((t, k) for k, (t, loss) in enumerate(trace) if loss <= target), None)
+def speed(size: int, single_iterations: int, device: torch.device) -> bool:
+    bb = backbones.load(device=device)
+    content, style, names = images()
+    default = StyleSettings(content="-", styles=("-",), image_size=size)
+    single = replace(default, **{**SINGLE, "iterations": single_iterations})
+    print(f"{names} at {size} px, {bb.name}; default: {default.scale_count} scales, at most "
+          f"{default.scale_iterations} iterations, stop_tolerance {default.stop_tolerance:g}; single scale: "
+          f"{single_iterations} iterations")
+    former = replace(default, **{**FORMER, "iterations": single_iterations})
+    runs = {"default": timed_run(bb, content, style, default),
+            f"single scale, {single_iterations} it": timed_run(bb, content, style, single),
+            "former default": timed_run(bb, content, style, former)}
+    objective = judge(bb, content, style, default)
+    with torch.no_grad():
+        start = float(objective(fit(content, size).to(bb.device)).total)
+        for row in runs.values():
+            row["loss"] = float(objective(row["image"][None].to(bb.device)).total)
+    print(f"one objective at {size} px scores every run (the content image scores {start:.4g}):")
+    print(f"  {'run':24s} {'wall s':>8s} {'CPU s':>8s} {'iterations per scale':>22s} {'final loss':>11s}")
+    for name, row in runs.items():
+        print(f"  {name:24s} {row['wall']:8.1f} {row['cpu']:8.1f} {str(row['iterations']):>22s} {row['loss']:11.4g}")
+    d, o = runs["default"], runs[f"single scale, {single_iterations} it"]
+    time_ok, loss_ok = d["wall"] <= 30, d["loss"] <= o["loss"]
+    for name, o_ in list(runs.items())[1:]:
+        print(f"default / {name}: wall {d['wall'] / o_['wall']:.2f}x, CPU {d['cpu'] / o_['cpu']:.2f}x, "
+              f"loss {d['loss'] / o_['loss']:.3f}x")
+    print(f"goal: default <= 30 s wall: {'PASS' if time_ok else 'FAIL'} ({d['wall']:.1f} s; meaningful on the idle "
+          f"machine); final loss <= the single-scale run's (same settings, same objective): "
+          f"{'PASS' if loss_ok else 'FAIL'}")
+    return time_ok and loss_ok
 
 
-def memory_child(size: int, iterations: int, device: str) -> None:
-    """Run in a subprocess: vislab's default at `size` px for a few iterations; print peak memory as JSON."""
-    from vislab.style.transfer import style_transfer
-
+def memory_child(size: int, device: str) -> None:
+    """Run in a subprocess: the default pipeline at `size` px; print peak memory and the estimate as JSON."""
     dev = resolve_device(device)
     bb = backbones.load(device=dev)
     content, style, _ = images()
+    out: dict = {"size": size}
     if size:
-        style_transfer(bb, content, [style], Settings(image_size=size, iterations=iterations))
-    out = {"size": size, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        s = StyleSettings(content="-", styles=("-",), image_size=size, iterations=25)
+        opt, targets = estimate(bb, style_recipe(bb, s, 1), fitted_hw(content.shape, size),
+                                [fitted_hw(style.shape, style_side(size, s.style_scale))], optimizer=s.optimizer)
+        out["estimate_mb"] = max(opt, targets) / 2**20
+        style_transfer(bb, content, [style], s)
+    out["maxrss_mb"] = peak_rss_mb()
     if dev.type == "cuda":
         out["cuda_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2**20
     print(json.dumps(out))
 
 
-def speed(size: int, device: torch.device) -> None:
-    bb = backbones.load(device=device)
-    content_img, style_img, names = images()
-    s = Settings(image_size=size)
-    content, style = fit(content_img, size).to(device), fit(style_img, size).to(device)
-    objective = Objective(bb, content=content, styles=[style], content_layers=bb.default_content_layers,
-                          style_layers=bb.default_style_layers, content_weight=s.content_weight,
-                          style_weight=s.style_weight, tv_weight=s.tv_weight)
-    with torch.no_grad():
-        start = float(objective(content).total)
-    print(f"{names} at {tuple(content.shape[-2:])}, {bb.name}, style layers {bb.default_style_layers}, "
-          f"content {bb.default_content_layers}; loss of the content image {start:.4g}")
-    runners = {
-        "classic (Adam lr 3.0 -> 0.1)": (Classic(bb, objective, content), 200),
-        "vislab (L-BFGS, default)": (PixelOptimizer(content, objective), s.iterations),
-        "Adam lr 0.02, [0, 1] pixels": (PixelOptimizer(content, objective, optimizer="adam"), s.iterations),
-    }
-    traces = lockstep(runners, objective, device)
-    names_ = list(runners)
-    target = traces[names_[0]][-1][1]
-    print(f"classic loop after 200 iterations: loss {target:.4g} ({target / start:.1%} of the start)")
-    hits = {name: reach(traces[name], target) for name in names_}
-    for name in names_:
-        hit = hits[name]
-        total = traces[name][-1][0]
-        print(f"  {name:30s} reaches it after {hit[1]:3d} iterations, {hit[0]:6.1f} s "
-              f"(whole run {total:.1f} s)" if hit else f"  {name:30s} does not reach it ({total:.1f} s)")
-    if hits[names_[0]] and hits[names_[1]]:
-        ratio = hits[names_[0]][0] / hits[names_[1]][0]
-        print(f"speed-up of vislab's default over the classic loop: {ratio:.1f}x (goal >= 4x)")
-    print("time (iterations) to reach a fraction of the starting loss; last column: loss after the whole run")
-    print(f"  {'':30s}" + "".join(f"{f'{f:.0%}':>16s}" for f in FRACTIONS) + f"{'end':>9s}")
-    for name in names_:
-        cells = []
-        for f in FRACTIONS:
-            hit = reach(traces[name], f * start)
-            cells.append(f"{hit[0]:6.1f} s ({hit[1]:3d})" if hit else "-")
-        print(f"  {name:30s}" + "".join(f"{c:>16s}" for c in cells) + f"{traces[name][-1][1] / start:>9.2%}")
+def peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not ru_maxrss: Linux carries the forking parent's peak into
+    a child's ru_maxrss across exec, so after the speed runs every child would report the parent's size."""
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory(sizes: list[int], threads: int, device: str) -> None:
+    base = None
+    for size in [0, *sizes]:
+        cmd = [sys.executable, __file__, "--memory-child", str(size), "--device", device]
+        if threads:
+            cmd += ["--threads", str(threads)]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            print(f"memory at {size} px: failed: {res.stderr.strip().splitlines()[-1:]}")
+            continue
+        row = json.loads(res.stdout.strip().splitlines()[-1])
+        if size == 0:
+            base = row["maxrss_mb"]
+            print(f"peak memory baseline (python, torch, the model): {base:.0f} MiB resident")
+            continue
+        grew = f", grew {row['maxrss_mb'] - base:.0f} MiB" if base is not None else ""
+        cuda = row.get("cuda_max_allocated_mb")
+        extra = f", CUDA peak allocated {cuda:.0f} MiB" if cuda is not None else ""
+        print(f"peak memory {size} px, default pipeline (25 iterations at the finest scale): "
+              f"{row['maxrss_mb']:.0f} MiB resident{grew}{extra}; vislab's estimate {row['estimate_mb']:.0f} MiB")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
-    ap.add_argument("--size", type=int, default=256, help="longer side of the images (default 256)")
+    ap.add_argument("--size", type=int, default=512, help="longer side of the output (default 512)")
+    ap.add_argument("--single-iterations", type=int, default=300, help="iterations of the single-scale run")
+    ap.add_argument("--quick", action="store_true", help="128 px, 60 single-scale iterations, no memory part")
     ap.add_argument("--device", default="auto")
-    ap.add_argument("--memory-sizes", default="512,1024", help="comma-separated sizes ('' to skip)")
-    ap.add_argument("--memory-iterations", type=int, default=25)
+    ap.add_argument("--memory-sizes", default="512", help="comma-separated sizes ('' to skip)")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--memory-child", type=int, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.memory_child is not None:
-        memory_child(args.memory_child, args.memory_iterations, args.device)
+        memory_child(args.memory_child, args.device)
         return 0
-
+    if args.quick:
+        args.size, args.single_iterations, args.memory_sizes = 128, 60, ""
     dev = resolve_device(args.device)
     print(f"torch {torch.__version__}, device {dev}, {torch.get_num_threads()} threads")
+    ok = True
     if not args.skip_speed:
-        speed(args.size, dev)
+        ok = speed(args.size, args.single_iterations, dev)
     sizes = [int(v) for v in args.memory_sizes.split(",") if v.strip()]
-    for size in [0, *sizes] if sizes else []:
-        cmd = [sys.executable, __file__, "--memory-child", str(size), "--memory-iterations",
-               str(args.memory_iterations), "--device", args.device]
-        if args.threads:
-            cmd += ["--threads", str(args.threads)]
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode != 0:
-            print(f"memory at {size} px: failed: {res.stderr.strip().splitlines()[-1:]}")
-            continue
-        row = json.loads(res.stdout.strip().splitlines()[-1])
-        label = "baseline (no optimization)" if size == 0 else f"{size} px, {args.memory_iterations} it"
-        cuda = row.get("cuda_max_allocated_mb")
-        extra = f", CUDA peak allocated {cuda:.0f} MiB" if cuda is not None else ""
-        print(f"peak memory {label}: {row['maxrss_mb']:.0f} MiB resident{extra}")
-    return 0
+    if sizes:
+        memory(sizes, args.threads, args.device)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def style_png(tmp_path):
 def test_style_writes_result_config_metrics_and_snapshots(cli, tmp_path, style_png):
     out, output = tmp_path / "run", tmp_path / "pics" / "out.jpg"
     r = cli("style", "sample:chelsea", style_png, *TINY, "--iterations", "4", "--save-every", "2",
-            "--out", out, "-o", output, "--seed", "3")
+            "--out", out, "-o", output, "--seed", "3", "--init", "content")
     assert r.rc == 0, r.err
     assert str(output) in r.out and "of the start" in r.out
     assert load_image(output).shape == load_image(out / "result.png").shape == (3, 32, 48)
@@ -33,7 +33,7 @@ def test_style_writes_result_config_metrics_and_snapshots(cli, tmp_path, style_p
     assert config["iterations"] == 4 and config["seed"] == 3 and config["styles"] == [str(style_png)]
     rows = read_metrics(out)
     assert [row["step"] for row in rows] == [1, 2, 3, 4, 4]  # every step, then the result's final losses
-    assert {"total", "content", "style", "tv"} <= set(rows[0]) and rows[0]["content"] == 0.0
+    assert {"total", "content", "style", "tv"} <= set(rows[0]) and rows[0]["content"] == 0.0  # the photo itself
     assert {"final_total", "final_content", "final_style", "final_tv"} == set(rows[-1]) - {"step", "time"}
     assert sorted(p.name for p in out.glob("step_*.png")) == ["step_00002.png", "step_00004.png"]
 

@@ -43,9 +43,12 @@ def test_style_runs_through_run_with_progress_two_scales_and_an_output_file(tmp_
     s = StyleSettings(content="sample:chelsea", styles=("sample:coffee",), scales=2, output=str(tmp_path / "o.png"),
                       **TINY)
     r = runners.run(s, tmp_path / "run", progress=progress, command="vislab style test")
-    assert [c[0] for c in progress.calls] == list(range(1, 7)) and {c[1] for c in progress.calls} == {6}
-    assert set(progress.calls[0][2]) == {"loss", "content", "style", "tv"}
-    check_finished(r, 6)
+    coarse = round(3 * s.coarse_factor)  # the coarse scale may run coarse_factor times the fine one's iterations
+    assert s.scale_iterations == [coarse, 3]
+    n = coarse + 3
+    assert [c[0] for c in progress.calls] == list(range(1, n + 1)) and {c[1] for c in progress.calls} == {n}
+    assert set(progress.calls[0][2]) == {"loss", "content", "style", "tv", "preview"}
+    check_finished(r, n)
     assert r.files["image"] == tmp_path / "o.png" and r.files["image"].is_file()
     assert r.image.shape == (3, 27, 40)
     fine = [h for h in r.history if h["scale"] == 1]
@@ -126,12 +129,13 @@ BAD_NUMBERS = [0, -1, math.nan, math.inf, -math.inf, 1e400, 10**30, "3", None, T
 
 @pytest.mark.parametrize("name,ok", [
     ("image_size", 64), ("iterations", 5), ("scales", 1), ("save_every", 2), ("lr", 0.5), ("tv_weight", 1.0),
-    ("content_weight", 1.0), ("style_weight", 1.0), ("style_scale", 1.0), ("seed", 0)])
+    ("content_weight", 1.0), ("style_weight", 1.0), ("style_scale", 1.0), ("seed", 0), ("coarse_factor", 2.0),
+    ("stop_tolerance", 0.01)])
 def test_every_numeric_setting_refuses_bad_values_naming_itself(name, ok):
     base = StyleSettings(content="c.png", styles=("s.png",))
     replace(base, **{name: ok}).validate()
-    allowed_zero = {"tv_weight", "content_weight", "style_weight", "seed"}
-    allowed_none = {"save_every", "lr"}
+    allowed_zero = {"tv_weight", "content_weight", "style_weight", "seed", "stop_tolerance"}
+    allowed_none = {"save_every", "lr", "scales"}
     for bad in BAD_NUMBERS:
         if (bad == 0 and not isinstance(bad, bool) and name in allowed_zero) or (bad is None and name in allowed_none):
             continue

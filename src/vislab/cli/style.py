@@ -30,8 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_weight_flags(p, S, content=True, style=True)
     add_layer_flags(p, content=True)
     add_size_flags(p, S, style_scale=True)
-    p.add_argument("--init", default=S.init, metavar="content|noise|FILE",
-                   help=f"starting image (default {S.init})")
+    p.add_argument("--init", default=S.init, metavar="content|recolored|noise|FILE",
+                   help=f"starting image; recolored: the content in the paintings' colours (default {S.init})")
     p.add_argument("--original-colors", action="store_true", default=S.original_colors,
                    help="transfer in luminance only and keep the content's colours")
     add_optim_flags(p, S)
@@ -100,7 +100,7 @@ def add_size_flags(p: argparse.ArgumentParser, d: Any, *, style_scale: bool, wha
 
 
 def add_optim_flags(p: argparse.ArgumentParser, d: Any) -> None:
-    from ..style.settings import OPTIMIZER_LR
+    from ..style.settings import AUTO_COARSEST, OPTIMIZER_LR, STOP_WINDOW
 
     p.add_argument("--optimizer", choices=tuple(OPTIMIZER_LR), default=d.optimizer,
                    help=f"default {d.optimizer}")
@@ -108,9 +108,15 @@ def add_optim_flags(p: argparse.ArgumentParser, d: Any) -> None:
                    help="step size (default " + "; ".join(f"{lr:g} for {k} (at most {top:g})"
                                                           for k, (lr, top) in OPTIMIZER_LR.items()) + ")")
     p.add_argument("--iterations", type=int, default=d.iterations, metavar="N",
-                   help=f"optimization steps per scale (default {d.iterations})")
-    p.add_argument("--scales", type=int, default=d.scales, metavar="K",
-                   help=f"coarse-to-fine scales, each twice the last (default {d.scales}); 2-3 for large outputs")
+                   help=f"most optimization steps at the finest scale (default {d.iterations})")
+    auto = f"auto: halve the size while it stays >= {AUTO_COARSEST} px" if d.scales is None else d.scales
+    p.add_argument("--scales", type=scales_arg, default=d.scales, metavar="K|auto",
+                   help=f"coarse-to-fine scales, each twice the last (default {auto})")
+    p.add_argument("--coarse-factor", type=float, default=d.coarse_factor, metavar="F",
+                   help=f"each coarser scale may run F times the steps of the next finer (default {d.coarse_factor:g})")
+    p.add_argument("--stop-tolerance", type=float, default=d.stop_tolerance, metavar="T",
+                   help=f"end a scale when the loss fell by less than this fraction over {STOP_WINDOW} steps "
+                        f"(default {d.stop_tolerance:g}; 0: run every step)")
     p.add_argument("--save-every", type=int, default=d.save_every, metavar="N",
                    help="also save the image every N steps into the run folder (default never)")
     add_model(p)
@@ -122,6 +128,7 @@ def add_optim_flags(p: argparse.ArgumentParser, d: Any) -> None:
 def shared_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The `SynthesisSettings` every job has, from their flags."""
     return dict(image_size=args.image_size, iterations=args.iterations, scales=args.scales,
+                coarse_factor=args.coarse_factor, stop_tolerance=args.stop_tolerance,
                 optimizer=args.optimizer, lr=args.lr, tv_weight=args.tv_weight, seed=args.seed,
                 save_every=args.save_every, output=args.output, model=args.model, weights=args.weights,
                 device=args.device)
@@ -156,6 +163,16 @@ def float_list(s: str) -> tuple[float, ...]:
     if not vals:
         raise argparse.ArgumentTypeError("expected at least one number")
     return vals
+
+
+def scales_arg(s: str) -> int | None:
+    """A number of scales, or ``auto`` (None: the settings choose by the size)."""
+    if s.strip().lower() == "auto":
+        return None
+    try:
+        return int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number or auto, got {s!r}") from None
 
 
 def name_list(s: str) -> tuple[str, ...]:

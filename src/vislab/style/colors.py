@@ -50,3 +50,20 @@ def keep_colors(result: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
     yiq = rgb_to_yiq(content).clone()
     yiq[..., :1, :, :] = rgb_to_yiq(result)[..., :1, :, :]
     return yiq_to_rgb(yiq).clamp(0, 1)
+
+
+def match_colors(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """`image` (3, H, W) with the RGB mean and covariance of `reference` (3, h, w): x' = A (x - m_x) + m_r with
+    A = C_r^1/2 C_x^-1/2 (symmetric square roots), the linear colour transfer of Gatys et al. (2016), sec. 2.1,
+    here used the other way round: the photo takes the painting's palette."""
+    x, r = image.reshape(3, -1).double(), reference.reshape(3, -1).double()
+    mx, mr = x.mean(1, keepdim=True), r.mean(1, keepdim=True)
+    eye = 1e-5 * torch.eye(3, dtype=torch.float64)
+    a = _sqrtm(torch.cov(r) + eye) @ torch.linalg.inv(_sqrtm(torch.cov(x) + eye))
+    out = a @ (x - mx) + mr
+    return out.reshape(image.shape).to(image.dtype).clamp(0, 1)
+
+
+def _sqrtm(c: torch.Tensor) -> torch.Tensor:
+    vals, vecs = torch.linalg.eigh(c)
+    return vecs @ torch.diag(vals.clamp_min(0).sqrt()) @ vecs.T

@@ -22,7 +22,7 @@ import torch
 
 from ..jobs import SettingError
 from .objective import Terms
-from .settings import OPTIMIZER_LR
+from .settings import OPTIMIZER_LR, STOP_WINDOW
 
 HISTORY = 20
 """L-BFGS memory (steps); see the module docstring."""
@@ -94,14 +94,36 @@ class PixelOptimizer:
 
 def optimize_pixels(img: torch.Tensor, objective: Callable[[torch.Tensor], Terms], *, iterations: int,
                     optimizer: str = "lbfgs", lr: float | None = None, history: int = HISTORY,
-                    on_step: StepFn | None = None, should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
+                    on_step: StepFn | None = None, should_stop: Callable[[], bool] | None = None,
+                    stop_tolerance: float = 0.0, window: int = STOP_WINDOW) -> torch.Tensor:
     """Minimize ``objective(x)`` over images x in [0, 1] (1, 3, H, W), starting at `img`; returns x.
-    `should_stop()` is asked before every iteration: when true, the image so far is returned."""
+    `should_stop()` is asked before every iteration: when true, the image so far is returned. With
+    `stop_tolerance` > 0 it also ends when the loss has stopped falling (`Plateau`)."""
     run = PixelOptimizer(img, objective, optimizer=optimizer, lr=lr, history=history)
+    plateau = Plateau(stop_tolerance, window)
     for it in range(1, iterations + 1):
         if should_stop is not None and should_stop():
             break
         terms = run.step()
         if on_step is not None:
             on_step(it, terms, run.image.detach())
+        if plateau(float(terms.total.detach())):
+            break
     return run.image.detach()
+
+
+class Plateau:
+    """True once the loss fell by less than `tolerance` (a fraction) over the last `window` iterations; never
+    when `tolerance` is 0. Judged on the loss entering each step, so one step's noise cannot end a scale."""
+
+    def __init__(self, tolerance: float, window: int = STOP_WINDOW) -> None:
+        self.tolerance, self.window, self.losses = tolerance, window, []
+
+    def __call__(self, loss: float) -> bool:
+        if not self.tolerance:
+            return False
+        self.losses.append(loss)
+        if len(self.losses) <= self.window:
+            return False
+        before = self.losses[-1 - self.window]
+        return before - loss < self.tolerance * abs(before)

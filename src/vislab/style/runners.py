@@ -103,7 +103,7 @@ def _check_sizes(bb: Backbone, s: SynthesisSettings, recipe: Recipe, shaped: tup
                  styles: list[tuple[str, Sequence[int]]]) -> None:
     """Refuse sizes that squeeze an image under a few pixels, or whose optimization cannot fit in memory."""
     name, shape = shaped
-    check_sizes(s.image_size, s.scales, recipe.style_scale, shape=shape, styles=styles, shape_name=name)
+    check_sizes(s.image_size, s.scale_count, recipe.style_scale, shape=shape, styles=styles, shape_name=name)
     side = style_side(s.image_size, recipe.style_scale)
     check_fits(bb, recipe, fitted_hw(shape, s.image_size), [fitted_hw(hw, side) for _, hw in styles],
                optimizer=s.optimizer, image_size=s.image_size, style_scale=recipe.style_scale)

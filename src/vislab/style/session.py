@@ -61,7 +61,8 @@ def run_session(settings: SynthesisSettings, out: str | Path | None, synthesize:
     def on_step(step: Step) -> None:
         rec(step)
         t = step.terms
-        report(step.step, total, loss=t["total"], content=t["content"], style=t["style"], tv=t["tv"])
+        extra = {"preview": preview(step.image)} if wants_preview(step) else {}
+        report(step.planned, total, loss=t["total"], content=t["content"], style=t["style"], tv=t["tv"], **extra)
 
     with rec.saving_on_interrupt():
         r = synthesize(on_step, jobs.stopper(should_stop))
@@ -75,6 +76,19 @@ def run_session(settings: SynthesisSettings, out: str | Path | None, synthesize:
     result.numbers.update(numbers(r) if numbers else {})
     rec.metrics.log(len(r.history), **result.numbers)
     return jobs.finish_run(result, started, "cancelled: the image so far is result.png" if r.stopped else "")
+
+
+PREVIEW_EVERY = 10
+"""Steps between the pictures passed to `progress` as ``preview=`` (also at each scale's first step)."""
+
+
+def wants_preview(step: Step) -> bool:
+    return step.iteration == 1 or step.step % PREVIEW_EVERY == 0
+
+
+def preview(image: torch.Tensor) -> torch.Tensor:
+    """The image being optimized as a (3, H, W) CPU copy in [0, 1] (the optimizer keeps changing its own)."""
+    return image[0].detach().clamp(0, 1).to("cpu", copy=True)
 
 
 def check_output(output: str | None) -> None:

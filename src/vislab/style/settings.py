@@ -18,8 +18,9 @@ OPTIMIZER_LR = {"lbfgs": (1.0, 10.0), "adam": (0.02, 1.0)}
 """Optimizer name -> (default lr, largest lr). L-BFGS's lr scales its own step estimate (1 is its natural
 step); Adam's is in pixel units, and a step beyond 1 jumps across the whole [0, 1] range."""
 
-INITS = ("content", "noise")
-"""Named starting images; any other `init` is an image file."""
+INITS = ("content", "recolored", "noise")
+"""Named starting images (recolored: the content with the style's colour distribution); any other `init` is an
+image file."""
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 MIN_SIZE = 16
@@ -31,6 +32,9 @@ MAX_SCALES = 10
 MAX_WEIGHT = 1e9
 """Loss weights above this only overflow: the terms are relative errors near 1."""
 MAX_STYLE_SCALE = 16.0
+MAX_COARSE_FACTOR = 16.0
+STOP_WINDOW = 10
+"""Iterations over which `stop_tolerance` judges whether the loss still falls."""
 
 
 @dataclass
@@ -39,8 +43,10 @@ class SynthesisSettings(JobSettings):
 
     kind: ClassVar[str] = ""
     image_size: int = 256  # longer side of the output, pixels
-    iterations: int = 300  # per scale
-    scales: int = 1  # coarse-to-fine scales, each twice the last
+    iterations: int = 300  # at most, at the finest scale
+    scales: int | None = 1  # coarse-to-fine scales, each twice the last; None: auto_scales(image_size)
+    coarse_factor: float = 1.0  # each coarser scale may run this many times the iterations of the next finer
+    stop_tolerance: float = 0.0  # stop a scale when the loss fell by less than this fraction over STOP_WINDOW its
     optimizer: str = "lbfgs"
     lr: float | None = None  # None: the optimizer's default (OPTIMIZER_LR)
     tv_weight: float = 1.0
@@ -60,8 +66,11 @@ class SynthesisSettings(JobSettings):
         read)."""
         check_int("image_size", self.image_size, lo=1, hi=MAX_IMAGE_SIZE)
         check_int("iterations", self.iterations, lo=1, hi=MAX_ITERATIONS)
-        check_int("scales", self.scales, lo=1, hi=MAX_SCALES)
-        scale_sizes(self.image_size, self.scales)
+        if self.scales is not None:
+            check_int("scales", self.scales, lo=1, hi=MAX_SCALES)
+        scale_sizes(self.image_size, self.scale_count)
+        check_number("coarse_factor", self.coarse_factor, lo=1, hi=MAX_COARSE_FACTOR)
+        check_number("stop_tolerance", self.stop_tolerance, lo=0, hi=1, hi_open=True)
         check_choice("optimizer", self.optimizer, OPTIMIZER_LR)
         if self.lr is not None:
             check_number("lr", self.lr, lo=0, lo_open=True, hi=OPTIMIZER_LR[self.optimizer][1])
@@ -80,8 +89,18 @@ class SynthesisSettings(JobSettings):
         check_text("device", self.device)
 
     @property
+    def scale_count(self) -> int:
+        return auto_scales(self.image_size) if self.scales is None else self.scales
+
+    @property
+    def scale_iterations(self) -> list[int]:
+        """The most iterations each scale runs, smallest scale first."""
+        return scale_iterations(self.iterations, self.scale_count, self.coarse_factor)
+
+    @property
     def total_steps(self) -> int:
-        return self.iterations * self.scales
+        """The most iterations of the whole run (fewer when `stop_tolerance` ends scales early)."""
+        return sum(self.scale_iterations)
 
 
 @dataclass
@@ -89,6 +108,14 @@ class StyleSettings(SynthesisSettings):
     """`vislab style`: repaint `content` in the style of `styles` (Gatys et al., 2015)."""
 
     kind: ClassVar[str] = "style"
+    # Coarse to fine by default (128, 256, 512 px), at most 100 iterations a scale, a scale ending early once
+    # the loss falls < 2% in 10 iterations; a strong smoothness term against colour noise; the start in the
+    # painting's colours (init "recolored"). Measured in docs/style.md.
+    image_size: int = 512
+    iterations: int = 100
+    scales: int | None = None
+    stop_tolerance: float = 0.02
+    tv_weight: float = 50.0
     content: str = ""  # content photo: an image file or sample:NAME
     styles: tuple[str, ...] = ()  # style images; several are blended
     style_blend_weights: tuple[float, ...] | None = None  # one per style image; None: equal
@@ -99,7 +126,7 @@ class StyleSettings(SynthesisSettings):
     style_layers: tuple[str, ...] | None = None  # None: the backbone's default_style_layers
     style_layer_weights: tuple[float, ...] | None = None  # one per style layer; None: equal
     style_scale: float = 1.0  # style images' longer side = style_scale * the output's
-    init: str = "content"  # content | noise | an image file
+    init: str = "recolored"  # content | recolored | noise | an image file
     original_colors: bool = False  # transfer in luminance only, keep the content's colours
 
     def validate_optimization(self) -> None:
@@ -147,12 +174,17 @@ class TextureSettings(SynthesisSettings):
     loss reads as the mean relative Gram error. The output has the style's aspect ratio."""
 
     kind: ClassVar[str] = "texture"
+    # Coarse to fine (256 px: 128, 256) and a little smoothness: the per-pixel noise of a single scale without
+    # it is gone (quality/texture.py; docs/style.md).
+    iterations: int = 150
+    scales: int | None = None
+    stop_tolerance: float = 0.02
+    tv_weight: float = 2.0
     style: str = ""  # the texture / style image: an image file or sample:NAME
     style_weight: float = 1.0
     style_layers: tuple[str, ...] | None = None
     style_layer_weights: tuple[float, ...] | None = None
     style_scale: float = 1.0
-    tv_weight: float = 0.0
 
     def validate_optimization(self) -> None:
         super().validate_optimization()
@@ -176,6 +208,25 @@ def scale_sizes(image_size: int, scales: int) -> list[int]:
         raise SettingError("scales", f"{scales} with image_size {image_size} makes the smallest scale "
                                      f"{sizes[0]} px; use fewer scales or a larger size (at least {MIN_SIZE} px)")
     return sizes
+
+
+AUTO_COARSEST = 96
+"""`scales` None halves the size while the half stays at least this many pixels (512 px: 128, 256, 512)."""
+
+
+def auto_scales(image_size: int) -> int:
+    """How many scales `scales=None` runs: the coarsest is the smallest halving of `image_size` that keeps
+    at least AUTO_COARSEST pixels (1 scale for small outputs)."""
+    n = 1
+    while n < MAX_SCALES and image_size / 2 ** n >= AUTO_COARSEST:
+        n += 1
+    return n
+
+
+def scale_iterations(iterations: int, scales: int, coarse_factor: float) -> list[int]:
+    """The most iterations of each scale, smallest first: `iterations` at the finest, `coarse_factor` times more
+    at each coarser one (capped at MAX_ITERATIONS): most of the work where the pixels are few."""
+    return [min(MAX_ITERATIONS, round(iterations * coarse_factor ** k)) for k in reversed(range(scales))]
 
 
 # -- checks that name the setting --------------------------------------------------------------------------------

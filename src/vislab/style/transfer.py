@@ -51,6 +51,7 @@ class Step:
     size: tuple[int, int]  # (H, W) at this scale
     iteration: int  # within this scale, from 1
     step: int  # over all scales, from 1
+    planned: int  # where this step is in the plan of `SynthesisSettings.total_steps` (scales may end early)
     terms: dict[str, float]  # losses of the image that entered this iteration
     image: torch.Tensor  # (1, 3, H, W) after this iteration; the optimizer keeps changing it: copy to keep
 
@@ -117,27 +118,42 @@ def synthesize(backbone: Backbone, content: torch.Tensor | None, styles: Sequenc
     result (upsampled) or the initial image, and optimize. The output has `content`'s (else `shape_like`'s)
     aspect ratio."""
     shape_src = content if content is not None else shape_like
-    check_sizes(s.image_size, s.scales, recipe.style_scale, shape=shape_src.shape,
+    check_sizes(s.image_size, s.scale_count, recipe.style_scale, shape=shape_src.shape,
                 styles=[(f"style image {i + 1}", st.shape) for i, st in enumerate(styles)])
     history: list[dict] = []
     stop = _Latch(should_stop)
-    x = objective = None
-    for k, size in enumerate(scale_sizes(s.image_size, s.scales)):
+    x = objective = base_prev = None
+    plan = s.scale_iterations
+    for k, size in enumerate(scale_sizes(s.image_size, s.scale_count)):
         objective, c = _objective_at(backbone, recipe, content, styles, size, s.tv_weight)
         hw = tuple(fit(shape_src, size).shape[-2:])
+        base = _start_picture(recipe, c, styles)  # what a start at this scale would be (None: noise or a file)
         if x is None:
-            x = _initial_image(recipe.init, s.seed, c, init_image, hw).to(backbone.device)
+            x = _initial_image(recipe.init, s.seed, base, init_image, hw).to(backbone.device)
         else:
-            x = F.interpolate(x, size=hw, mode="bilinear", align_corners=False)
-        with _Bar(progress, s.iterations, f"{desc} {hw[1]}x{hw[0]}") as bar:
-            x = optimize_pixels(x, objective, iterations=s.iterations, optimizer=s.optimizer, lr=s.lr,
-                                on_step=_recorder(history, k, hw, on_step, bar), should_stop=stop)
+            x = _upsample(x, hw, base, base_prev)
+        base_prev = base
+        with _Bar(progress, plan[k], f"{desc} {hw[1]}x{hw[0]}") as bar:
+            record = _recorder(history, k, hw, on_step, bar, sum(plan[:k]))
+            x = optimize_pixels(x, objective, iterations=plan[k], optimizer=s.optimizer, lr=s.lr, on_step=record,
+                                should_stop=stop, stop_tolerance=s.stop_tolerance)
         if stop.fired:
             break
     with torch.no_grad():
         final = objective(x).floats()
     start = {k: v for k, v in history[0].items() if k not in ("scale", "step")} if history else dict(final)
     return Result(x[0].cpu(), start, final, history, stopped=stop.fired)
+
+
+def _upsample(x: torch.Tensor, hw: tuple[int, int], content: torch.Tensor | None,
+              content_prev: torch.Tensor | None) -> torch.Tensor:
+    """The previous scale's result at size `hw`. With `content`, plus the detail the content has at this scale
+    and lacked at the previous one, so the finer scale starts as sharp as a start from the content would."""
+    up = F.interpolate(x, size=hw, mode="bilinear", align_corners=False)
+    if content is None or content_prev is None:
+        return up
+    detail = content - F.interpolate(content_prev, size=hw, mode="bilinear", align_corners=False)
+    return (up + detail).clamp(0, 1)
 
 
 class _Latch:
@@ -166,8 +182,10 @@ def _objective_at(backbone: Backbone, recipe: Recipe, content: torch.Tensor | No
     return objective, c
 
 
-def _recorder(history: list[dict], k: int, hw: tuple[int, int], on_step: Callable[[Step], None] | None, bar):
-    """The optimizer's per-iteration callback: history, the terminal bar, the caller's `on_step`."""
+def _recorder(history: list[dict], k: int, hw: tuple[int, int], on_step: Callable[[Step], None] | None, bar,
+              offset: int):
+    """The optimizer's per-iteration callback: history, the terminal bar, the caller's `on_step`. `offset`:
+    the planned steps of the scales before this one."""
     def record(it: int, terms: Terms, img: torch.Tensor) -> None:
         vals = terms.floats()
         history.append({"scale": k, "step": len(history) + 1, **vals})
@@ -176,13 +194,25 @@ def _recorder(history: list[dict], k: int, hw: tuple[int, int], on_step: Callabl
             bar.set_postfix(content=f"{vals['content']:.3g}", style=f"{vals['style']:.3g}",
                             tv=f"{vals['tv']:.3g}", refresh=False)
         if on_step is not None:
-            on_step(Step(k, hw, it, len(history), vals, img))
+            on_step(Step(k, hw, it, len(history), offset + it, vals, img))
     return record
+
+
+def _start_picture(recipe: Recipe, content: torch.Tensor | None,
+                   styles: Sequence[torch.Tensor]) -> torch.Tensor | None:
+    """The content at this scale (init "content"), or recoloured to the main style's palette ("recolored")."""
+    if content is None or recipe.init not in ("content", "recolored"):
+        return None
+    if recipe.init == "content":
+        return content
+    blend = recipe.blend_weights or [1.0] * len(styles)
+    main = styles[max(range(len(styles)), key=lambda i: blend[i])]
+    return colors.match_colors(content[0], main.to(content.device))[None]
 
 
 def _initial_image(init: str, seed: int, content: torch.Tensor | None, init_image: torch.Tensor | None,
                    hw: tuple[int, int]) -> torch.Tensor:
-    if init == "content":
+    if init in ("content", "recolored"):
         return content.clone()
     if init == "noise":
         # Uniform noise from a generator of its own, so a seed gives the same start on every device.
