@@ -79,11 +79,37 @@ def main() -> int:
     examples = json.loads((out / "eval" / "captions.json").read_text())[:3]
     for e in examples:
         print(f"  {e['image']}: {e['generated']!r}  (one reference: {e['references'][0]!r})")
+    _familiarity(out, json.loads((out / "eval" / "captions.json").read_text()), env)
     if args.picture:
         _picture(json.loads((out / "eval" / "captions.json").read_text())[:8], Path(args.picture))
     if tmp is not None:
         tmp.cleanup()
     return 0 if ok else 1
+
+
+def _familiarity(out: Path, records: list[dict], env: dict) -> None:
+    """The out-of-distribution warning: the test split's distances from the training images against the
+    built-in photos', and how many of each were warned about (`vislab caption` on the photos)."""
+    import torch
+
+    from vislab.images import SAMPLE_IMAGES
+
+    stats = torch.load(out / "train" / "checkpoint.pt", weights_only=True)["features"].get("familiarity")
+    if not stats:
+        return
+    d = sorted(r["distance"] for r in records)
+    r = subprocess.run([sys.executable, "-m", "vislab", "caption", *(f"sample:{n}" for n in SAMPLE_IMAGES),
+                        "--checkpoint", str(out / "train"), "--json"], env=env, capture_output=True, text=True)
+    photos = json.loads(r.stdout) if r.returncode == 0 else []
+    threshold = stats["factor"] * stats["p99"]
+    print(f"  out-of-distribution warning (distance = RMS z-score of the features; warned above "
+          f"{stats['factor']} x the training p99 {stats['p99']:.2f} = {threshold:.2f}):")
+    print(f"    test split: median {d[len(d) // 2]:.2f}, max {d[-1]:.2f}; warned "
+          f"{sum('warning' in x for x in records)} of {len(records)}")
+    if photos:
+        shown = ", ".join(f"{x['distance']:.2f}" for x in photos)
+        print(f"    built-in photos: {shown}; warned "
+              f"{sum('warning' in x for x in photos)} of {len(photos)}")
 
 
 def _picture(records: list[dict], path: Path) -> None:

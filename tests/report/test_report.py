@@ -60,7 +60,11 @@ def test_page_shows_settings_images_metrics_and_timing(tmp_path):
     # Timing from the metrics clock: first to last row.
     times = [r["time"] for r in rows]
     dur = p.row("duration")[1]
-    assert dur.startswith(f"{max(times) - min(times):.1f} s") and "metrics" in dur
+    span = max(times) - min(times)
+    if dur.startswith("< 0.01 s"):  # a very fast fake run
+        assert 0 < span < 0.005 and "metrics" in dur
+    else:  # a short span keeps two decimals (never "0.0 s")
+        assert float(dur.split(" s ")[0]) == pytest.approx(span, abs=0.006) and "metrics" in dur
     assert p.row("steps logged")[1] == f"{len(rows)} rows, last step 119"
 
     # Text outputs are shown escaped; checkpoints listed with their size.

@@ -44,8 +44,8 @@ def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path, monkeypat
 
     p = parse(t / "index.html")
     states = {r[1]: r[3] for r in p.rows if r and r[0].isdigit()}
-    assert states == {".": "failed", "01-first": "complete", "02-broken": "failed",
-                      "03-last": "complete"}
+    assert states == {"t": "failed", "01-first": "complete", "02-broken": "failed",
+                      "03-last": "complete"}  # the tour's own folder by its name, never "."
     assert "ValueError: the step broke on purpose" in p.all_text
     assert "3 steps: 2 ok, 1 failed" in p.all_text
     config = json.loads((t / "config.json").read_text())
@@ -151,3 +151,39 @@ def test_settings_pick_follows_the_level():
     assert Settings(level="full").pick(full=3, quick=2, smoke=1) == 3
     with pytest.raises(Exception, match="unknown tour level"):
         tour.run_tour(None, level="huge")
+
+
+def test_caption_step_marks_each_shown_caption_and_the_report_puts_it_under_its_picture(smoke_tour):
+    d = smoke_tour.out / "06-caption"
+    records = json.loads((d / "captions.json").read_text())
+    shown = [r for r in records if "picture" in r]
+    assert len(shown) == min(8, len(records)) and all((d / r["picture"]).is_file() for r in shown)
+    right = sum(r["generated"] in r["references"] for r in shown)
+    assert runs.read_metrics(d)[-1]["shown_right"] == right  # what the picture's marks add up to
+    page = (smoke_tour.report).read_text()
+    for r in shown:  # each shown caption sits in the figure of its own picture
+        figure = page.split(f'src="06-caption/{r["picture"]}"')[1].split("</figure>")[0]
+        assert r["generated"] in figure
+    # The 80-odd caption records are there, collapsed: a closed <details>, not an open one.
+    assert '<details><summary>captions.json (' in page
+
+
+def test_redo_steps_reruns_only_the_named_steps_at_the_tours_level(tmp_path, monkeypatch):
+    levels = []
+
+    def recording_step(run_dir, s):
+        levels.append(s.level)
+        _ok_step(run_dir, s)
+
+    monkeypatch.setattr(tour, "STEPS", [("a", _ok_step), ("b", recording_step)])
+    tour.run_tour(tmp_path / "t", level="smoke", device="cpu", say=lambda line: None)
+    (tmp_path / "t" / "01-a" / "kept.txt").write_text("mine")
+    (tmp_path / "t" / "02-b" / "stale.txt").write_text("old")
+    done = tour.redo_steps(tmp_path / "t", ["b"], device="cpu", say=lambda line: None)
+    assert [(s.name, s.status) for s in done] == [("b", "ok")] and levels == ["smoke", "smoke"]
+    assert (tmp_path / "t" / "01-a" / "kept.txt").is_file() and not (tmp_path / "t" / "02-b" / "stale.txt").exists()
+    assert "stale.txt" not in (tmp_path / "t" / "index.html").read_text()  # the page was rewritten
+    with pytest.raises(ConfigError, match="unknown step"):
+        tour.redo_steps(tmp_path / "t", ["nope"], device="cpu")
+    with pytest.raises(ConfigError, match="not a finished tour"):
+        tour.redo_steps(tmp_path, ["a"], device="cpu")

@@ -18,6 +18,7 @@ import torch
 
 from ..errors import CheckpointError, DataError
 from ..runs import load_checkpoint
+from .familiarity import Familiarity
 from .features import FeatureSpec, FeatureTransform
 from .model import CELL_TYPES, CaptioningRNN, param_shapes
 from .settings import DTYPE_NAMES
@@ -76,6 +77,7 @@ def _check(state: Any) -> None:
                               f"{m['input_dim']}")
     if f.get("spec") is not None:
         FeatureSpec.from_dict(f["spec"])
+    Familiarity.from_state(f.get("familiarity"))
 
 
 def _whole(v: Any, name: str, lo: int, hi: int) -> None:
@@ -105,6 +107,7 @@ class Captioner:
     transform: FeatureTransform
     max_length: int
     source: str
+    familiarity: Familiarity | None = None  # None: an older checkpoint, without the training features' stats
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Captioner:
@@ -122,7 +125,7 @@ class Captioner:
         f = state["features"]
         spec = FeatureSpec.from_dict(f["spec"]) if f.get("spec") else None
         return cls(model, vocab, spec, FeatureTransform.from_state(f["transform"]), state["config"]["max_length"],
-                   str(f.get("source", "")))
+                   str(f.get("source", "")), Familiarity.from_state(f.get("familiarity")))
 
     @property
     def vocab_size(self) -> int:
@@ -135,3 +138,10 @@ class Captioner:
         ids = (self.model.sample(x, steps) if beam <= 1
                else self.model.beam_search(x, beam_size=beam, max_length=steps))
         return self.vocab.decode_batch(ids)
+
+    def notes(self, raw_features: np.ndarray) -> list[dict]:
+        """Per row: ``{"distance": d}`` from the training images, with a ``"warning"`` when the image is unlike
+        them (`familiarity`); empty dicts for a checkpoint without the statistics."""
+        if self.familiarity is None:
+            return [{} for _ in range(len(raw_features))]
+        return self.familiarity.notes(self.transform, raw_features)

@@ -33,7 +33,8 @@ KIND = "caption-eval"
 @dataclass
 class Evaluation:
     scores: dict[str, float]
-    records: list[dict]  # {"image", "generated", "references"} per image
+    records: list[dict]  # {"image", "generated", "references"} per image (+ "distance", "warning": `annotate`)
+    unfamiliar: int = 0  # images unlike the training images (`familiarity`)
 
 
 @dataclass
@@ -43,6 +44,7 @@ class CaptionEvalResult(JobResult):
     scores: dict[str, float] = field(default_factory=dict)
     images: int = 0
     data: str = ""
+    unfamiliar: int = 0  # of `images`, those unlike the training images (see `familiarity`)
 
 
 def run(settings: CaptionEvalSettings, out: str | Path | None = None, *, progress: Progress | None = None,
@@ -63,15 +65,34 @@ def run(settings: CaptionEvalSettings, out: str | Path | None = None, *, progres
     images = data.split_images(settings.split)
     run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite, extra={"data_used": spec})
     hyps = decode(captioner, data.features[images], settings.beam, progress=progress, should_stop=should_stop)
-    ev = score(data, images[:len(hyps)], hyps)
+    ev = annotate(score(data, images[:len(hyps)], hyps), captioner, data.features[images[:len(hyps)]])
     write_evaluation(ev, run_dir)
     runs.MetricsLog(run_dir).log(0, images=len(ev.records), **ev.scores)
     result = CaptionEvalResult(run_dir, status="ok" if len(hyps) == len(images) else "cancelled",
                                files={"captions": run_dir / "captions.json", "scores": run_dir / "scores.json"},
                                numbers={"images": len(hyps), **ev.scores}, scores=ev.scores, images=len(hyps),
-                               data=spec)
-    return jobs.finish_run(result, started, "" if result.status == "ok" else
-                           f"stopped after {len(hyps)} of {len(images)} images; scores are of those")
+                               data=spec, unfamiliar=ev.unfamiliar)
+    if captioner.familiarity is not None:
+        result.numbers["unfamiliar_images"] = ev.unfamiliar
+    parts = [] if result.status == "ok" else [f"stopped after {len(hyps)} of {len(images)} images; scores are of "
+                                              "those"]
+    if ev.unfamiliar:
+        parts.append(unfamiliar_summary(ev.unfamiliar, len(ev.records)))
+    return jobs.finish_run(result, started, "; ".join(parts))
+
+
+def unfamiliar_summary(count: int, total: int) -> str:
+    """The one line that says how many images were unlike the training images."""
+    return (f"{count} of {total} images are unlike the images the model was trained on (see \"warning\" in "
+            "captions.json); their captions are likely meaningless")
+
+
+def annotate(ev: Evaluation, captioner: Captioner, raw_features: np.ndarray) -> Evaluation:
+    """Each record gets its image's distance from the training images, and a warning when it is unlike them."""
+    for record, note in zip(ev.records, captioner.notes(raw_features)):
+        record.update(note)
+    ev.unfamiliar = sum("warning" in r for r in ev.records)
+    return ev
 
 
 def check_decoding_fits(captioner: Captioner, beam: int, rows: int = DECODE_CHUNK) -> None:
@@ -122,7 +143,8 @@ def evaluate(captioner: Captioner, data: CaptionData, split: str = "test", *, be
     each image's reference captions."""
     check_same_kind(captioner, data)
     images = data.split_images(split)
-    return score(data, images, decode(captioner, data.features[images], beam))
+    return annotate(score(data, images, decode(captioner, data.features[images], beam)), captioner,
+                    data.features[images])
 
 
 def write_evaluation(ev: Evaluation, out_dir: str | os.PathLike) -> Path:

@@ -25,6 +25,7 @@ from .budget import VALIDATION_CHUNK
 from .curves import save_curves
 from .dataset import CaptionData
 from .engines import NumpyEngine, TorchEngine
+from .familiarity import Familiarity
 from .features import FeatureTransform
 from .metrics import caption_scores
 from .settings import CaptionTrainSettings
@@ -80,6 +81,7 @@ class Training:
     resumed: bool
     log: runs.MetricsLog | None = None  # `open_log`; None outside the main process
     window: list[float] = field(default_factory=list)  # training losses since the last logged row
+    familiarity: Familiarity | None = None  # the training images' feature distances, for captioning's warning
 
     @property
     def per_epoch(self) -> int:
@@ -124,7 +126,8 @@ def prepare(data: CaptionData, settings: CaptionTrainSettings, run_dir: Path, di
     at = Position() if state is None else _restore(engine, state, data)
     return Training(data, s, run_dir, dist, transform, transform(data.features), engine,
                     data.split_captions("train"), val_images, np.flatnonzero(np.isin(data.image_idxs, val_images)),
-                    at, resumed=state is not None)
+                    at, resumed=state is not None,
+                    familiarity=Familiarity.fit(transform, data.features[data.split_images("train")]))
 
 
 def open_log(t: Training) -> Training:
@@ -241,7 +244,7 @@ def checkpoint_state(t: Training) -> dict[str, Any]:
         **t.engine.state(),
         "vocab": list(t.data.vocab.idx_to_word),
         "features": {"spec": spec.as_dict() if spec else None, "transform": t.transform.state(),
-                     "source": t.data.source},
+                     "source": t.data.source, "familiarity": t.familiarity.state() if t.familiarity else None},
         "progress": {"epoch": t.at.epoch, "batch": t.at.batch, "step": t.at.step},
         "rng": devices.rng_state(),
     }

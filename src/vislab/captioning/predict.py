@@ -12,21 +12,31 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import jobs
+from .. import jobs, runs
 from ..fileio import write_json
+from ..images import load_image, resize, save_image
 from ..jobs import JobResult, Progress, StopCheck
 from .checkpoint import Captioner
 from .evaluate import check_decoding_fits, decode, image_features
 from .settings import CaptionSettings
 
 KIND = "caption"
+THUMBNAIL = 256  # longer side of the pictures saved beside captions.json
 
 
 @dataclass
 class CaptionResult(JobResult):
-    """`captions`: (image, caption) pairs, in the order of the settings' images (fewer when cancelled)."""
+    """`captions`: (image, caption) pairs, in the order of the settings' images (fewer when cancelled);
+    `records`: per image ``{"image", "caption"}`` plus, for a checkpoint with the training features' statistics,
+    ``"distance"`` and (for an image unlike the training images) ``"warning"`` (see `familiarity`)."""
 
     captions: list[tuple[str, str]] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        """One line per unfamiliar image: ``IMAGE: warning``."""
+        return [f"{r['image']}: {r['warning']}" for r in self.records if "warning" in r]
 
 
 def read_inputs(settings: CaptionSettings) -> tuple[Captioner, np.ndarray]:
@@ -41,23 +51,60 @@ def read_inputs(settings: CaptionSettings) -> tuple[Captioner, np.ndarray]:
 def caption(settings: CaptionSettings, *, progress: Progress | None = None,
             should_stop: StopCheck | None = None) -> list[tuple[str, str]]:
     """(image, caption) pairs, without writing anything."""
+    return [(r["image"], r["caption"]) for r in describe(settings, progress=progress, should_stop=should_stop)]
+
+
+def describe(settings: CaptionSettings, *, progress: Progress | None = None,
+             should_stop: StopCheck | None = None) -> list[dict]:
+    """Per image ``{"image", "caption"}`` with the distance from the training images and, for an image unlike
+    them, a ``"warning"`` (see `CaptionResult.records`); writes nothing."""
     captioner, feats = read_inputs(settings)
+    return _records(settings, captioner, feats, progress, should_stop)
+
+
+def _records(settings: CaptionSettings, captioner: Captioner, feats: np.ndarray, progress: Progress | None,
+             should_stop: StopCheck | None) -> list[dict]:
     hyps = decode(captioner, feats, settings.beam, progress=progress, should_stop=should_stop)
-    return list(zip(settings.images, hyps))
+    return [{"image": p, "caption": c, **note}
+            for p, c, note in zip(settings.images, hyps, captioner.notes(feats[:len(hyps)]))]
 
 
 def run(settings: CaptionSettings, out: str | Path | None = None, *, progress: Progress | None = None,
         should_stop: StopCheck | None = None, command: str | None = None, overwrite: bool = False) -> CaptionResult:
     """Caption the images into the run folder `out` (default runs/caption-<time>): captions.json lists
-    ``{"image", "caption"}`` per image."""
+    `CaptionResult.records`, each with ``"picture"``, the thumbnail saved under ``pictures/`` (so a report
+    shows each caption, and any warning, under its picture)."""
     started = time.perf_counter()
     captioner, feats = read_inputs(settings)
     run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite)
-    hyps = decode(captioner, feats, settings.beam, progress=progress, should_stop=should_stop)
-    pairs = list(zip(settings.images, hyps))
-    write_json(run_dir / "captions.json", [{"image": p, "caption": c} for p, c in pairs])
-    result = CaptionResult(run_dir, status="ok" if len(hyps) == len(feats) else "cancelled",
+    records = _records(settings, captioner, feats, progress, should_stop)
+    for i, r in enumerate(records):
+        r["picture"] = _thumbnail(r["image"], i, run_dir)
+    write_json(run_dir / "captions.json", records)
+    result = CaptionResult(run_dir, status="ok" if len(records) == len(feats) else "cancelled",
                            files={"captions": run_dir / "captions.json"},
-                           numbers={"images": len(hyps)}, captions=pairs)
-    return jobs.finish_run(result, started, "" if result.status == "ok" else
-                           f"stopped after {len(hyps)} of {len(feats)} images")
+                           numbers={"images": len(records)}, captions=[(r["image"], r["caption"]) for r in records],
+                           records=records)
+    if captioner.familiarity is not None:
+        result.numbers["unfamiliar_images"] = len(result.warnings)
+    runs.MetricsLog(run_dir).log(0, **result.numbers)
+    return jobs.finish_run(result, started, _message(result, len(feats)))
+
+
+def _thumbnail(image: str, i: int, run_dir: Path) -> str:
+    """A small copy of the image in the run folder; its path relative to the folder."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(image.split(":")[-1]).stem)[:60]
+    rel = f"pictures/{i:02d}_{stem or 'image'}.png"
+    img = load_image(image)
+    h, w = img.shape[-2:]
+    scale = min(1.0, THUMBNAIL / max(h, w))  # the longer side: a long thin image stays small
+    save_image(resize(img, (max(1, round(h * scale)), max(1, round(w * scale)))), run_dir / rel)
+    return rel
+
+
+def _message(result: CaptionResult, total: int) -> str:
+    parts = [] if result.status == "ok" else [f"stopped after {len(result.records)} of {total} images"]
+    if result.warnings:
+        parts.append(f"{len(result.warnings)} of {len(result.records)} images are unlike the images the model was "
+                     "trained on; their captions are likely meaningless")
+    return "; ".join(parts)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from ..captioning.settings import (
@@ -175,6 +176,10 @@ def _eval(args: argparse.Namespace) -> int:
     for k, v in result.scores.items():
         print(f"  {k:8s} {v:.4f}")
     print(f"captions: {result.files['captions']}")
+    if result.unfamiliar:
+        from ..captioning.evaluate import unfamiliar_summary
+
+        print(f"vislab: warning: {unfamiliar_summary(result.unfamiliar, result.images)}", file=sys.stderr)
     return 0
 
 
@@ -183,13 +188,17 @@ def _predict(args: argparse.Namespace) -> int:
 
     settings = settings_from(CaptionSettings, args)
     if args.out is not None:
-        pairs = run_job(predict.run, settings, args, "caption").captions
+        records = run_job(predict.run, settings, args, "caption").records
     else:
         with flag_errors():
-            pairs = predict.caption(settings)
+            records = predict.describe(settings)
     if args.json:
-        print(json.dumps([{"image": p, "caption": c} for p, c in pairs]))
+        print(json.dumps(records))
     else:
-        for p, c in pairs:
-            print(f"{p}: {c}")
+        for r in records:
+            print(f"{r['image']}: {r['caption']}")
+    # One line per image the model has never seen the like of: its caption is not to be trusted.
+    for r in records:
+        if "warning" in r:
+            print(f"vislab: warning: {r['image']}: {r['warning']}", file=sys.stderr)
     return 0

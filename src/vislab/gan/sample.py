@@ -10,9 +10,13 @@ the same seed: both draw noise in the same batches from the same seeded stream.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .. import jobs, runs
 from ..devices import resolve_device
@@ -48,7 +52,15 @@ def run(settings: GanSampleSettings, out: str | Path | None = None, *, progress:
     n = settings.n
     output = check_output_file("output", settings.output, grid_side(n)) if settings.output else None
     refuse_if_too_big("n", n, sample_bytes(n), f"a grid of {n} samples", device)
+    fresh = out is None or not Path(out).exists()
     run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite, extra=g.facts())
+    with _whole_run_or_none(run_dir, fresh):
+        return _sample(settings, g, n, output, run_dir, started, progress, should_stop)
+
+
+def _sample(settings: GanSampleSettings, g: Any, n: int, output: Path | None, run_dir: Path, started: float,
+            progress: Progress | None, should_stop: StopCheck | None) -> GanSampleResult:
+    device = resolve_device(settings.device)
     x = generate(g.generator, g.settings.noise_dim, n, seed=settings.seed, device=device, progress=progress,
                  should_stop=should_stop)
     result = GanSampleResult(run_dir, status="ok" if len(x) == n else "cancelled", samples=len(x),
@@ -62,3 +74,18 @@ def run(settings: GanSampleSettings, out: str | Path | None = None, *, progress:
     runs.MetricsLog(run_dir).log(g.step, samples=len(x))
     return jobs.finish_run(result, started, "" if not result.cancelled else f"stopped after {len(x)} of {n}")
 
+
+@contextlib.contextmanager
+def _whole_run_or_none(run_dir: Path, fresh: bool) -> Iterator[None]:
+    """A sampling that fails or is interrupted after the folder was started leaves no half run (config.json
+    alone, which a report calls incomplete): what it wrote goes, and so does the folder if it made it."""
+    try:
+        yield
+    except BaseException:
+        if fresh:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:  # a folder given to us (empty, or emptied by overwrite): leave it as empty as it was
+            for entry in run_dir.iterdir():
+                if entry.name != runs.LOCK_NAME:
+                    shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        raise

@@ -39,6 +39,12 @@ MAX_ROWS = 300
 MAX_TEXTS = 50
 """Text outputs shown per run."""
 
+OPEN_ROWS = 12
+"""Settings and metrics tables up to this many rows are shown open; longer ones start collapsed."""
+
+OPEN_LINES = 25
+"""Text outputs up to this many lines are shown open; longer ones (pretty-printed JSON) start collapsed."""
+
 MAX_LONG_TEXT = 20_000
 """Characters of a command or a driver's message shown (the rest is cut)."""
 
@@ -78,6 +84,8 @@ pre.error { background: #fff1f0; color: #a61b1b; }
 .gallery { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-end; }
 figure { margin: 0; }
 figcaption { font-size: 12px; color: var(--muted); max-width: 480px; word-break: break-all; }
+figcaption .caption { display:block; color: var(--fg); font-size: 13px; word-break: normal; }
+figcaption .warn { display:block; color: #a61b1b; word-break: normal; }
 figure img { display:block; border: 1px solid var(--line); border-radius: 4px; background: #fff; }
 img.pixel { image-rendering: pixelated; }
 img.curves { max-width: 100%; height: auto; }
@@ -135,18 +143,31 @@ def _overview(runs: list[RunInfo], base: Path) -> str:
 def _highlights(runs: list[RunInfo], base: Path, embed: bool) -> str:
     """One picture per run, side by side at the top: the whole story at a glance, each linking to its run."""
     figs = []
+    nested = _nested(runs)
     for i, r in enumerate(runs, 1):
         im = headline(r)
-        if im is None:
+        # A run inside another (a saliency method's run in a tour step) or holding others (the tour's own
+        # folder) is a part or a summary: its picture only if a driver named it, so each step shows once.
+        if im is None or (i - 1 in nested and im.rel != (r.status or {}).get("headline")):
             continue
         w, h, pixel = _display_size(im.width, im.height, longest=220, shortest=110)
         cls = ' class="pixel"' if pixel else ""
         figs.append(f'<figure><a href="#run-{i}"><img{cls} src="{escape(_image_src(im.path, r.path, base, embed))}" '
                     f'width="{w}" height="{h}" alt="{escape(r.name)}: {escape(im.rel)}"></a>'
-                    f"<figcaption>{escape(r.name)}</figcaption></figure>")
+                    f"<figcaption>{escape(r.name)}{_caption_html(r, im.rel, w)}</figcaption></figure>")
     if len(figs) < 2:
         return ""  # a single run's picture is right below anyway
     return f'<div class="card"><div class="gallery">{"".join(figs)}</div></div>'
+
+
+def _nested(runs: list[RunInfo]) -> set[int]:
+    """Indexes of the runs that lie inside another run of the page or hold one."""
+    out = set()
+    for i, a in enumerate(runs):
+        for j, b in enumerate(runs):
+            if i != j and a.path in b.path.parents:
+                out.update((i, j))
+    return out
 
 
 def headline(r: RunInfo):
@@ -196,13 +217,23 @@ def _run_section(i: int, r: RunInfo, base: Path, embed: bool) -> str:
     if r.texts:
         out.append("<h3>Outputs</h3>" + _more(len(r.texts), MAX_TEXTS, "outputs"))
         for rel, text in r.texts[:MAX_TEXTS]:
-            out.append(f"<details open><summary>{escape(rel)}</summary>"
-                       f"<pre>{escape(_pretty(rel, text))}</pre></details>")
+            out.append(_output(rel, text))
     if r.checkpoints:
         items = "".join(f"<li><code>{escape(rel)}</code> ({_fmt_bytes(n)})</li>" for rel, n in r.checkpoints)
         out.append(f"<h3>Checkpoints</h3><ul>{items}</ul>")
     out.append("</section>")
     return "\n".join(out)
+
+
+def _output(rel: str, text: str) -> str:
+    """A text output: open when short, collapsed (one summary line saying how long) when long, so a tour's
+    80 caption records do not make the page metres tall."""
+    pretty = _pretty(rel, text)
+    lines = pretty.count("\n") + 1
+    if lines <= OPEN_LINES:
+        return f"<details open><summary>{escape(rel)}</summary><pre>{escape(pretty)}</pre></details>"
+    return (f"<details><summary>{escape(rel)} ({lines} lines; click to show)</summary>"
+            f"<pre>{escape(pretty)}</pre></details>")
 
 
 def _history(r: RunInfo) -> str:
@@ -223,8 +254,17 @@ def _config_table(r: RunInfo) -> str:
     rows += [(_short(k, 200), _fmt_value(v)) for k, v in settings[:MAX_ROWS]]
     if not rows:
         return '<p class="sub">no settings recorded</p>'
-    return ("<table>" + "".join(f"<tr><th>{escape(k)}</th><td><code>{escape(v)}</code></td></tr>"
-                                for k, v in rows) + "</table>" + _more(len(settings), MAX_ROWS, "settings"))
+    table = ("<table>" + "".join(f"<tr><th>{escape(k)}</th><td><code>{escape(v)}</code></td></tr>"
+                                 for k, v in rows) + "</table>" + _more(len(settings), MAX_ROWS, "settings"))
+    return _collapsed(table, len(rows), "settings")
+
+
+def _collapsed(table: str, rows: int, what: str) -> str:
+    """A table of more than `OPEN_ROWS` rows starts collapsed, so a tour's dozen runs stay a page to scroll,
+    not metres of settings."""
+    if rows <= OPEN_ROWS:
+        return table
+    return f"<details><summary>{rows} {what} (click to show)</summary>{table}</details>"
 
 
 def _more(n: int, shown: int, what: str) -> str:
@@ -258,10 +298,11 @@ def _timing_table(r: RunInfo) -> str:
 
 
 def _duration(r: RunInfo) -> tuple[float, str] | None:
-    """(seconds, where the figure comes from): a driver's measurement, the metrics clock, or file times."""
+    """(seconds, where the figure comes from): the run's own measurement (status.json), the metrics clock, or
+    file times. A recorded 0 (or a negative figure) is no measurement: the timestamps are used instead."""
     seconds = finite_number((r.status or {}).get("seconds"))
-    if seconds is not None:
-        return seconds, "measured by the driver"
+    if seconds is not None and seconds > 0:
+        return seconds, "measured by the run"
     times = _times(r)
     if len(times) >= 2:
         return max(times) - min(times), "first to last metrics row"
@@ -290,7 +331,8 @@ def _gallery(r: RunInfo, base: Path, embed: bool) -> str:
                f'alt="{escape(im.rel)}" title="{escape(im.rel)} ({im.width}x{im.height})">')
         if link:
             img = f'<a href="{escape(link)}">{img}</a>'
-        figs.append(f"<figure>{img}<figcaption>{escape(im.rel)}</figcaption></figure>")
+        figs.append(f"<figure>{img}<figcaption>{escape(im.rel)}{_caption_html(r, im.rel, w)}</figcaption>"
+                    "</figure>")
     return f"<h3>Results{note}</h3><div class=\"gallery\">{''.join(figs)}</div>"
 
 
@@ -310,10 +352,23 @@ def _metrics_table(r: RunInfo, series: dict[str, list[tuple[float, float]]]) -> 
     for k, v in list(others.items())[:max(0, MAX_ROWS - len(series))]:
         rows.append(f'<tr><th>{escape(_short(k, 200))}</th><td colspan="5"><code>{escape(_fmt_value(v))}</code>'
                     "</td></tr>")
-    return head + "".join(rows) + "</tbody></table>" + _more(total, MAX_ROWS, "metrics")
+    return _collapsed(head + "".join(rows) + "</tbody></table>" + _more(total, MAX_ROWS, "metrics"), len(rows),
+                      "metrics")
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
+def _caption_html(r: RunInfo, rel: str, width: int) -> str:
+    """A picture's caption (from the run's captions.json) and its warning, if any, sized to the picture."""
+    c = r.captions.get(rel)
+    if c is None:
+        return ""
+    style = f' style="max-width:{max(width, 120)}px"'
+    out = f'<span class="caption"{style}>{escape(c.text)}</span>'
+    if c.warning:
+        out += f'<span class="warn"{style}>&#9888; {escape(c.warning)}</span>'
+    return out
+
+
 def _spread(items: list, k: int) -> list:
     if len(items) <= k:
         return items
@@ -352,11 +407,14 @@ def _image_src(path: Path, root: Path, base: Path, embed: bool) -> str:
 
 
 def _display_path(p: Path, base: Path) -> str:
+    """The run's folder relative to the page; the folder's own name when the page lies inside it (never ".")."""
     try:
         rel = os.path.relpath(p, base)
     except ValueError:
         return str(p)
-    return "." if rel == "." else Path(rel).as_posix()
+    if rel == ".":
+        return p.name or str(p)
+    return Path(rel).as_posix()
 
 
 def _badge(state: str) -> str:
@@ -404,6 +462,10 @@ def _fmt_date(t: float) -> str:
 def _fmt_seconds(s: float) -> str:
     if not math.isfinite(s) or abs(s) >= 1e9:  # nonsense from a corrupt log: shown, not formatted as h/min
         return f"{s:.3g} s"
+    if 0 < s < 0.005:
+        return "< 0.01 s"
+    if s < 1:  # quick jobs (an evaluation on cached features): two decimals, not "0.0 s"
+        return f"{s:.2f} s"
     if s < 60:
         return f"{s:.1f} s"
     m, sec = divmod(round(s), 60)

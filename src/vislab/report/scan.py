@@ -18,6 +18,7 @@ from typing import Any
 
 from PIL import Image
 
+from .captions import Caption, read_captions
 from .safefiles import (
     Unreadable,
     entry_exists,
@@ -78,6 +79,7 @@ class RunInfo:
     history: list[dict[str, str]] = field(default_factory=list)  # config.json "history": resumes and the like
     status: dict[str, Any] | None = None
     file_times: tuple[float, float] | None = None  # (oldest, newest) mtime of the run's own files
+    captions: dict[str, Caption] = field(default_factory=dict)  # picture (relative path) -> its caption
 
     @property
     def state(self) -> str:
@@ -279,6 +281,7 @@ def _read_files(info: RunInfo, exclude: set[Path]) -> None:
             info.texts.append((rel, _read_text(f, info.path)))
     if times:
         info.file_times = (min(times), max(times))
+    info.captions = read_captions(info.path, [im.rel for im in info.images])
 
 
 def _image_size(f: Path, root: Path) -> tuple[tuple[int, int], str | None]:

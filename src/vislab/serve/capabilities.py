@@ -51,7 +51,8 @@ CAPABILITIES: dict[str, Capability] = {c.name: c for c in [
                ("class_", "steps", "size", "seed", *_MODEL)),
     Capability("style", "style.settings:StyleSettings", "style.runners:run_style",
                ("content", "styles", "style_blend_weights", "content_weight", "style_weight", "tv_weight",
-                "image_size", "iterations", "scales", "style_scale", "original_colors", "init", "seed", *_MODEL),
+                "image_size", "iterations", "scales", "stop_tolerance", "style_scale", "original_colors", "init", "seed",
+                *_MODEL),
                images=("content", "styles")),
     Capability("invert", "style.settings:InvertSettings", "style.runners:run_invert",
                ("image", "layer", "image_size", "iterations", "tv_weight", "seed", *_MODEL), images=("image",)),
@@ -86,8 +87,8 @@ def build_settings(kind: str, form: Any, root: Path, find_checkpoint: Callable[[
         values["styles"] = tuple(values["styles"])
     if "style_blend_weights" in values and isinstance(values["style_blend_weights"], list):
         values["style_blend_weights"] = tuple(values["style_blend_weights"])
-    if "init" in values and values["init"] not in ("content", "noise"):  # any other init names a file
-        raise SettingError("init", f"must be content or noise; got {values['init']!r}")
+    if "init" in values and values["init"] not in ("recolored", "content", "noise"):  # any other names a file
+        raise SettingError("init", f"must be recolored, content or noise; got {values['init']!r}")
     if "model" in values and values["model"] not in MODELS:
         raise SettingError("model", f"must be one of {', '.join(MODELS)}; got {values['model']!r}")
     if kind in CHECKPOINT_KINDS and "checkpoint" in values:

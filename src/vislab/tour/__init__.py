@@ -10,6 +10,7 @@ that fails is recorded and the next one runs; the page shows what happened eithe
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 import traceback
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from .. import runs
 from ..devices import resolve_device, seed_everything
-from ..errors import ConfigError
+from ..errors import ConfigError, VislabError
 from ..fileio import write_json, write_text
 from .learn import caption, gan
 from .see import classify, dream, fool, saliency, style
@@ -38,7 +39,7 @@ LEVELS = ("full", "quick", "smoke")
 """How much work each step does: "full" (the README figures), "quick" (``--quick``, ``make demo``), "smoke"
 (seconds per step; for tests)."""
 
-__all__ = ["run_tour", "TourResult", "StepResult", "LEVELS", "STEPS", "Settings"]
+__all__ = ["run_tour", "redo_steps", "TourResult", "StepResult", "LEVELS", "STEPS", "Settings"]
 
 
 @dataclass
@@ -102,6 +103,37 @@ def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, dev
     finally:
         _finish(result, len(chosen), time.perf_counter() - t0)
     return result
+
+
+def redo_steps(out: str | Path, names: Sequence[str], *, device: str = "auto",
+               say: Callable[[str], None] | None = None) -> list[StepResult]:
+    """Run the steps `names` again in the finished tour folder `out`, at the tour's recorded level and seed
+    (each step's folder is replaced; the others are kept), then rewrite its report page. For comparing one
+    step's new settings without rerunning a long tour (the full GAN step takes many minutes on a CPU)."""
+    out = Path(out)
+    try:
+        config = runs.read_config(out)
+    except VislabError:
+        config = {}
+    if not isinstance(config, dict) or config.get("level") not in LEVELS:
+        raise ConfigError(f"{out}: not a finished tour folder (its config.json records no tour level)")
+    known = dict(STEPS)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"unknown step(s) {', '.join(unknown)}; the steps are {', '.join(known)}")
+    say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    settings = Settings(level=config["level"], seed=int(config.get("seed", 0)), device=str(resolve_device(device)))
+    done = []
+    for i, (name, fn) in enumerate(STEPS, 1):
+        if name in names:
+            run_dir = out / f"{i:02d}-{name}"
+            shutil.rmtree(run_dir, ignore_errors=True)
+            done.append(_run_step(run_dir, name, fn, settings))
+            say(f"tour: {name} again: {done[-1].status} ({done[-1].seconds:.1f} s)")
+    from ..report import build_report
+
+    build_report([out], out / "index.html", title="vislab tour")
+    return done
 
 
 def _run_step(run_dir: Path, name: str, fn: StepFn, settings: Settings) -> StepResult:
