@@ -71,6 +71,9 @@ def test_bad_class_names_and_indices(cli, tmp_path, target):
     (["saliency", "sample:coffee", "--max-steps", str(10**30)], "--max-steps"),
     (["saliency", "sample:coffee", "--batch-size", "x"], "--batch-size"),
     (["saliency", "sample:coffee", "--seed", "-1"], "--seed"),
+    (["saliency", "sample:coffee", "--baseline-samples", "0"], "--baseline-samples"),
+    (["saliency", "sample:coffee", "--baseline-samples", "3"], "--baseline-samples"),  # blur is one image
+    (["saliency", "sample:coffee", "--baseline", "white"], "--baseline"),
     (["fool", "sample:coffee", "--target", "1", "--lr", "inf"], "--lr"),
     (["fool", "sample:coffee", "--target", "1", "--lr", "0"], "--lr"),
     (["fool", "sample:coffee", "--target", "1", "--lr", "1e400"], "--lr"),

@@ -12,6 +12,7 @@ from tests.conftest import assert_one_line_error
 from vislab.backbones.squeezenet import SqueezeNet11
 from vislab.images import load_image, resize, save_image
 from vislab.runs import read_metrics
+from vislab.visualize.parameterizations import FourierParameterization
 
 
 def _png_size(path) -> tuple[int, int]:
@@ -115,7 +116,7 @@ def test_dream_writes_the_image_figure_and_metrics(cli, tmp_path):
     rows = read_metrics(out)
     assert rows[-1]["final"] and 0 <= rows[-1]["target_prob"] <= 1
     cfg = json.loads((out / "config.json").read_text())["config"]
-    assert cfg["target"] == 1 and cfg["param"] == "fourier" and cfg["lr"] == 0.05
+    assert cfg["target"] == 1 and cfg["param"] == "fourier" and cfg["lr"] == FourierParameterization().lr
     r = cli("dream", "--class", "1", "--param", "pixel", "--steps", "2", "--size", "48",
             "--out", tmp_path / "px")
     assert r.rc == 0, r.err

@@ -173,3 +173,15 @@ def test_fool_result_numbers_are_in_pixel_units(tmp_path):
     assert result.numbers["linf"] == pytest.approx(s["linf"])
     img = torch.round(result.image * 255) / 255
     assert torch.equal(img, result.image)  # what was saved: the 8-bit image
+
+
+def test_dream_progress_passes_preview_pictures(tmp_path):
+    rec = Recorder()
+    result = dream_job.run(_dream(steps=12), tmp_path / "d", progress=rec)
+    previews = [(step, numbers["preview"]) for step, _, numbers in rec.calls if "preview" in numbers]
+    assert [step for step, _ in previews] == [10, 12]  # every 10 steps and the last
+    for _, img in previews:
+        assert img.shape == (3, 32, 32) and img.device.type == "cpu" and 0 <= img.min() <= img.max() <= 1
+    # The last preview is the final image before it is rounded to 8 bits.
+    torch.testing.assert_close(previews[-1][1], result.image, atol=0.5 / 255 + 1e-6, rtol=0)
+    assert all(isinstance(n["target_prob"], float) for _, _, n in rec.calls)

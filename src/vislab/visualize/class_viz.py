@@ -21,6 +21,8 @@ from .progress import ProgressArg, as_progress
 from .settings import DreamSettings, check_dream
 
 OnStep = Callable[[int, float, float], None]
+PREVIEW_EVERY = 10
+"""Steps between the pictures passed to `progress` (``preview=``), for pages that show the image forming."""
 
 
 def class_visualization_update_step(img: torch.Tensor, model: Model, target_y: int | torch.Tensor,
@@ -58,14 +60,15 @@ def create_class_visualization(target_y: int, model: Model, param: str | Paramet
                                *, size: int = DreamSettings.size, steps: int = DreamSettings.steps,
                                seed: int = DreamSettings.seed, log_every: int = 10, on_step: OnStep | None = None,
                                progress: ProgressArg = None, should_stop: Callable[[], bool] | None = None,
-                               **settings: Any) -> ClassVisualization:
+                               preview_every: int = PREVIEW_EVERY, **settings: Any) -> ClassVisualization:
     """Synthesize a `size` x `size` image of class `target_y`.
 
     `param` is a parameterization object or its name (``"fourier"``, ``"pixel"``); `settings` (``lr=``,
     ``views=``, ...) override its defaults. `on_step(step, target_logit, target_prob)` is called every
     `log_every` steps and after the last (numbers of the image that step scored, before its update);
-    `progress(step, steps, target_prob=p)` after every step (True: a bar on stderr); `should_stop()` before each
-    step ends the optimization early.
+    `progress(step, steps, target_prob=p)` after every step (True: a bar on stderr), every `preview_every` steps
+    and after the last with ``preview=`` the current (3, size, size) image on the CPU (0: never);
+    `should_stop()` before each step ends the optimization early.
     """
     p = as_parameterization(param, **settings)
     check_dream(p, size, steps, seed)
@@ -83,7 +86,11 @@ def create_class_visualization(target_y: int, model: Model, param: str | Paramet
             done = t + 1
             if on_step is not None and (t % log_every == 0 or done == steps):
                 on_step(t, logit, prob)
-            report(done, steps, target_prob=prob)
+            if preview_every and (done % preview_every == 0 or done == steps):
+                with torch.no_grad():
+                    report(done, steps, target_prob=prob, preview=search.image()[0].detach().clamp(0, 1).cpu())
+            else:
+                report(done, steps, target_prob=prob)
     with torch.no_grad():
         img = quantize(search.image())  # report the image as it will be saved (8-bit)
         prob = float(forward(img).softmax(dim=1)[0, target[0]])

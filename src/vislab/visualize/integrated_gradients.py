@@ -18,12 +18,17 @@ were taken.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import torch
 
 from ..errors import ConfigError
+from .baselines import make_baselines
 from .classifier import Model, as_batch, as_targets, model_device, scores_fn, target_scores
 from .saliency import Explanation, Target, channel_max, gradients
+
+Baseline = float | torch.Tensor | Sequence[torch.Tensor] | str
 
 IG_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid",
               "adaptive")
@@ -57,12 +62,18 @@ def path_weights(n_steps: int, method: str = "gausslegendre") -> tuple[torch.Ten
 class IntegratedGradients:
     """``IntegratedGradients(model).attribute(x, target, baseline=0.0) -> (N, 3, H, W)`` signed attributions.
 
-    The default baseline is a black image. `internal_batch_size` path points go through the network at a time.
-    After `attribute`, ``steps_used`` holds the number of gradient evaluations per image.
+    `baseline` is a number, a tensor like x, a list of such (integrated gradients averaged over them), or the name
+    of a kind in `baselines.BASELINES` (``"blur"``, ``"black"``, ``"uniform"``) made per call with
+    `baseline_samples` draws of a CPU generator seeded with `seed`; the default is a black image, as in captum.
+    `internal_batch_size` path points go through the network at a time. `on_gradients(n)`, if given, is called
+    after every batch of gradients with the number taken so far for the current image (a progress hook). After
+    `attribute`, ``steps_used`` holds the number of gradient evaluations per image (all its baselines together).
     """
 
     def __init__(self, model: Model, *, n_steps: int = 50, method: str = "gausslegendre",
-                 internal_batch_size: int = 25, tol: float = 0.01, max_steps: int = 1024) -> None:
+                 internal_batch_size: int = 25, tol: float = 0.01, max_steps: int = 1024,
+                 baseline: Baseline = 0.0, baseline_samples: int = 1, seed: int | None = None,
+                 on_gradients: Callable[[int], None] | None = None) -> None:
         if internal_batch_size < 1:
             raise ConfigError(f"internal_batch_size must be >= 1, got {internal_batch_size}")
         if method == "adaptive":
@@ -72,32 +83,54 @@ class IntegratedGradients:
                                   f"got n_steps={n_steps}, max_steps={max_steps}, tol={tol}")
         else:
             path_weights(n_steps, method)  # validate now, not halfway through a batch
+        if isinstance(baseline, str):
+            make_baselines(torch.zeros(1, 3, 2, 2), baseline, baseline_samples)  # validate the name and count
         self.model, self.forward = model, scores_fn(model)
         self.n_steps, self.method, self.internal_batch_size = n_steps, method, internal_batch_size
         self.tol, self.max_steps = tol, max_steps
+        self.baseline, self.baseline_samples, self.seed = baseline, baseline_samples, seed
+        self.on_gradients = on_gradients
         self.steps_used: list[int] = []
+        self._taken = 0  # gradients taken so far for the current image (for `on_gradients`)
 
-    def attribute(self, x: torch.Tensor, target: Target, baseline: torch.Tensor | float = 0.0, *,
+    def baselines_for(self, x: torch.Tensor, baseline: Baseline | None = None) -> list[torch.Tensor]:
+        """The baselines `attribute` uses for images `x` (N, 3, H, W): a list of tensors shaped like `x`."""
+        b = self.baseline if baseline is None else baseline
+        if isinstance(b, str):
+            gen = torch.Generator().manual_seed(self.seed) if self.seed is not None else None
+            return make_baselines(x, b, self.baseline_samples, generator=gen)
+        if isinstance(b, (list, tuple)):
+            if not b:
+                raise ConfigError("integrated gradients needs at least one baseline, got an empty list")
+            return [torch.as_tensor(bi, dtype=x.dtype, device=x.device).expand_as(x) for bi in b]
+        return [torch.as_tensor(b, dtype=x.dtype, device=x.device).expand_as(x)]
+
+    def attribute(self, x: torch.Tensor, target: Target, baseline: Baseline | None = None, *,
                   return_convergence_delta: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Attributions; with ``return_convergence_delta`` also sum(attributions) - (s_y(x) - s_y(baseline))
-        per image: the quadrature error, small when the path is sampled finely enough."""
+        """Attributions (None: the baseline given at construction); with ``return_convergence_delta`` also
+        sum(attributions) - (s_y(x) - mean_k s_y(baseline_k)) per image: the quadrature error, small when the
+        path is sampled finely enough."""
         x = as_batch(x).to(model_device(self.model))
         targets = as_targets(target, len(x), x.device)
-        base = torch.as_tensor(baseline, dtype=x.dtype, device=x.device).expand_as(x)
+        bases = self.baselines_for(x, baseline)
         integral = self._adaptive if self.method == "adaptive" else self._fixed
         self.steps_used = []
         out = []
-        for xi, bi, ti in zip(x, base, targets):
-            mean_grad, used = integral(xi, bi, ti)
-            out.append(mean_grad * (xi - bi))
-            self.steps_used.append(used)
+        for i, (xi, ti) in enumerate(zip(x, targets)):
+            self._taken = 0
+            total = torch.zeros_like(xi)
+            for base in bases:
+                mean_grad, _ = integral(xi, base[i], ti)
+                total += mean_grad * (xi - base[i])
+            out.append(total / len(bases))
+            self.steps_used.append(self._taken)
         attributions = torch.stack(out)
         if not return_convergence_delta:
             return attributions
         with torch.no_grad():
             s_x = target_scores(self.forward(x), targets)
-            gap = s_x - target_scores(self.forward(base.contiguous()), targets)
-        return attributions, attributions.flatten(1).sum(dim=1) - gap
+            s_base = torch.stack([target_scores(self.forward(b.contiguous()), targets) for b in bases]).mean(0)
+        return attributions, attributions.flatten(1).sum(dim=1) - (s_x - s_base)
 
     def explain(self, x: torch.Tensor, target: Target) -> Explanation:
         """`channel_max` maps of the attributions, and per image the gradients taken (``ig_steps``), the score
@@ -115,7 +148,11 @@ class IntegratedGradients:
         """Gradients at the path points b + a (x - b), `internal_batch_size` at a time, yielded in order."""
         for start in range(0, len(alphas), self.internal_batch_size):
             a = alphas[start:start + self.internal_batch_size].to(xi).view(-1, 1, 1, 1)
-            yield gradients(self.forward, bi + a * (xi - bi), ti.expand(len(a)))
+            g = gradients(self.forward, bi + a * (xi - bi), ti.expand(len(a)))
+            self._taken += len(g)
+            if self.on_gradients is not None:
+                self.on_gradients(self._taken)
+            yield g
 
     def _fixed(self, xi, bi, ti) -> tuple[torch.Tensor, int]:
         alphas, weights = path_weights(self.n_steps, self.method)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import torch
 
 from ..jobs import check_choice
+from .baselines import DEFAULT_BASELINE
 from .classifier import Model
 from .integrated_gradients import IntegratedGradients
 from .saliency import Explanation, Saliency, SmoothGrad, Target
@@ -32,9 +33,11 @@ def _smoothgrad(model: Model, *, n_samples: int, stdev: float, internal_batch_si
 
 
 def _ig(model: Model, *, n_steps: int, ig_method: str, tol: float, max_steps: int, internal_batch_size: int,
+        baseline: str, baseline_samples: int, seed: int | None, on_gradients: Callable[[int], None] | None,
         **_: Any) -> Explainer:
     return IntegratedGradients(model, n_steps=n_steps, method=ig_method, tol=tol, max_steps=max_steps,
-                               internal_batch_size=internal_batch_size)
+                               internal_batch_size=internal_batch_size, baseline=baseline,
+                               baseline_samples=baseline_samples, seed=seed, on_gradients=on_gradients)
 
 
 METHODS: dict[str, Callable[..., Explainer]] = {"vanilla": _vanilla, "smoothgrad": _smoothgrad, "ig": _ig}
@@ -46,12 +49,15 @@ LABELS = {"vanilla": "|d score / d pixel|, max over RGB",
 
 def make_explainer(model: Model, method: str = "vanilla", *, n_samples: int = 25, stdev: float = 0.15,
                    n_steps: int = 32, ig_method: str = "adaptive", tol: float = 0.01, max_steps: int = 1024,
-                   internal_batch_size: int = 25, seed: int | None = None) -> Explainer:
+                   internal_batch_size: int = 25, seed: int | None = None, baseline: str = DEFAULT_BASELINE,
+                   baseline_samples: int = 1, on_gradients: Callable[[int], None] | None = None) -> Explainer:
     """The saliency method `method` (a key of `METHODS`) with its options; options it does not use are
-    ignored (so one call site serves every method)."""
+    ignored (so one call site serves every method). `baseline` (a name in `baselines.BASELINES`),
+    `baseline_samples` and `on_gradients` are integrated gradients' (see `IntegratedGradients`)."""
     check_choice("method", method, METHODS)
     return METHODS[method](model, n_samples=n_samples, stdev=stdev, n_steps=n_steps, ig_method=ig_method, tol=tol,
-                           max_steps=max_steps, internal_batch_size=internal_batch_size, seed=seed)
+                           max_steps=max_steps, internal_batch_size=internal_batch_size, seed=seed,
+                           baseline=baseline, baseline_samples=baseline_samples, on_gradients=on_gradients)
 
 
 def saliency_maps(model: Model, x: torch.Tensor, target: Target, method: str = "vanilla", **options: Any

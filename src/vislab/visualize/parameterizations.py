@@ -109,10 +109,15 @@ class _PixelSearch:
 @dataclass(kw_only=True)
 class FourierParameterization:
     name: ClassVar[str] = "fourier"
-    lr: float = 0.05  # Adam's learning rate on the spectrum
+    lr: float = 0.1  # Adam's learning rate on the spectrum
     l2_reg: float = 0.0  # weight of ||image - gray||^2
     jitter: int = 16  # largest random shift of a view, pixels
     views: int = 2  # randomly zoomed, rotated and shifted copies averaged per step
+    # Measured in quality/class_viz.py (docs/visualize.md): against lucid's 1/f spectrum and +-10% zoom, +-10
+    # degrees, these give saturated images with the class's parts instead of a washed-out swirl.
+    decay_power: ClassVar[float] = 1.25  # spectrum scale 1/f^decay_power: less fine texture than 1/f
+    zoom: ClassVar[tuple[float, float]] = (0.7, 1.3)  # random zoom range of a view
+    degrees: ClassVar[float] = 20.0  # random rotation range of a view, +-
 
     def validate(self, size: int) -> None:
         _check_common(self, size)
@@ -130,14 +135,15 @@ class _FourierSearch:
     def __init__(self, p: FourierParameterization, size: int, forward: Forward, target: int,
                  generator: torch.Generator, device: torch.device) -> None:
         self.p, self.forward, self.gen, self.target = p, forward, generator, target
-        self.fourier = FourierImage((size, size), generator=generator).to(device)
+        self.fourier = FourierImage((size, size), decay_power=p.decay_power, generator=generator).to(device)
         self.opt = torch.optim.Adam(self.fourier.parameters(), lr=p.lr)
 
     def step(self) -> tuple[float, float]:
         p = self.p
         with torch.enable_grad():
             img = self.fourier().expand(p.views, -1, -1, -1)
-            x = random_affine(img, shift=p.jitter, generator=self.gen) if p.jitter or p.views > 1 else img
+            x = random_affine(img, scale=p.zoom, degrees=p.degrees, shift=p.jitter,
+                              generator=self.gen) if p.jitter or p.views > 1 else img
             scores = self.forward(x)
             loss = -scores[:, self.target].mean() + p.l2_reg * ((img[:1] - 0.5) ** 2).sum()
             self.opt.zero_grad(set_to_none=True)

@@ -11,6 +11,7 @@ explained and the predicted class with their probabilities; for integrated gradi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,23 @@ def memory_needed(settings: SaliencySettings, side: int) -> float:
         return network_bytes(1, side, grad=True)
     if settings.method == "smoothgrad":
         return network_bytes(min(settings.batch_size, settings.samples), side, grad=True) + settings.samples * image
-    return network_bytes(min(settings.batch_size, settings.max_steps), side, grad=True) + 2 * settings.steps * image
+    buffers = (2 * settings.steps + settings.baseline_samples) * image
+    return network_bytes(min(settings.batch_size, settings.max_steps), side, grad=True) + buffers
 
 
-def explainer(settings: SaliencySettings, bb: Backbone) -> Explainer:
+def explainer(settings: SaliencySettings, bb: Backbone, on_gradients: Callable[[int], None] | None = None
+              ) -> Explainer:
     return make_explainer(bb, settings.method, n_samples=settings.samples, stdev=settings.noise,
                           n_steps=settings.steps, ig_method="adaptive", tol=settings.tol,
-                          max_steps=settings.max_steps, internal_batch_size=settings.batch_size, seed=settings.seed)
+                          max_steps=settings.max_steps, internal_batch_size=settings.batch_size, seed=settings.seed,
+                          baseline=settings.baseline, baseline_samples=settings.baseline_samples,
+                          on_gradients=on_gradients)
+
+
+def gradient_budget(settings: SaliencySettings) -> int:
+    """Integrated gradients' most gradients per image: the progress bar's unit, so it moves during each
+    image (an image that converges early jumps to its end of the bar)."""
+    return settings.max_steps * settings.baseline_samples
 
 
 def run(settings: SaliencySettings, out: str | Path | None = None, *, progress: jobs.Progress | None = None,
@@ -66,26 +77,29 @@ def run(settings: SaliencySettings, out: str | Path | None = None, *, progress: 
     seed_everything(settings.seed)
     run_dir = jobs.start_run("saliency", settings, out, command=command, overwrite=overwrite)
     started = time.perf_counter()
-    log, method = runs.MetricsLog(run_dir), explainer(settings, bb)
     stop, report = jobs.stopper(should_stop), jobs.reporter(progress)
-    result = SaliencyResult(run_dir)
+    # Progress counts images, or for integrated gradients the gradients taken (at most `unit` per image).
+    unit, k = (gradient_budget(settings) if settings.method == "ig" else 1), 0
+    log, result = runs.MetricsLog(run_dir), SaliencyResult(run_dir)
+    method = explainer(settings, bb, on_gradients=lambda n: report(k * unit + min(n, unit), len(images) * unit))
     for k, (spec, img) in enumerate(zip(settings.images, images)):
         if stop():
             result.status = "cancelled"
             break
         row = _explain_one(run_dir, f"{k:02d}_{Path(spec.removeprefix('sample:')).stem}", bb, img, target,
-                           method, settings.method, result)
+                           method, settings, result)
         log.log(k, image=spec, **{key: v for key, v in row.items() if key not in ("figure", "title")})
         result.rows.append({"image": spec, **row})
-        report(k + 1, len(images), target_prob=row["target_prob"])
+        report((k + 1) * unit, len(images) * unit, target_prob=row["target_prob"])
     result.numbers = {"images": len(result.rows)}
     return jobs.finish_run(result, started)
 
 
 def _explain_one(run_dir: Path, stem: str, bb: Backbone, img: torch.Tensor, target: int | None,
-                 method: Explainer, method_name: str, result: SaliencyResult) -> dict[str, Any]:
+                 method: Explainer, settings: SaliencySettings, result: SaliencyResult) -> dict[str, Any]:
     """One image's map and pictures; returns its metrics row."""
     view = bb.prepare(img)
+    name = settings.method + (f" from {settings.baseline}" if settings.method == "ig" else "")
     with torch.no_grad():
         probs = bb(view).softmax(dim=1)[0]
     pred = int(probs.argmax())
@@ -100,7 +114,7 @@ def _explain_one(run_dir: Path, stem: str, bb: Backbone, img: torch.Tensor, targ
     if t != pred:
         title += f"\npredicted: {bb.class_name(pred)}, p = {float(probs[pred]):.1%}"
     saliency_figure(view_cpu, heat, paths["figure"], image_title=title,
-                    map_title=f"{method_name} saliency ({bb.name})", colorbar_label=LABELS[method_name])
+                    map_title=f"{name} saliency ({bb.name})", colorbar_label=LABELS[settings.method])
     result.files.update({f"{stem}_{role}": path for role, path in paths.items()})
     return {"target": t, "target_name": bb.class_name(t), "target_prob": float(probs[t]), "predicted": pred,
             "predicted_name": bb.class_name(pred), "predicted_prob": float(probs[pred]),

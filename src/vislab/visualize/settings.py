@@ -12,6 +12,7 @@ from typing import Any
 
 from ..backbones.settings import ModelSettings, check_count, check_texts
 from ..jobs import SettingError, check_choice, check_number, check_seed
+from .baselines import BASELINES, DEFAULT_BASELINE, RANDOM_BASELINES
 from .maps import METHODS
 from .parameterizations import MAX_LR, PARAMETERIZATIONS, Parameterization, make_parameterization
 
@@ -40,6 +41,8 @@ class SaliencySettings(ModelSettings):
     steps: int = 32  # ig: intervals the path starts with
     max_steps: int = 512  # ig: most gradient evaluations per image
     tol: float = 0.01  # ig: allowed completeness error, a fraction of the score difference
+    baseline: str = DEFAULT_BASELINE  # ig: one of `baselines.BASELINES`
+    baseline_samples: int = 1  # ig: random baselines averaged (uniform only)
     batch_size: int = 16  # smoothgrad/ig: network inputs per forward pass
     seed: int = 0
 
@@ -55,6 +58,12 @@ class SaliencySettings(ModelSettings):
         if self.max_steps < self.steps:
             raise SettingError("max_steps", f"must be at least steps ({self.steps}), got {self.max_steps}")
         check_number("tol", self.tol, lo=0, hi=1)
+        check_choice("baseline", self.baseline, BASELINES)
+        check_count("baseline_samples", self.baseline_samples)
+        if self.baseline_samples > 1 and self.baseline not in RANDOM_BASELINES:
+            raise SettingError("baseline_samples", f"averages random baselines ({', '.join(RANDOM_BASELINES)}); "
+                                                   f"the {self.baseline} baseline is one image, so it must be 1, "
+                                                   f"got {self.baseline_samples}")
         check_count("batch_size", self.batch_size)
         check_seed("seed", self.seed)
 
