@@ -59,7 +59,10 @@ def test_saliency_writes_the_clis_files(server, tmp_path):
     ours = server.root / s["run"]
     for name, path in direct.files.items():
         if path.suffix == ".png" and "figure" not in name:  # the figure differs only in its title's run path
-            assert np.array_equal(load_image(ours / path.name).numpy(), load_image(path).numpy()), name
+            # The server's job may run at another torch thread count than this test (CPUs // workers), so the
+            # gradients agree to float rounding, which can move a pixel by one level in the saved 8-bit PNG.
+            diff = np.abs(load_image(ours / path.name).numpy() - load_image(path).numpy())
+            assert diff.max() <= 2 / 255 + 1e-6 and diff.mean() < 0.5 / 255, (name, diff.max(), diff.mean())
     for img in s["result"]["images"]:
         assert server.c.get(img["url"]).headers["content-type"] == "image/png"
 
@@ -141,7 +144,9 @@ def test_gan_sample_and_score(trained_runs, tmp_path, monkeypatch):
     s = server.run("gan-sample", checkpoint="gan", n=4, seed=3)
     assert s["state"] == "ok", s
     direct = run(GanSampleSettings(checkpoint=str(server.root / "gan"), n=4, seed=3), tmp_path / "d")
-    assert torch.equal(load_image(server.root / s["run"] / "samples.png"), load_image(direct.files["grid"]))
+    # Equal up to one 8-bit level: the server's job may run at another torch thread count than this test.
+    diff = (load_image(server.root / s["run"] / "samples.png") - load_image(direct.files["grid"])).abs()
+    assert diff.max() <= 1 / 255 + 1e-6 and diff.mean() < 0.1 / 255
 
     monkeypatch.setenv("VISLAB_CACHE", str(tmp_path / "cache"))  # a quick digits scorer, never a download
     torch.manual_seed(0)

@@ -21,7 +21,8 @@ from ..errors import VislabError
 from ..runs import Terminated, release_run_dirs
 
 # Listed so `vislab --help` shows commands in a sensible order; any other module here with `register` is added too.
-_ORDER = ["classify", "caption", "saliency", "fool", "dream", "style", "invert", "texture", "gan", "report", "tour", "serve"]
+_ORDER = ["classify", "caption", "saliency", "fool", "dream", "style", "invert", "texture", "gan", "report", "tour",
+          "serve"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
