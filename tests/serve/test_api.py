@@ -60,9 +60,11 @@ def test_saliency_writes_the_clis_files(server, tmp_path):
     for name, path in direct.files.items():
         if path.suffix == ".png" and "figure" not in name:  # the figure differs only in its title's run path
             # The server's job may run at another torch thread count than this test (CPUs // workers), so the
-            # gradients agree to float rounding, which can move a pixel by one level in the saved 8-bit PNG.
+            # gradients agree only to float rounding; through the 8-bit PNG and the heatmap's colour map that can
+            # move a rare pixel by a few levels (seen: 1 pixel by 3 levels). A different map moves many.
             diff = np.abs(load_image(ours / path.name).numpy() - load_image(path).numpy())
-            assert diff.max() <= 2 / 255 + 1e-6 and diff.mean() < 0.5 / 255, (name, diff.max(), diff.mean())
+            changed = float((diff > 1.5 / 255).mean())
+            assert changed < 1e-3 and diff.mean() < 0.1 / 255, (name, changed, diff.max(), diff.mean())
     for img in s["result"]["images"]:
         assert server.c.get(img["url"]).headers["content-type"] == "image/png"
 
