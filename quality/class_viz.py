@@ -32,8 +32,7 @@ import torch.nn.functional as F
 from vislab import backbones
 from vislab.images import resize, save_image
 from vislab.tour.annotate import labeled_grid
-from vislab.visualize import FourierParameterization, create_class_visualization
-from vislab.visualize.parameterizations import make_parameterization
+from vislab.visualize import FourierParameterization, PixelParameterization, create_class_visualization
 
 
 @dataclass(kw_only=True)
@@ -46,16 +45,13 @@ class BeforeFourier(FourierParameterization):
     degrees: ClassVar[float] = 10.0
 
 
-CONFIGS = {"before": BeforeFourier, "after": FourierParameterization,
-           "pixel": lambda: make_parameterization("pixel")}
+CONFIGS = {"before": BeforeFourier, "after": FourierParameterization, "pixel": PixelParameterization}
 
 
 def config(name: str):
-    """A configuration by name; ``after@LR`` is the current Fourier default with another learning rate."""
-    if "@" in name:
-        base, lr = name.split("@")
-        return make_parameterization("fourier", lr=float(lr)) if base == "after" else CONFIGS[base](lr=float(lr))
-    return CONFIGS[name]()
+    """A configuration by name; ``NAME@LR`` (``after@0.2``) is that configuration with another learning rate."""
+    base, _, lr = name.partition("@")
+    return CONFIGS[base](lr=float(lr)) if lr else CONFIGS[base]()
 
 
 def saturation(img: torch.Tensor) -> float:

@@ -16,15 +16,16 @@ COMMANDS = {"style": ["sample:chelsea", "sample:coffee"], "invert": ["sample:che
 NUMERIC_FLAGS = {
     "style": ["--content-weight", "--style-weight", "--tv-weight", "--style-scale", "--image-size", "--iterations",
               "--scales", "--save-every", "--lr", "--seed", "--style-blend-weights", "--style-layer-weights",
-              "--content-layer-weights"],
+              "--content-layer-weights", "--coarse-factor", "--stop-tolerance"],
     "invert": ["--content-weight", "--tv-weight", "--image-size", "--iterations", "--scales", "--save-every",
-               "--lr", "--seed"],
+               "--lr", "--seed", "--coarse-factor", "--stop-tolerance"],
     "texture": ["--style-weight", "--tv-weight", "--style-scale", "--image-size", "--iterations", "--scales",
-                "--save-every", "--lr", "--seed", "--style-layer-weights"],
+                "--save-every", "--lr", "--seed", "--style-layer-weights", "--coarse-factor", "--stop-tolerance"],
 }
 # 0 is a fine value for these; style refuses both weights at 0 (tested below), invert/texture their only weight
-ZERO_OK = {"style": {"--tv-weight", "--seed", "--content-weight", "--style-weight"},
-           "invert": {"--tv-weight", "--seed"}, "texture": {"--tv-weight", "--seed"}}
+ZERO_OK = {"style": {"--tv-weight", "--seed", "--content-weight", "--style-weight", "--stop-tolerance"},
+           "invert": {"--tv-weight", "--seed", "--stop-tolerance"},
+           "texture": {"--tv-weight", "--seed", "--stop-tolerance"}}
 INTEGER = {"--image-size", "--iterations", "--scales", "--save-every", "--seed"}
 
 

@@ -50,6 +50,14 @@ def test_style_blends_two_styles_with_original_colors_and_an_init_file(cli, tmp_
     assert len(read_metrics(tmp_path / "run")) == 5  # 2 scales x 2 iterations + the final row
 
 
+def test_scales_auto_halves_the_size_while_it_stays_at_least_96_px(cli, tmp_path):
+    r = cli("texture", "sample:coffee", "--scales", "auto", "--image-size", "200", "--iterations", "1",
+            "--coarse-factor", "1", "--device", "cpu", "--out", tmp_path / "run")
+    assert r.rc == 0, r.err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["scales"] is None
+    assert len(read_metrics(tmp_path / "run")) == 3  # 100 and 200 px (50 < 96), 1 iteration each + the final row
+
+
 def test_style_runs_on_squeezenet_with_a_weights_file(cli, tmp_path, style_png):
     from vislab.backbones.squeezenet import SqueezeNet11
 

@@ -95,12 +95,12 @@ class PixelOptimizer:
 def optimize_pixels(img: torch.Tensor, objective: Callable[[torch.Tensor], Terms], *, iterations: int,
                     optimizer: str = "lbfgs", lr: float | None = None, history: int = HISTORY,
                     on_step: StepFn | None = None, should_stop: Callable[[], bool] | None = None,
-                    stop_tolerance: float = 0.0, window: int = STOP_WINDOW) -> torch.Tensor:
+                    stop_tolerance: float = 0.0) -> torch.Tensor:
     """Minimize ``objective(x)`` over images x in [0, 1] (1, 3, H, W), starting at `img`; returns x.
     `should_stop()` is asked before every iteration: when true, the image so far is returned. With
     `stop_tolerance` > 0 it also ends when the loss has stopped falling (`Plateau`)."""
     run = PixelOptimizer(img, objective, optimizer=optimizer, lr=lr, history=history)
-    plateau = Plateau(stop_tolerance, window)
+    plateau = Plateau(stop_tolerance)
     for it in range(1, iterations + 1):
         if should_stop is not None and should_stop():
             break

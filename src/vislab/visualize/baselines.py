@@ -33,14 +33,19 @@ def make_baselines(x: torch.Tensor, kind: str, samples: int = 1, *, generator: t
     """`samples` baselines for the images `x` (N, 3, H, W), each shaped like `x`, on its device.
 
     Random baselines are drawn on the CPU from `generator`, so they do not depend on the device."""
-    if kind not in BASELINES:
-        raise ConfigError(f"unknown baseline {kind!r}: choose {', '.join(BASELINES)}")
-    if samples < 1 or (samples > 1 and kind not in RANDOM_BASELINES):
-        raise ConfigError(f"only random baselines ({', '.join(RANDOM_BASELINES)}) are averaged over samples; "
-                          f"got {samples} samples of {kind!r}")
+    check_baseline(kind, samples)
     if kind == "black":
         return [torch.zeros_like(x)]
     if kind == "blur":
         sigma = blur_sigma * min(x.shape[-2:])
         return [gaussian_blur(x, sigma)]
     return [torch.rand(x.shape, generator=generator).to(x) for _ in range(samples)]
+
+
+def check_baseline(kind: str, samples: int = 1) -> None:
+    """Refuse an unknown kind, or several samples of a kind that is one image."""
+    if kind not in BASELINES:
+        raise ConfigError(f"unknown baseline {kind!r}: choose {', '.join(BASELINES)}")
+    if samples < 1 or (samples > 1 and kind not in RANDOM_BASELINES):
+        raise ConfigError(f"only random baselines ({', '.join(RANDOM_BASELINES)}) are averaged over samples; "
+                          f"got {samples} samples of {kind!r}")

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..errors import ConfigError
-from .baselines import make_baselines
+from .baselines import check_baseline, make_baselines
 from .classifier import Model, as_batch, as_targets, model_device, scores_fn, target_scores
 from .saliency import Explanation, Target, channel_max, gradients
 
@@ -84,7 +84,7 @@ class IntegratedGradients:
         else:
             path_weights(n_steps, method)  # validate now, not halfway through a batch
         if isinstance(baseline, str):
-            make_baselines(torch.zeros(1, 3, 2, 2), baseline, baseline_samples)  # validate the name and count
+            check_baseline(baseline, baseline_samples)
         self.model, self.forward = model, scores_fn(model)
         self.n_steps, self.method, self.internal_batch_size = n_steps, method, internal_batch_size
         self.tol, self.max_steps = tol, max_steps
@@ -120,7 +120,7 @@ class IntegratedGradients:
             self._taken = 0
             total = torch.zeros_like(xi)
             for base in bases:
-                mean_grad, _ = integral(xi, base[i], ti)
+                mean_grad = integral(xi, base[i], ti)
                 total += mean_grad * (xi - base[i])
             out.append(total / len(bases))
             self.steps_used.append(self._taken)
@@ -154,16 +154,16 @@ class IntegratedGradients:
                 self.on_gradients(self._taken)
             yield g
 
-    def _fixed(self, xi, bi, ti) -> tuple[torch.Tensor, int]:
+    def _fixed(self, xi, bi, ti) -> torch.Tensor:
         alphas, weights = path_weights(self.n_steps, self.method)
         total = torch.zeros_like(xi)
         start = 0
         for g in self._grads(xi, bi, ti, alphas):
             total += (g * weights[start:start + len(g)].to(g).view(-1, 1, 1, 1)).sum(dim=0)
             start += len(g)
-        return total, len(alphas)
+        return total
 
-    def _adaptive(self, xi, bi, ti) -> tuple[torch.Tensor, int]:
+    def _adaptive(self, xi, bi, ti) -> torch.Tensor:
         k = self.n_steps
         edges = torch.linspace(0, 1, k + 1, dtype=torch.float64)
         h = 1.0 / k
@@ -206,4 +206,4 @@ class IntegratedGradients:
                     break
                 todo.append(i)
                 extra += cost
-        return integrals.sum(dim=0), used
+        return integrals.sum(dim=0)
