@@ -42,6 +42,23 @@ def test_a_taken_port_is_a_one_line_error(cli, tmp_path):
         assert_one_line_error(r, "--port", "cannot listen")
 
 
+def test_a_runs_folder_that_is_a_file_is_a_one_line_error(cli, tmp_path):
+    pytest.importorskip("uvicorn")
+    (tmp_path / "runs").write_text("not a folder")
+    assert_one_line_error(cli("serve", "--port", "0", "--runs", str(tmp_path / "runs")), str(tmp_path / "runs"))
+
+
+def test_threads_auto_is_accepted(cli, tmp_path, monkeypatch):
+    """``VISLAB_THREADS=auto`` means "choose" (as for every command): serving goes on to bind the port."""
+    pytest.importorskip("uvicorn")
+    monkeypatch.setenv("VISLAB_THREADS", "auto")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        r = cli("serve", "--port", str(s.getsockname()[1]), "--runs", str(tmp_path / "r"))
+        assert_one_line_error(r, "--port", "cannot listen")
+
+
 def test_without_the_extra_the_message_says_how_to_install_it(cli, monkeypatch):
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # import uvicorn now raises ImportError
     assert_one_line_error(cli("serve"), 'pip install "vislab[serve]"')

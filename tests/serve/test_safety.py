@@ -36,6 +36,21 @@ def test_names_leading_out_of_the_runs_folder_are_refused(server, secret):
     assert server.c.get(f"/runs/{run}/config.json").status_code == 200
 
 
+def test_run_files_linking_out_or_special_are_not_read(server, tmp_path):
+    """The history and the result view read a run's JSON as the report does: a status.json that links out of
+    its run, or is a FIFO (opening it would hang), is not read."""
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"status": "ok", "message": "read from outside"}')
+    for name, make in [("linked", lambda p: p.symlink_to(outside)), ("fifo", os.mkfifo)]:
+        (server.root / name).mkdir()
+        (server.root / name / "config.json").write_text('{"kind": "classify"}')
+        make(server.root / name / "status.json")
+    assert {r["id"]: r["status"] for r in server.c.get("/api/runs").json()} == {"linked": "incomplete",
+                                                                              "fifo": "incomplete"}
+    for name in ("linked", "fifo"):
+        assert server.c.get(f"/api/view/{name}").json()["status"] is None
+
+
 @pytest.mark.parametrize("settings, fragment", [
     ({"images": ["/etc/passwd"]}, "no such image '/etc/passwd'"),
     ({"images": ["upload:../../secret"]}, "no such image"),

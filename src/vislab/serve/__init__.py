@@ -49,9 +49,11 @@ def serve(runs: str | os.PathLike = "runs", *, host: str = "127.0.0.1", port: in
     _check_installed()
     import uvicorn
 
+    from ..machine import THREADS_ENV, configure_threads, parse_threads
+
     workers = workers or default_workers()
-    threads = threads or int(os.environ.get("VISLAB_THREADS") or 0) or threads_per_job(workers)
-    from ..machine import configure_threads
+    threads = (threads or parse_threads(os.environ.get(THREADS_ENV), source=f"${THREADS_ENV}")
+               or threads_per_job(workers))
 
     configure_threads(threads)
     app = create_app(runs, workers=workers, threads=threads, hosts=[host])
@@ -87,6 +89,7 @@ def bind(host: str, port: int):
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
 
 def _check_installed() -> None:
     try:

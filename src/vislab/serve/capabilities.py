@@ -83,10 +83,9 @@ def build_settings(kind: str, form: Any, root: Path, find_checkpoint: Callable[[
             if isinstance(v, list) and len(v) > MAX_IMAGES:
                 raise SettingError(name, f"lists {len(v)} images; a job from the page takes at most {MAX_IMAGES}")
             values[name] = [resolve_ref(root, x) for x in v] if isinstance(v, list) else resolve_ref(root, v)
-    if "styles" in values and isinstance(values["styles"], list):
-        values["styles"] = tuple(values["styles"])
-    if "style_blend_weights" in values and isinstance(values["style_blend_weights"], list):
-        values["style_blend_weights"] = tuple(values["style_blend_weights"])
+    for name in ("styles", "style_blend_weights"):  # tuples in the settings; JSON has only lists
+        if isinstance(values.get(name), list):
+            values[name] = tuple(values[name])
     if "init" in values and values["init"] not in ("recolored", "content", "noise"):  # any other names a file
         raise SettingError("init", f"must be recolored, content or noise; got {values['init']!r}")
     if "model" in values and values["model"] not in MODELS:

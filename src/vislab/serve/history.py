@@ -3,14 +3,13 @@ pick from them."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..runs import run_kind
-from .paths import OutsideRuns, run_folder
+from .paths import OutsideRuns, read_json, run_folder
 
 MAX_RUNS = 300
 """Newest runs listed; older ones stay on disk (and in ``vislab report``)."""
@@ -43,7 +42,7 @@ def _walk(folder: Path, prefix: str, depth: int, found: list) -> None:
 
 
 def _describe(rel: str, p: Path, mtime: float) -> dict[str, Any]:
-    status = _small_json(p / "status.json")
+    status = read_json(p / "status.json", 2**20)
     state = status.get("status") if isinstance(status, dict) else None
     return {"id": rel, "kind": run_kind(p) or "runs", "status": state if isinstance(state, str) else "incomplete",
             "time": mtime, "report": f"/runs/{rel}/report"}
@@ -63,14 +62,7 @@ def find_checkpoint(root: Path, rel: Any, kind: str) -> str:
     return os.fspath(p)
 
 
-def checkpoints(root: Path, kind: str) -> list[str]:
-    return [r["id"] for r in list_runs(root) if r["kind"] == kind and (root / r["id"] / "checkpoint.pt").is_file()]
+def checkpoints(root: Path, runs: list[dict[str, Any]], kind: str) -> list[str]:
+    """The `kind` runs among `runs` (from `list_runs`) that hold a checkpoint."""
+    return [r["id"] for r in runs if r["kind"] == kind and (root / r["id"] / "checkpoint.pt").is_file()]
 
-
-def _small_json(p: Path) -> Any:
-    try:
-        if p.is_file() and p.stat().st_size < 2**20:
-            return json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        pass
-    return None

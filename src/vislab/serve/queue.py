@@ -23,6 +23,7 @@ from .. import jobs
 from ..errors import VislabError
 from ..runs import release_run_dir
 from .job import Job
+from .paths import read_json
 
 KEEP_JOBS = 1000
 """Jobs the server remembers (with their progress and preview); their folders stay on disk regardless."""
@@ -150,13 +151,8 @@ def _record_interrupted(job: Job) -> None:
 
 def _write_status(run_dir: Path, status: str, message: str) -> None:
     """Restate a run folder's status.json (keeping its files and numbers) as `status`."""
-    import json
-
     from ..fileio import write_json
 
     path = run_dir / "status.json"
-    try:
-        old = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    except (OSError, ValueError):
-        old = {}
+    old = read_json(path)
     write_json(path, {**(old if isinstance(old, dict) else {}), "status": status, "message": message})

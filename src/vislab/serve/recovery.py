@@ -7,14 +7,13 @@ free) are touched; a CLI run, or a job of another server still running, is left 
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from .. import runs
 from ..errors import ConfigError
 from ..fileio import write_json
-from ..runs import release_run_dir
+from .paths import read_json
 
 MESSAGE = "the server stopped (killed or crashed) before this job finished; the files so far are kept"
 
@@ -39,14 +38,11 @@ def mark_abandoned(root: Path) -> list[str]:
                 write_json(p / "status.json", {"status": "interrupted", "message": MESSAGE})
                 marked.append(e.name)
         finally:
-            release_run_dir(p)
+            runs.release_run_dir(p)
     return marked
 
 
 def _made_by_serve(p: Path) -> bool:
-    try:
-        config = json.loads((p / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return False
+    config = read_json(p / "config.json")
     command = config.get("command") if isinstance(config, dict) else None
     return isinstance(command, str) and command.startswith("vislab serve (")

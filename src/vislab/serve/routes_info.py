@@ -21,15 +21,15 @@ def class_names() -> list[str]:
 
 
 def info(root: Path, queue: JobQueue, max_upload_bytes: int) -> dict[str, Any]:
+    runs = history.list_runs(root)  # one walk of the runs folder for both lists
     return {
         "capabilities": {name: list(c.fields) for name, c in CAPABILITIES.items()},
         "samples": list(SAMPLE_IMAGES), "models": list(MODELS), "classes": class_names(),
-        "checkpoints": {"caption": history.checkpoints(root, "caption-train"),
-                        "gan": history.checkpoints(root, "gan-train")},
+        "checkpoints": {"caption": history.checkpoints(root, runs, "caption-train"),
+                        "gan": history.checkpoints(root, runs, "gan-train")},
         "limits": {"max_upload_bytes": max_upload_bytes, "max_pixels": default_max_pixels(),
                    "min_side": uploads.MIN_SIDE},
         "workers": queue.workers, "threads": queue.threads}
-
 
 
 @lru_cache(maxsize=16)

@@ -6,12 +6,12 @@ the same way as one just finished.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from .paths import read_json
 from .uploads import UPLOADS
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -25,7 +25,7 @@ def file_url(root: Path, path: Path) -> str:
 
 def result_view(root: Path, run_dir: Path, kind: str, result: Any = None) -> dict[str, Any]:
     """``{"images": [{"label", "url"}], "table": [...], "texts": [...], "numbers": {...}}`` for one run."""
-    status = _read_json(run_dir / "status.json") or {}
+    status = read_json(run_dir / "status.json") or {}
     files = {k: run_dir / v for k, v in (status.get("files") or {}).items() if isinstance(v, str)}
     images: dict[str, dict[str, str]] = {}  # url -> picture: two roles may name one file ("image", "result")
     for role, p in files.items():
@@ -41,7 +41,7 @@ def result_view(root: Path, run_dir: Path, kind: str, result: Any = None) -> dic
 
 
 def _classify(run_dir: Path, view: dict, result: Any) -> None:
-    rows = _read_json(run_dir / "predictions.json") or []
+    rows = read_json(run_dir / "predictions.json") or []
     view["table"] = [{"image": Path(r.get("image", "")).name, **t} for r in rows for t in r.get("top", [])]
 
 
@@ -58,8 +58,8 @@ def input_url(root: Path, spec: Any) -> str | None:
 
 
 def _fool(run_dir: Path, view: dict, result: Any) -> None:
-    s = _read_json(run_dir / "result.json") or {}
-    original = input_url(run_dir.parent, ((_read_json(run_dir / "config.json") or {}).get("config") or {}).get("image"))
+    s = read_json(run_dir / "result.json") or {}
+    original = input_url(run_dir.parent, ((read_json(run_dir / "config.json") or {}).get("config") or {}).get("image"))
     if original:
         view["images"].insert(0, {"label": "original", "url": original})
     view["texts"] = [f"before: {s.get('before_name')} ({_pct(s.get('before_prob'))})",
@@ -69,23 +69,23 @@ def _fool(run_dir: Path, view: dict, result: Any) -> None:
 
 
 def _caption(run_dir: Path, view: dict, result: Any) -> None:
-    rows = _read_json(run_dir / "captions.json") or []
+    rows = read_json(run_dir / "captions.json") or []
     view["texts"] = [str(r.get("caption", "")) for r in rows if isinstance(r, dict)]
 
 
 def _gan_eval(run_dir: Path, view: dict, result: Any) -> None:
-    scores = _read_json(run_dir / "eval.json") or {}
+    scores = read_json(run_dir / "eval.json") or {}
     view["table"] = [{"score": k, "value": v} for k, v in scores.items() if isinstance(v, (int, float, str))]
 
 
 def _gan_sample(run_dir: Path, view: dict, result: Any) -> None:
     """The score of the same checkpoint, when a `gan eval` run of it is in the runs folder (the newest)."""
-    checkpoint = ((_read_json(run_dir / "config.json") or {}).get("config") or {}).get("checkpoint")
+    checkpoint = ((read_json(run_dir / "config.json") or {}).get("config") or {}).get("checkpoint")
     evals = [p for p in run_dir.parent.glob("gan-eval-*/eval.json")
-             if ((_read_json(p.parent / "config.json") or {}).get("config") or {}).get("checkpoint") == checkpoint]
+             if ((read_json(p.parent / "config.json") or {}).get("config") or {}).get("checkpoint") == checkpoint]
     if checkpoint and evals:
         newest = max(evals, key=lambda p: p.stat().st_mtime)
-        scores = _read_json(newest) or {}
+        scores = read_json(newest) or {}
         view["texts"] = [f"{k}: {scores[k]}" for k in ("mnist_score", "frechet_distance", "n") if k in scores]
         view["texts"].append(f"(from {newest.parent.name})")
 
@@ -116,11 +116,3 @@ def _is_inside(folder: Path, p: Path) -> bool:
     except (OSError, ValueError):
         return False
 
-
-def _read_json(p: Path) -> Any:
-    try:
-        if p.is_file() and p.stat().st_size < 4 * 2**20:
-            return json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        pass
-    return None
