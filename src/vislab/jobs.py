@@ -33,7 +33,7 @@ from .fileio import write_json
 
 
 class Progress(Protocol):
-    def __call__(self, step: int, total: int | None, **numbers: float) -> None: ...
+    def __call__(self, step: int, total: int | None, **numbers: Any) -> None: ...  # scalars; maybe preview=
 
 
 StopCheck = Callable[[], bool]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 
 class ProgressBar:
@@ -13,7 +14,7 @@ class ProgressBar:
     def __init__(self, desc: str, *, enabled: bool = True) -> None:
         self.desc, self.enabled, self.bar = desc, enabled, None
 
-    def __call__(self, step: int, total: int | None, **numbers: float) -> None:
+    def __call__(self, step: int, total: int | None, **numbers: Any) -> None:
         from tqdm.auto import tqdm
 
         if not self.enabled:
