@@ -60,7 +60,7 @@ def make_run_dir(out: str | os.PathLike | None, command: str, *, resume: bool = 
     lock_run_dir(p)
     # Again under the lock: another run may have finished there meanwhile.
     if _check_reuse(p, command, resume=resume, overwrite=overwrite) and overwrite:
-        _empty(p)
+        empty_run_dir(p)
     _kinds[p.resolve()] = command
     return p
 
@@ -83,7 +83,8 @@ def _check_reuse(p: Path, command: str, *, resume: bool, overwrite: bool) -> boo
     return True
 
 
-def _empty(p: Path) -> None:
+def empty_run_dir(p: Path) -> None:
+    """Remove everything in a run folder but its lock file (what --overwrite does before a new run)."""
     for e in p.iterdir():
         if e.name == LOCK_NAME:
             continue

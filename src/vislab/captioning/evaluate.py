@@ -34,7 +34,11 @@ KIND = "caption-eval"
 class Evaluation:
     scores: dict[str, float]
     records: list[dict]  # {"image", "generated", "references"} per image (+ "distance", "warning": `annotate`)
-    unfamiliar: int = 0  # images unlike the training images (`familiarity`)
+
+    @property
+    def unfamiliar(self) -> int:
+        """Images unlike the training images (`familiarity`)."""
+        return sum("warning" in r for r in self.records)
 
 
 @dataclass
@@ -91,7 +95,6 @@ def annotate(ev: Evaluation, captioner: Captioner, raw_features: np.ndarray) -> 
     """Each record gets its image's distance from the training images, and a warning when it is unlike them."""
     for record, note in zip(ev.records, captioner.notes(raw_features)):
         record.update(note)
-    ev.unfamiliar = sum("warning" in r for r in ev.records)
     return ev
 
 

@@ -17,7 +17,7 @@ from ..fileio import write_json
 from ..images import load_image, resize, save_image
 from ..jobs import JobResult, Progress, StopCheck
 from .checkpoint import Captioner
-from .evaluate import check_decoding_fits, decode, image_features
+from .evaluate import check_decoding_fits, decode, image_features, unfamiliar_summary
 from .settings import CaptionSettings
 
 KIND = "caption"
@@ -35,8 +35,12 @@ class CaptionResult(JobResult):
 
     @property
     def warnings(self) -> list[str]:
-        """One line per unfamiliar image: ``IMAGE: warning``."""
-        return [f"{r['image']}: {r['warning']}" for r in self.records if "warning" in r]
+        return warning_lines(self.records)
+
+
+def warning_lines(records: list[dict]) -> list[str]:
+    """One line per unfamiliar image among caption records: ``IMAGE: warning``."""
+    return [f"{r['image']}: {r['warning']}" for r in records if "warning" in r]
 
 
 def read_inputs(settings: CaptionSettings) -> tuple[Captioner, np.ndarray]:
@@ -105,6 +109,5 @@ def _thumbnail(image: str, i: int, run_dir: Path) -> str:
 def _message(result: CaptionResult, total: int) -> str:
     parts = [] if result.status == "ok" else [f"stopped after {len(result.records)} of {total} images"]
     if result.warnings:
-        parts.append(f"{len(result.warnings)} of {len(result.records)} images are unlike the images the model was "
-                     "trained on; their captions are likely meaningless")
+        parts.append(unfamiliar_summary(len(result.warnings), len(result.records)))
     return "; ".join(parts)

@@ -198,7 +198,6 @@ def _predict(args: argparse.Namespace) -> int:
         for r in records:
             print(f"{r['image']}: {r['caption']}")
     # One line per image the model has never seen the like of: its caption is not to be trusted.
-    for r in records:
-        if "warning" in r:
-            print(f"vislab: warning: {r['image']}: {r['warning']}", file=sys.stderr)
+    for line in predict.warning_lines(records):
+        print(f"vislab: warning: {line}", file=sys.stderr)
     return 0

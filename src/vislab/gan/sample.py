@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .. import jobs, runs
 from ..devices import resolve_device
 from ..images import save_image
@@ -55,12 +57,12 @@ def run(settings: GanSampleSettings, out: str | Path | None = None, *, progress:
     fresh = out is None or not Path(out).exists()
     run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite, extra=g.facts())
     with _whole_run_or_none(run_dir, fresh):
-        return _sample(settings, g, n, output, run_dir, started, progress, should_stop)
+        return _sample(settings, g, device, output, run_dir, started, progress, should_stop)
 
 
-def _sample(settings: GanSampleSettings, g: Any, n: int, output: Path | None, run_dir: Path, started: float,
-            progress: Progress | None, should_stop: StopCheck | None) -> GanSampleResult:
-    device = resolve_device(settings.device)
+def _sample(settings: GanSampleSettings, g: Any, device: torch.device, output: Path | None, run_dir: Path,
+            started: float, progress: Progress | None, should_stop: StopCheck | None) -> GanSampleResult:
+    n = settings.n
     x = generate(g.generator, g.settings.noise_dim, n, seed=settings.seed, device=device, progress=progress,
                  should_stop=should_stop)
     result = GanSampleResult(run_dir, status="ok" if len(x) == n else "cancelled", samples=len(x),
@@ -85,7 +87,5 @@ def _whole_run_or_none(run_dir: Path, fresh: bool) -> Iterator[None]:
         if fresh:
             shutil.rmtree(run_dir, ignore_errors=True)
         else:  # a folder given to us (empty, or emptied by overwrite): leave it as empty as it was
-            for entry in run_dir.iterdir():
-                if entry.name != runs.LOCK_NAME:
-                    shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+            runs.empty_run_dir(run_dir)  # --overwrite's own emptying (keeps the lock file)
         raise

@@ -162,11 +162,13 @@ def _highlights(runs: list[RunInfo], base: Path, embed: bool) -> str:
 
 def _nested(runs: list[RunInfo]) -> set[int]:
     """Indexes of the runs that lie inside another run of the page or hold one."""
-    out = set()
-    for i, a in enumerate(runs):
-        for j, b in enumerate(runs):
-            if i != j and a.path in b.path.parents:
-                out.update((i, j))
+    at: dict[Path, list[int]] = {}
+    for i, r in enumerate(runs):
+        at.setdefault(r.path, []).append(i)
+    out: set[int] = set()
+    for i, r in enumerate(runs):  # each run's ancestors looked up, not every pair compared (a page of many runs)
+        for holder in (j for parent in r.path.parents for j in at.get(parent, ())):
+            out.update((i, holder))
     return out
 
 

@@ -75,12 +75,9 @@ def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, dev
     """
     if level not in LEVELS:
         raise ConfigError(f"unknown tour level {level!r}: choose {', '.join(LEVELS)}")
-    names = [name for name, _ in STEPS]
-    unknown = [n for n in only or () if n not in names]
-    if unknown:
-        raise ConfigError(f"--steps: unknown step(s) {', '.join(unknown)}; the steps are {', '.join(names)}")
+    _check_names(only or (), "--steps: ")
     chosen = [(i, name, fn) for i, (name, fn) in enumerate(STEPS, 1) if not only or name in only]
-    say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    say = say or _to_stderr
     dev = str(resolve_device(device))
 
     out_dir = runs.make_run_dir(out, "tour", overwrite=overwrite)
@@ -117,11 +114,8 @@ def redo_steps(out: str | Path, names: Sequence[str], *, device: str = "auto",
         config = {}
     if not isinstance(config, dict) or config.get("level") not in LEVELS:
         raise ConfigError(f"{out}: not a finished tour folder (its config.json records no tour level)")
-    known = dict(STEPS)
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise ConfigError(f"unknown step(s) {', '.join(unknown)}; the steps are {', '.join(known)}")
-    say = say or (lambda line: print(line, file=sys.stderr, flush=True))
+    _check_names(names)
+    say = say or _to_stderr
     settings = Settings(level=config["level"], seed=int(config.get("seed", 0)), device=str(resolve_device(device)))
     done = []
     for i, (name, fn) in enumerate(STEPS, 1):
@@ -130,10 +124,26 @@ def redo_steps(out: str | Path, names: Sequence[str], *, device: str = "auto",
             shutil.rmtree(run_dir, ignore_errors=True)
             done.append(_run_step(run_dir, name, fn, settings))
             say(f"tour: {name} again: {done[-1].status} ({done[-1].seconds:.1f} s)")
+    _write_page(out)
+    return done
+
+
+def _check_names(names: Sequence[str], prefix: str = "") -> None:
+    known = [name for name, _ in STEPS]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"{prefix}unknown step(s) {', '.join(unknown)}; the steps are {', '.join(known)}")
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _write_page(out: Path) -> Path:
+    """The report page over the tour folder, ``<out>/index.html``."""
     from ..report import build_report
 
-    build_report([out], out / "index.html", title="vislab tour")
-    return done
+    return build_report([out], out / "index.html", title="vislab tour")
 
 
 def _run_step(run_dir: Path, name: str, fn: StepFn, settings: Settings) -> StepResult:
@@ -157,8 +167,6 @@ def _run_step(run_dir: Path, name: str, fn: StepFn, settings: Settings) -> StepR
 
 def _finish(result: TourResult, planned: int, seconds: float) -> None:
     """The tour's own status.json, then the report page over the tour folder."""
-    from ..report import build_report
-
     states = [s.status for s in result.steps]
     summary = ", ".join(f"{states.count(k)} {k}" for k in dict.fromkeys(states))
     message = (f"{planned} steps: {summary}" if len(states) == planned
@@ -166,4 +174,4 @@ def _finish(result: TourResult, planned: int, seconds: float) -> None:
     cpu = sum(s.cpu_seconds for s in result.steps)
     write_json(result.out / "status.json", {"status": "failed" if result.failed else "ok", "message": message,
                                             "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2)})
-    result.report = build_report([result.out], result.out / "index.html", title="vislab tour")
+    result.report = _write_page(result.out)
