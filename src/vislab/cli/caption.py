@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from ..captioning.settings import (
     DEFAULT_EPOCHS,
@@ -28,7 +27,7 @@ from ..captioning.settings import (
 )
 from ..captioning.sources import HELP as DATA_HELP
 from . import ArgumentParser, configure_threads
-from .common import add_device, add_model, add_out, add_seed, flag_errors, run_job
+from .common import add_device, add_model, add_out, add_seed, flag_errors, run_job, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -132,11 +131,6 @@ def _eval_parser() -> ArgumentParser:
     add_out(p, "caption-eval")
     add_device(p)
     return p
-
-
-def settings_from(cls: type, args: argparse.Namespace) -> Any:
-    """The settings dataclass `cls` filled from the flags of the same names."""
-    return cls(**{name: getattr(args, name) for name in cls.setting_names()})
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from ..backbones.classify_job import ClassifySettings
-from .common import add_device, add_model, run_job
+from .common import add_device, add_model, run_job, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..backbones.classify_job import run as classify
 
-    settings = ClassifySettings(**{k: getattr(args, k) for k in ClassifySettings.setting_names()})
+    settings = settings_from(ClassifySettings, args)
     result = run_job(classify, settings, args, "classify")
     if args.json:
         print(json.dumps(result.as_json()))

@@ -106,6 +106,11 @@ def flag_errors() -> Iterator[None]:
         raise ConfigError(f"{flag_name(e.setting)} {e.detail}") from None
 
 
+def settings_from(cls: type, args: argparse.Namespace) -> Any:
+    """The settings dataclass `cls` filled from the flags of the same names (every setting has its flag)."""
+    return cls(**{name: getattr(args, name) for name in cls.setting_names()})
+
+
 def run_job(run: Callable[..., Any], settings: Any, args: argparse.Namespace, desc: str, **kwargs: Any) -> Any:
     from ..progress import terminal_progress
 

@@ -6,7 +6,7 @@ import argparse
 
 from ..visualize.parameterizations import PARAMETERIZATIONS, FourierParameterization, PixelParameterization
 from ..visualize.settings import DREAM_MIN_SIZE, DreamSettings
-from .common import add_device, add_model, add_out, add_seed, run_job
+from .common import add_device, add_model, add_out, add_seed, run_job, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..visualize.dream_job import run as dream
 
-    settings = DreamSettings(**{k: getattr(args, k) for k in DreamSettings.setting_names()})
+    settings = settings_from(DreamSettings, args)
     result = run_job(dream, settings, args, f"dream ({settings.param})")
     print(f"{result.target_name} ({result.target}): p = {result.numbers['target_prob']:.1%} after "
           f"{result.numbers['steps']} steps -> {result.files['image']}, {result.files['figure']}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..visualize.settings import FoolSettings
-from .common import add_device, add_model, add_out, add_seed, run_job
+from .common import add_device, add_model, add_out, add_seed, run_job, settings_from
 
 
 def levels(s: str) -> float:
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..visualize.fool_job import run as fool
 
-    settings = FoolSettings(**{k: getattr(args, k) for k in FoolSettings.setting_names()})
+    settings = settings_from(FoolSettings, args)
     result = run_job(fool, settings, args, "fooling")
     s = result.summary
     verdict = "fooled" if s["success"] else f"NOT fooled within {settings.max_iters} steps"

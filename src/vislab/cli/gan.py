@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from ..gan.settings import ARCH_CHOICES, LOSS_CHOICES, GanEvalSettings, GanSampleSettings, GanTrainSettings
-from .common import add_device, add_out, run_job
+from .common import add_device, add_out, run_job, settings_from
 
 _FROM_CHECKPOINT = "; with --resume the checkpoint's"
 
@@ -115,11 +114,6 @@ def _add_eval(gsub: argparse._SubParsersAction) -> None:
     e.add_argument("--json", action="store_true", help="print the scores as one JSON object")
     add_out(e, "gan-eval")
     e.set_defaults(func=run_eval)
-
-
-def settings_from(cls: type, args: argparse.Namespace) -> Any:
-    """The settings `cls` with each field taken from the flag of the same name."""
-    return cls(**{name: getattr(args, name) for name in cls.setting_names() if hasattr(args, name)})
 
 
 def run_train(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import argparse
 from ..visualize.baselines import BASELINES
 from ..visualize.maps import METHODS
 from ..visualize.settings import SaliencySettings
-from .common import add_device, add_model, add_out, add_seed, run_job
+from .common import add_device, add_model, add_out, add_seed, run_job, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..visualize.saliency_job import run as saliency
 
-    settings = SaliencySettings(**{k: getattr(args, k) for k in SaliencySettings.setting_names()})
+    settings = settings_from(SaliencySettings, args)
     result = run_job(saliency, settings, args, "saliency")
     for row in result.rows:
         note = ""
