@@ -18,8 +18,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed
+$(VENV)/.installed-test: $(VENV)/.installed requirements-refs.txt
 	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q --no-deps -r requirements-refs.txt
 	touch $@
 
 install: $(VENV)/.installed
