@@ -10,3 +10,10 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 _os.environ.setdefault("GOMP_SPINCOUNT", "10000")
 
 __version__ = "0.1.0"
+
+
+def capabilities():  # -> list[vislab.registry.Capability]
+    """Every capability vislab offers (the records in `vislab.records`, plus any registered since)."""
+    from .registry import capabilities as _capabilities
+
+    return _capabilities()

@@ -1,0 +1,124 @@
+"""vislab's own capabilities: one `register` call each (the CLI, the web page and the tour are built from these).
+
+A new capability is its library module (a settings dataclass with field metadata + ``run``), one record appended
+here, a test and a doc line; see DEVELOPERS.md, "Add a capability". Order within a group is the order here.
+"""
+
+from __future__ import annotations
+
+from .registry import Capability, TourStep, register
+
+DREAM_QUICK = {"steps": 80, "size": 128}
+"""The quick tour's class visualization: smaller and shorter than the defaults (224 px, 200 steps), yet a
+flamingo: pink necks and heads over water, p(flamingo) 0.78 after a 1.33x zoom (0.46 at 50 steps; the
+network's p of a picture that only fools it at one framing drops there). Recheck with quality/tour_grid.py."""
+
+INVERT_QUICK = {"image_size": 128, "iterations": 100}
+"""The quick tour's feature inversion: half the default size, a third of its iterations (L-BFGS converges on
+the content layer well before 300 steps at this size)."""
+
+TEXTURE_QUICK = {"image_size": 128, "iterations": 80}
+"""The quick tour's texture: half the default size (64, 128 px coarse to fine), fewer iterations per scale."""
+
+# -- see: what a pretrained classifier sees ------------------------------------------------------------------------
+
+register(Capability(
+    "classify", "top-k classes of images with a pretrained CNN",
+    settings="vislab.backbones.classify_job:ClassifySettings", run="vislab.backbones.classify_job:run",
+    positional=("images",), group="see", show="table",
+    description="Classify images (files, or sample:coffee etc.) with a pretrained ImageNet CNN.",
+    tour=TourStep(step="vislab.tour.see:classify")))
+
+register(Capability(
+    "saliency", "saliency maps: which pixels the class score depends on",
+    settings="vislab.visualize.settings:SaliencySettings", run="vislab.visualize.saliency_job:run",
+    positional=("images",), group="see",
+    description="Saliency maps of images for a class (default: the predicted class). Writes, per image, a "
+                "heatmap PNG, an overlay PNG and a figure with a colour bar.",
+    tour=TourStep(step="vislab.tour.see:saliency")))
+
+register(Capability(
+    "fool", "fooling image: a small change that makes the classifier say CLASS",
+    settings="vislab.visualize.settings:FoolSettings", run="vislab.visualize.fool_job:run",
+    positional=("image",), group="see",
+    description="Make a fooling image: gradient ascent on the target class score with L2-normalized steps until "
+                "the saved 8-bit image is classified as the target. Writes fooling.png (lossless, at the input's "
+                "resolution) and figure.png (original | fooling | magnified difference). Exit status 1 when the "
+                "image could not be fooled within --max-iters.",
+    tour=TourStep(settings={"image": "sample:chelsea", "target": "stingray"}, smoke={"max_iters": 2})))
+
+register(Capability(
+    "dream", "class visualization: an image the network takes for a class",
+    settings="vislab.visualize.settings:DreamSettings", run="vislab.visualize.dream_job:run", group="see",
+    description="Class visualization by gradient ascent on the class score, from noise. --param fourier "
+                "(default): decorrelated Fourier image, Adam, random zoom/rotate/shift; --param pixel: the classic "
+                "loop with jitter, blur and an L2 penalty. Unset settings take the parameterization's defaults; a "
+                "setting the parameterization does not use is an error. Writes dream.png and figure.png.",
+    tour=TourStep(settings={"class_": "flamingo"}, quick=DREAM_QUICK, smoke={"steps": 2, "views": 1, "size": 64})))
+
+register(Capability(
+    "invert", "rebuild an image from one layer's features (what does the layer keep?)",
+    settings="vislab.style.settings:InvertSettings", run="vislab.style.runners:run_invert",
+    positional=("image",), group="see",
+    description="Feature inversion: starting from noise, optimize an image whose activations at --layer match "
+                "IMAGE's (content loss only, plus a little smoothness). Prints PSNR/SSIM against the input.",
+    tour=TourStep(settings={"image": "sample:chelsea"}, quick=INVERT_QUICK,
+                  smoke={"image_size": 32, "iterations": 2}, headline="image")))
+
+# -- generate: new pictures --------------------------------------------------------------------------------------
+
+register(Capability(
+    "style", "repaint a photo in the style of one or more paintings",
+    settings="vislab.style.settings:StyleSettings", run="vislab.style.runners:run_style",
+    positional=("content", "styles"), group="generate",
+    description="Neural style transfer (Gatys et al.): optimize an image whose CNN features match the content "
+                "photo's and whose Gram matrices match the paintings'. Losses are relative errors, so the weights "
+                "mean the same on every backbone and at every size.",
+    tour=TourStep(step="vislab.tour.see:style")))
+
+register(Capability(
+    "texture", "synthesize a texture with the statistics of an image",
+    settings="vislab.style.settings:TextureSettings", run="vislab.style.runners:run_texture",
+    positional=("style",), group="generate",
+    description="Texture synthesis (Gatys et al.): starting from noise, optimize an image whose Gram matrices "
+                "match STYLE's (style loss only). Prints the final style loss (the mean relative Gram error).",
+    tour=TourStep(step="vislab.tour.see:texture", quick=TEXTURE_QUICK, smoke={"image_size": 32, "iterations": 2})))
+
+register(Capability(
+    "gan sample", "a grid of samples from a trained generator",
+    settings="vislab.gan.settings:GanSampleSettings", run="vislab.gan.sample:run", group="generate",
+    description="Draw samples from a checkpoint's generator and tile them into one grid, saved in the run folder "
+                "(samples.png) and, with -o, also there."))
+
+# -- learn: train and evaluate models ------------------------------------------------------------------------------
+
+register(Capability(
+    "caption", "caption images with a trained model",
+    settings="vislab.captioning.settings:CaptionSettings", run="vislab.captioning.predict:run",
+    positional=("images",), group="learn", show="captions",
+    description="Caption image files with a trained model."))
+
+register(Capability(
+    "caption train", "train a captioning model",
+    settings="vislab.captioning.settings:CaptionTrainSettings", run="vislab.captioning.train:run",
+    group="learn", page=False,
+    description="Train a captioning model (Adam, per-epoch validation loss and BLEU, checkpoints).",
+    tour=TourStep(step="vislab.tour.learn:caption", name="caption")))
+
+register(Capability(
+    "caption eval", "score a captioning model (BLEU, CIDEr-D)",
+    settings="vislab.captioning.settings:CaptionEvalSettings", run="vislab.captioning.evaluate:run",
+    group="learn", show="scores", page=False,
+    description="Caption a split of a dataset and score it: BLEU-1..4 and CIDEr-D."))
+
+register(Capability(
+    "gan train", "train a GAN on MNIST",
+    settings="vislab.gan.settings:GanTrainSettings", run="vislab.gan.train:run", group="learn", page=False,
+    description="Train a GAN; writes sample grids, losses.png, checkpoint.pt and scores into the run folder.",
+    tour=TourStep(step="vislab.tour.learn:gan", name="gan")))
+
+register(Capability(
+    "gan eval", "MNIST score, Fréchet distance and class histogram of a generator",
+    settings="vislab.gan.settings:GanEvalSettings", run="vislab.gan.score:run", group="learn", show="scores",
+    description="Score a checkpoint's samples with a small MNIST classifier: the MNIST score, the Fréchet "
+                "distance on its penultimate features vs the test set, and the class histogram."))
