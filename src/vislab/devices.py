@@ -41,6 +41,7 @@ def rng_state() -> dict:
     state = {
         "python": _python_state_to_tensor(),
         "python_gauss": _python_gauss(),
+        # device: cpu-ok (RNG state for a checkpoint)
         "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
         "numpy_pos": int(np_state[2]),
         "numpy_has_gauss": int(np_state[3]),
@@ -66,6 +67,7 @@ def set_rng_state(state: dict) -> None:
 
 def _python_state_to_tensor() -> torch.Tensor:
     # weights_only loading accepts tensors, not tuples of Python ints: the 625 state words as int64.
+    # device: cpu-ok (RNG state for a checkpoint)
     return torch.tensor(list(random.getstate()[1]), dtype=torch.int64)
 
 

@@ -33,7 +33,7 @@ class DistInfo:
         """Sum a number over all processes (itself when running alone)."""
         if not self.enabled:
             return value
-        t = torch.tensor([value], dtype=torch.float64)
+        t = torch.tensor([value], dtype=torch.float64, device=self.device)
         dist.all_reduce(t)
         return float(t.item())
 

@@ -92,6 +92,7 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> tor
         raise ImageError(f"{p}: not an image file (or an unsupported format)") from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{p}: corrupt or truncated image ({e})") from e
+    # device: cpu-ok (decoded image file)
     return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 
@@ -157,6 +158,7 @@ def from_array(arr: np.ndarray) -> torch.Tensor:
         raise ImageError(f"expected an (H, W, 3) image array, got shape {a.shape}")
     a = a[..., :3]
     a = a.astype(np.float32) / 255.0 if a.dtype == np.uint8 else a.astype(np.float32)
+    # device: cpu-ok (from a numpy array)
     return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))
 
 
@@ -247,6 +249,7 @@ def make_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, pad_value: 
     n, _, h, w = images.shape
     ncol = min(nrow, n)
     nrows = math.ceil(n / ncol)
+    # device: cpu-ok (the grid is built from .cpu() images for saving)
     grid = torch.full((3, nrows * (h + padding) + padding, ncol * (w + padding) + padding), float(pad_value))
     for i in range(n):
         r, c = divmod(i, ncol)
@@ -266,12 +269,14 @@ def colorize(values: torch.Tensor | np.ndarray, cmap: str = "inferno", *, vmin: 
     hi = float(np.nanmax(v)) if vmax is None else vmax
     norm = (v - lo) / (hi - lo) if hi > lo else np.zeros_like(v)
     rgba = matplotlib.colormaps[cmap](np.clip(norm, 0, 1))
+    # device: cpu-ok (a colour map for a picture file)
     return torch.from_numpy(rgba[..., :3].transpose(2, 0, 1).astype(np.float32))
 
 
 def overlay(img: torch.Tensor, heat: torch.Tensor | np.ndarray, *, alpha: float = 0.5,
             cmap: str = "inferno") -> torch.Tensor:
     """Blend a heatmap (H', W') over an image (3, H, W); the heatmap is resized to the image when needed."""
+    # device: cpu-ok (an overlay for a picture file)
     h = torch.as_tensor(np.asarray(heat.detach().cpu() if isinstance(heat, torch.Tensor) else heat),
                         dtype=torch.float32)
     if tuple(h.shape) != tuple(img.shape[-2:]):

@@ -87,6 +87,7 @@ def probe_outputs(spec: str, model: nn.Module, size: int, mean: Sequence[float],
     """Run the model once on two gray images; return its number of classes, or say what is wrong."""
     model.eval()
     param = next(model.parameters(), None)
+    # device: cpu-ok (a probe made from settings, moved to the model's device below)
     gray = ((0.5 - torch.tensor(mean)) / torch.tensor(std)).view(1, 3, 1, 1).expand(2, 3, size, size)
     gray = gray.to(param.device if param is not None else "cpu")
     try:

@@ -24,6 +24,7 @@ def classify(backbone: Backbone, images: list[torch.Tensor] | torch.Tensor, topk
     if isinstance(images, torch.Tensor) and images.dim() == 4:
         batch_views = images
     else:
+        # device: cpu-ok (an empty batch: the loop below never runs)
         batch_views = torch.cat([backbone.prepare(im) for im in images]) if len(images) else torch.empty(0, 3, 1, 1)
     k = min(topk, len(backbone.classes))
     out: list[list[Prediction]] = []

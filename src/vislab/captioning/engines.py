@@ -46,8 +46,10 @@ class NumpyEngine:
         return self.model.params
 
     def state(self) -> dict:
+        # device: cpu-ok (numpy state for a checkpoint)
         opt = {k: {"m": torch.from_numpy(c["m"].copy()), "v": torch.from_numpy(c["v"].copy()),
                    "t": int(c["t"])} for k, c in self.opt.items() if "m" in c}
+        # device: cpu-ok (numpy state for a checkpoint)
         return {"params": {k: torch.from_numpy(v.copy()) for k, v in self.model.params.items()},
                 "optimizer": opt}
 

@@ -235,8 +235,10 @@ class FeatureTransform:
         return z if self.components is None else z @ self.components
 
     def state(self) -> dict:
+        # device: cpu-ok (numpy statistics for a checkpoint)
         s = {"mean": torch.from_numpy(self.mean), "std": torch.from_numpy(self.std)}
         if self.components is not None:
+            # device: cpu-ok (numpy statistics for a checkpoint)
             s["components"] = torch.from_numpy(self.components)
         return s
 

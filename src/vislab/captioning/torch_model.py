@@ -74,7 +74,7 @@ class TorchCaptioningRNN(nn.Module):
                                   f"{shapes[name]}")
             p = getattr(self, name)
             with torch.no_grad():
-                p.copy_(torch.tensor(value))
+                p.copy_(torch.tensor(value, device=p.device))
         return self
 
     def to_numpy_params(self) -> dict[str, np.ndarray]:

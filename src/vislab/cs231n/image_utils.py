@@ -53,7 +53,9 @@ def preprocess(img, size: int = 512) -> torch.Tensor:
     """
     pil = _shorter_side_to(_as_pil(img), size) if size is not None else _as_pil(img)
     x = images.from_array(np.asarray(pil))
+    # device: cpu-ok (a decoded picture's normalization on the CPU)
     mean = torch.from_numpy(SQUEEZENET_MEAN).view(3, 1, 1)
+    # device: cpu-ok (a decoded picture's normalization on the CPU)
     std = torch.from_numpy(SQUEEZENET_STD).view(3, 1, 1)
     return ((x - mean) / std)[None]
 
@@ -69,6 +71,7 @@ def deprocess(img: torch.Tensor, should_rescale: bool = True) -> Image.Image:
     course's default) or clip to [0, 1]; 8-bit by `vislab.images.to_uint8` (rounded; torchvision truncates)."""
     x = img.detach().float().cpu()
     x = x[0] if x.dim() == 4 else x
+    # device: cpu-ok (deprocess works on .cpu() pixels)
     x = x * torch.from_numpy(SQUEEZENET_STD).view(3, 1, 1) + torch.from_numpy(SQUEEZENET_MEAN).view(3, 1, 1)
     x = rescale(x) if should_rescale else x.clamp(0, 1)
     return Image.fromarray(images.to_uint8(x))

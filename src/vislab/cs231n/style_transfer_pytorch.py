@@ -50,8 +50,11 @@ class _Renormalize(nn.Module):
 
     def __init__(self, mean, std) -> None:
         super().__init__()
+        # device: cpu-ok (buffers: move with the module)
         sq_m, sq_s = torch.from_numpy(SQUEEZENET_MEAN), torch.from_numpy(SQUEEZENET_STD)
+        # device: cpu-ok (buffers: move with the module)
         self.register_buffer("scale", (sq_s / torch.tensor(std)).view(1, 3, 1, 1))
+        # device: cpu-ok (buffers: move with the module)
         self.register_buffer("shift", ((sq_m - torch.tensor(mean)) / torch.tensor(std)).view(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

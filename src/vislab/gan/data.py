@@ -165,6 +165,7 @@ def _read_split_cached(folder: str, split: str) -> tuple[torch.Tensor, torch.Ten
         raise DataError(f"{lbl_paths[0]}: {labels.shape[0]} labels for {images.shape[0]} images")
     if labels.size and labels.max() > 9:
         raise DataError(f"{lbl_paths[0]}: label {int(labels.max())} is not a digit 0-9")
+    # device: cpu-ok (decoded files; the trainer moves them)
     return torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64))
 
 
@@ -244,17 +245,20 @@ def _digits_arrays() -> tuple[torch.Tensor, torch.Tensor]:
     from sklearn.datasets import load_digits as sk_load_digits
 
     d = sk_load_digits()  # bundled with scikit-learn: no network
+    # device: cpu-ok (decoded data set; the trainer moves it)
     x = torch.from_numpy(d.images.astype(np.float32) / 16.0)[:, None]  # (1797, 1, 8, 8) in [0, 1]
     # MNIST digits fill a 20x20 box centred in 28x28; do the same so the two sets look alike.
     x = torch.nn.functional.interpolate(x, size=(20, 20), mode="bilinear", align_corners=False)
     x = torch.nn.functional.pad(x, (4, 4, 4, 4))
     images = (x[:, 0].clamp(0, 1) * 255).round().to(torch.uint8)
+    # device: cpu-ok (decoded data set; the trainer moves it)
     return images, torch.from_numpy(d.target.astype(np.int64))
 
 
 def load_digits(split: str = "train") -> Digits:
     """scikit-learn's 8x8 digits as 28x28 images; every 6th image is the test split (300), the rest train."""
     images, labels = _digits_arrays()
+    # device: cpu-ok (a split mask over CPU labels)
     test = torch.arange(len(labels)) % 6 == 0
     keep = test if split == "test" else ~test
     return Digits(images[keep], labels[keep], "digits", "sklearn.datasets.load_digits (8x8, upscaled)")

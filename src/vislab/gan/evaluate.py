@@ -160,6 +160,7 @@ def generate(generator: nn.Module, noise_dim: int, n: int, *, seed: int = 0, bat
                 progress(done, n)
     finally:
         generator.train(was_training)
+    # device: cpu-ok (samples are gathered on the CPU)
     return torch.cat(out) if out else torch.zeros(0, IMAGE_PIXELS)
 
 
@@ -186,6 +187,7 @@ def train_classifier(train: Digits, test: Digits, *, epochs: int | None = None, 
     bar = tqdm(total=steps, desc=f"training the {train.name} scorer", disable=not progress, leave=False)
     model.train()
     for _ in range(epochs):
+        # device: cpu-ok (an order over the CPU data set)
         perm = torch.randperm(len(train), generator=gen)
         for i in range(0, len(train), batch_size):
             idx = perm[i:i + batch_size]
@@ -257,6 +259,7 @@ def save_scorer(scorer: Scorer, path: str | Path, *, dtype: torch.dtype = torch.
         "model": {k: v.detach().cpu().to(dtype) if v.is_floating_point() else v.cpu()
                   for k, v in scorer.model.state_dict().items()},
         "dataset": scorer.dataset, "test_accuracy": scorer.test_accuracy, "test_score": scorer.test_score,
+        # device: cpu-ok (numpy statistics for a checkpoint)
         "mu": torch.from_numpy(scorer.mu), "sigma": torch.from_numpy(scorer.sigma),
     }, path, kind="gan-scorer")
 

@@ -40,6 +40,7 @@ def _activations(G: torch.nn.Module, D: torch.nn.Module, batch: int, noise_dim: 
              for i, net in enumerate((G, D)) for m in net.children()]
     try:
         with torch.device("meta"), torch.no_grad():
+            # device: cpu-ok (inside torch.device('meta'): shapes only)
             D(G(torch.zeros(batch, noise_dim)))
     finally:
         for h in hooks:

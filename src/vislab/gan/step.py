@@ -78,6 +78,7 @@ def prepare_models(G: nn.Module, D: nn.Module, arch: str, device: torch.device) 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
     """The shuffled image order of `epoch`: a pure function of (seed, epoch), the same in every process."""
     # Reduced mod 2**64 (what torch seeds hold), so every valid seed works; small seeds keep their old order.
+    # device: cpu-ok (an index order, the same in every process)
     return torch.randperm(n, generator=torch.Generator().manual_seed((seed * 1_000_003 + epoch) % 2**64))
 
 

@@ -50,7 +50,7 @@ class Trainer:
         self.G_ema = make_ema(self.G) if s.ema and info.is_main else None
         self.step = 0
         self.x_all = images.to(device)
-        self.d_loss = self.g_loss = torch.zeros(())
+        self.d_loss = self.g_loss = torch.zeros((), device=device)
         self._order: torch.Tensor | None = None
 
     @property
@@ -107,6 +107,7 @@ class Trainer:
         z = sample_noise(s.batch_size, s.noise_dim, generator=self.noise)[self.rows].to(self.device)
         eps = None
         if s.loss == "wgan-gp":  # interpolation weights for the gradient penalty, from the same stream
+            # device: cpu-ok (one seeded CPU stream, same on every device)
             eps = torch.rand(s.batch_size, 1, generator=self.noise)[self.rows].to(self.device)
         return real, z, eps
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import torch
 
-# NTSC YIQ (the transform Gatys et al. use); rows give Y, I, Q from R, G, B.
-_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],
+# NTSC YIQ (the transform Gatys et al. use); rows give Y, I, Q from R, G, B. A constant: every use moves it to
+# the image's device and dtype.
+_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114],  # device: cpu-ok (module constant, moved with .to at use)
                             [0.595716, -0.274453, -0.321263],
                             [0.211456, -0.522591, 0.311135]])
 
@@ -58,7 +59,7 @@ def match_colors(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     here used the other way round: the photo takes the painting's palette."""
     x, r = image.reshape(3, -1).double(), reference.reshape(3, -1).double()
     mx, mr = x.mean(1, keepdim=True), r.mean(1, keepdim=True)
-    eye = 1e-5 * torch.eye(3, dtype=torch.float64)
+    eye = 1e-5 * torch.eye(3, dtype=torch.float64, device=x.device)
     a = _sqrtm(torch.cov(r) + eye) @ torch.linalg.inv(_sqrtm(torch.cov(x) + eye))
     out = a @ (x - mx) + mr
     return out.reshape(image.shape).to(image.dtype).clamp(0, 1)

@@ -40,6 +40,7 @@ def style_loss(feats: Sequence[torch.Tensor] | Mapping[str, torch.Tensor], style
     loss = 0.0
     for layer, target, weight in zip(style_layers, style_targets, style_weights, strict=True):
         loss = loss + weight * (gram_matrix(feats[layer]) - target).pow(2).sum()
+    # device: cpu-ok (a 0-dim zero meets any device)
     return loss if isinstance(loss, torch.Tensor) else torch.tensor(0.0)
 
 

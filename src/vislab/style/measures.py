@@ -12,7 +12,7 @@ import torch.nn.functional as F
 def _blur(img: torch.Tensor, sigma: float) -> torch.Tensor:
     """(3, H, W) Gaussian blur, reflect padding (separable)."""
     r = max(1, int(3 * sigma + 0.5))
-    k = torch.exp(-(torch.arange(-r, r + 1, dtype=img.dtype) / sigma) ** 2 / 2)
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=img.dtype, device=img.device) / sigma) ** 2 / 2)
     k = (k / k.sum()).to(img.device)
     x = F.pad(img[None], (r, r, r, r), mode="reflect")
     x = F.conv2d(x, k.view(1, 1, 1, -1).expand(3, 1, 1, -1), groups=3)

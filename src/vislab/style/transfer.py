@@ -216,6 +216,7 @@ def _initial_image(init: str, seed: int, content: torch.Tensor | None, init_imag
         return content.clone()
     if init == "noise":
         # Uniform noise from a generator of its own, so a seed gives the same start on every device.
+        # device: cpu-ok (seeded CPU draw; the caller moves it)
         return torch.rand((1, 3, *hw), generator=torch.Generator().manual_seed(seed))
     return resize(init_image, hw)[None].clamp(0, 1)
 

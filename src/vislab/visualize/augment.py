@@ -22,6 +22,7 @@ def jitter(img: torch.Tensor, ox: int, oy: int) -> torch.Tensor:
 def gaussian_kernel1d(sigma: float, radius: int | None = None) -> torch.Tensor:
     """Normalized 1-D Gaussian, radius int(4 sigma + 0.5) like scipy.ndimage's default truncation."""
     r = int(4.0 * sigma + 0.5) if radius is None else radius
+    # device: cpu-ok (kernel moved to the image at use)
     x = torch.arange(-r, r + 1, dtype=torch.float64)
     k = torch.exp(-0.5 * (x / sigma) ** 2)
     return k / k.sum()
@@ -65,6 +66,7 @@ def random_affine(img: torch.Tensor, *, scale: tuple[float, float] = (0.9, 1.1),
                   shift: int = 16, generator: torch.Generator | None = None) -> torch.Tensor:
     """A random zoom in `scale`, rotation in +-`degrees` and shift in +-`shift` pixels for each image."""
     n = img.shape[0]
+    # device: cpu-ok (seeded CPU draw; affine moves it .to(img))
     r = torch.rand((n, 4), generator=generator)
     s = scale[0] + (scale[1] - scale[0]) * r[:, 0]
     ang = degrees * (2 * r[:, 1] - 1)

@@ -20,6 +20,7 @@ from torch import nn
 
 # Square root of the colour covariance of ImageNet pixels, from its SVD (the matrix lucid publishes): column j
 # is the RGB direction of decorrelated channel j. Scaled so its largest column has norm 1.
+# device: cpu-ok (module constant, moved .to(x) at use)
 COLOR_CORRELATION_SQRT = torch.tensor([[0.26, 0.09, 0.02],
                                        [0.27, 0.00, -0.05],
                                        [0.27, -0.09, 0.03]])
@@ -60,6 +61,7 @@ class FourierImage(nn.Module):
         self.register_buffer("scale", frequency_scale(h, w, decay_power))
         # Real and imaginary parts as a real parameter (optimizers and state dicts handle real tensors
         # everywhere).
+        # device: cpu-ok (seeded CPU draw; the module is moved .to(device))
         self.spectrum = nn.Parameter(torch.randn((batch, 3, h, w // 2 + 1, 2), generator=generator) * sd)
 
     def forward(self) -> torch.Tensor:

@@ -34,6 +34,7 @@ IG_METHODS = ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle"
               "adaptive")
 
 
+# device: cpu-ok (quadrature nodes and weights, moved .to(x) at use)
 def path_weights(n_steps: int, method: str = "gausslegendre") -> tuple[torch.Tensor, torch.Tensor]:
     """Points a_k in [0, 1] and weights w_k with sum_k w_k f(a_k) ~ integral_0^1 f, in float64.
 
@@ -165,6 +166,7 @@ class IntegratedGradients:
 
     def _adaptive(self, xi, bi, ti) -> torch.Tensor:
         k = self.n_steps
+        # device: cpu-ok (quadrature nodes, moved .to(x) at use)
         edges = torch.linspace(0, 1, k + 1, dtype=torch.float64)
         h = 1.0 / k
         diff = xi - bi
@@ -175,6 +177,7 @@ class IntegratedGradients:
         increments, gap = f[1:] - f[:-1], float(f[-1] - f[0])
         integrals = torch.zeros((k, *xi.shape), dtype=xi.dtype, device=xi.device)  # per interval
         points = [0] * k
+        # device: cpu-ok (host-side error bookkeeping on .cpu() scores)
         errors = torch.zeros(k, dtype=torch.float64)
         todo = list(range(k))  # first round: every interval gets its midpoint
         used = 0
@@ -184,6 +187,7 @@ class IntegratedGradients:
             for i in todo:
                 m = points[i]
                 new_m = 3 * m if m else 1
+                # device: cpu-ok (quadrature nodes, moved .to(x) at use)
                 j = torch.arange(new_m, dtype=torch.float64)
                 if m:
                     j = j[j % 3 != 1]

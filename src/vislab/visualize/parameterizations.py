@@ -89,10 +89,12 @@ class _PixelSearch:
                  generator: torch.Generator, device: torch.device) -> None:
         self.p, self.forward, self.gen, self.t = p, forward, generator, 0
         self.target = torch.tensor([target], device=device)
+        # device: cpu-ok (seeded CPU draw, moved .to(device))
         self.img = (0.5 + 0.2 * torch.randn((1, 3, size, size), generator=generator)).clamp(0, 1).to(device)
 
     def step(self) -> tuple[float, float]:
         p = self.p
+        # device: cpu-ok (host-side shift amounts)
         ox, oy = torch.randint(-p.jitter, p.jitter + 1, (2,), generator=self.gen).tolist() if p.jitter else (0, 0)
         x = jitter(self.img, ox, oy)
         scores = ascent_step(x, self.forward, self.target, p.l2_reg, p.lr)
