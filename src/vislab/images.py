@@ -27,8 +27,17 @@ DEFAULT_MAX_PIXELS = 100_000_000
 """Largest image (width x height) `load_image` accepts unless told otherwise: 100 megapixels.
 The environment variable ``VISLAB_MAX_PIXELS`` changes the default for every command (0 disables the check)."""
 
-SAMPLE_IMAGES = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "grace_hopper")
-"""Photos that ship with vislab's dependencies; load them as ``sample:NAME``."""
+SAMPLE_PAINTINGS = ("starry_night", "the_scream", "shipwreck")
+"""Public-domain paintings that ship in ``vislab/assets`` (downscaled; provenance in assets/README.md)."""
+
+DEFAULT_PAINTING = "sample:starry_night"
+"""The style picture of style transfer and texture synthesis when none is given."""
+
+SAMPLE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "grace_hopper")
+"""Photos that ship with vislab's dependencies (scikit-image, matplotlib)."""
+
+SAMPLE_IMAGES = (*SAMPLE_PHOTOS, *SAMPLE_PAINTINGS)
+"""Every built-in picture: load one as ``sample:NAME``."""
 
 
 def default_max_pixels() -> int:
@@ -136,6 +145,9 @@ def sample_image(name: str) -> np.ndarray:
     """One of the offline sample photos as uint8 (H, W, 3)."""
     if name not in SAMPLE_IMAGES:
         raise ImageError(f"sample:{name}: unknown sample image; choose from {', '.join(SAMPLE_IMAGES)}")
+    if name in SAMPLE_PAINTINGS:
+        with Image.open(Path(__file__).resolve().parent / "assets" / f"{name}.jpg") as im:
+            return np.asarray(im.convert("RGB"))
     if name == "grace_hopper":
         import matplotlib.cbook
 

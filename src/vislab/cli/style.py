@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "content photo's and whose Gram matrices match the paintings'. Losses are relative "
                     "errors, so the weights mean the same on every backbone and at every size.")
     p.add_argument("content", metavar="CONTENT", help="content photo (an image file or sample:NAME)")
-    p.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s); several are blended")
+    p.add_argument("styles", nargs="*", metavar="STYLE",
+                   help=f"style image(s); several are blended (default {' '.join(S.styles)})")
     add_output(p)
     p.add_argument("--style-blend-weights", type=float_list, default=S.style_blend_weights, metavar="W,W,...",
                    help="one weight per style image (default equal); normalized to sum 1")
@@ -42,7 +43,8 @@ def settings(args: argparse.Namespace):
     from ..style.settings import StyleSettings
 
     return StyleSettings(
-        content=args.content, styles=tuple(args.styles), style_blend_weights=args.style_blend_weights,
+        content=args.content, styles=tuple(args.styles) or StyleSettings.styles,
+        style_blend_weights=args.style_blend_weights,
         content_weight=args.content_weight, style_weight=args.style_weight, content_layers=args.content_layers,
         content_layer_weights=args.content_layer_weights, style_layers=args.style_layers,
         style_layer_weights=args.style_layer_weights, style_scale=args.style_scale, init=args.init,

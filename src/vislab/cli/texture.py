@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Texture synthesis (Gatys et al.): starting from noise, optimize an image whose Gram "
                     "matrices match STYLE's (style loss only). Prints the final style loss (the mean "
                     "relative Gram error).")
-    p.add_argument("style", metavar="STYLE", help="texture / style image (an image file or sample:NAME)")
+    p.add_argument("style", nargs="?", default=S.style, metavar="STYLE",
+                   help=f"texture / style image (an image file or sample:NAME; default {S.style})")
     add_output(p)
     add_weight_flags(p, S, style=True)
     add_layer_flags(p, content=False)

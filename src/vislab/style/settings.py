@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..images import DEFAULT_PAINTING
 from ..jobs import JobSettings, SettingError, check_choice, check_number, check_seed
 
 OPTIMIZER_LR = {"lbfgs": (1.0, 10.0), "adam": (0.02, 1.0)}
@@ -118,7 +119,7 @@ class StyleSettings(SynthesisSettings):
     stop_tolerance: float = 0.02
     tv_weight: float = 50.0
     content: str = ""  # content photo: an image file or sample:NAME
-    styles: tuple[str, ...] = ()  # style images; several are blended
+    styles: tuple[str, ...] = (DEFAULT_PAINTING,)  # style images; several are blended (default: Starry Night)
     style_blend_weights: tuple[float, ...] | None = None  # one per style image; None: equal
     content_weight: float = 1.0
     style_weight: float = 100.0
@@ -181,7 +182,7 @@ class TextureSettings(SynthesisSettings):
     scales: int | None = None
     stop_tolerance: float = 0.02
     tv_weight: float = 2.0
-    style: str = ""  # the texture / style image: an image file or sample:NAME
+    style: str = DEFAULT_PAINTING  # the texture / style image: an image file or sample:NAME (Starry Night)
     style_weight: float = 1.0
     style_layers: tuple[str, ...] | None = None
     style_layer_weights: tuple[float, ...] | None = None
