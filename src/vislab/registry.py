@@ -163,3 +163,10 @@ def _is_union(hint: Any) -> bool:
     import types
 
     return typing.get_origin(hint) in (typing.Union, types.UnionType)
+
+
+def redefault(base: type, name: str, default: Any, **metadata: Any) -> Any:
+    """A subclass's field `name` with a new default, keeping the base field's metadata (a redeclared dataclass
+    field otherwise loses it); `metadata` replaces single keys (e.g. help)."""
+    old = {f.name: f for f in dataclasses.fields(base)}[name]
+    return field(default=default, metadata={**old.metadata, **metadata})

@@ -23,9 +23,12 @@ from .settings import ModelSettings, check_count, check_texts
 
 @dataclass(kw_only=True)
 class ClassifySettings(ModelSettings):
-    images: list[str]  # image files, or sample:NAME
-    topk: int = 5  # classes per image (at most the model's number of classes)
-    batch_size: int = 32  # images per forward pass
+    images: list[str] = field(metadata={
+        "help": "image files, or sample:NAME for a built-in photo",
+        "metavar": "IMAGE",
+        "input": "images"})
+    topk: int = field(default=5, metadata={"help": "classes to show per image", "min": 1})
+    batch_size: int = field(default=32, metadata={"help": "images per forward pass", "min": 1})
 
     def validate(self) -> None:
         super().validate()

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..backbones import DEFAULT as DEFAULT_BACKBONE
+from ..devices import DETERMINISTIC_HELP
 from ..errors import ConfigError
 from ..jobs import (
     JobSettings,
@@ -26,6 +27,7 @@ from ..jobs import (
     check_seed,
     check_text,
 )
+from .sources import HELP as DATA_HELP
 from .sources import parse_data_spec
 
 ENGINES = ("numpy", "torch")
@@ -102,33 +104,73 @@ class CaptionTrainSettings(JobSettings):
     """`vislab caption train`. With `resume` the run continues with the settings it was started with; only
     those in `CHANGEABLE_ON_RESUME` may differ (`epochs` to train longer)."""
 
-    data: str = "shapes"             # a data spec, see `vislab.captioning.sources`
-    cell: str = "lstm"               # rnn | lstm | gru
-    engine: str = "numpy"            # numpy (hand-written backprop) | torch (autograd; GPU; torchrun)
-    epochs: int | None = None        # None: DEFAULT_EPOCHS, or the resumed run's
-    batch_size: int = 64             # captions per step (the global batch under torchrun)
-    lr: float = 5e-3                 # Adam learning rate of the first epoch
-    lr_decay: float = 0.9            # lr of epoch e = lr * lr_decay ** e
-    hidden_dim: int = 256
-    wordvec_dim: int = 128
-    max_length: int = 16             # words per caption; longer ones are cut
-    min_count: int = 1               # rarer training words become <UNK>
-    pca_dim: int | None = None       # reduce image features to this many dimensions (None: keep all)
-    dtype: str = "float32"           # float32 | float64
-    save_every: int = 0              # also checkpoint every N steps (0: after each epoch only)
-    log_every: int = 10              # steps per logged training-loss row
-    eval_images: int = 500           # val images captioned for BLEU after each epoch (0: all)
-    model: str = DEFAULT_BACKBONE    # the backbone that turns images into features
-    weights: str | None = None       # a weights file for the backbone
-    image_size: int | None = None    # side of the square view the backbone sees (None: 224; 128 for shapes)
-    feature_layer: str | None = None  # None: the penultimate representation
-    feature_grid: str | None = None  # "RxC": pool `feature_layer` over a grid (None: globally)
-    no_cache: bool = False           # do not read or write the feature cache
-    resume: str | None = None        # a run folder or checkpoint to continue
-    seed: int = 0
-    device: str = "auto"             # auto | cpu | cuda | mps (the torch engine and feature extraction)
+    data: str = field(default="shapes", metadata={"help": DATA_HELP, "metavar": "SPEC", "page": False})
+    cell: str = field(default="lstm", metadata={"help": "recurrent cell", "choices": ("rnn", "lstm", "gru")})
+    engine: str = field(default="numpy", metadata={
+        "help": "numpy (hand-written backprop) or torch (autograd; GPU, torchrun)",
+        "choices": ENGINES})
+    epochs: int | None = field(default=None, metadata={
+        "help": f"passes over the data (default {DEFAULT_EPOCHS}; with resume, the run's own)",
+        "min": 1})
+    batch_size: int = field(default=64, metadata={
+        "help": "captions per step (the global batch under torchrun)",
+        "min": 1})
+    lr: float = field(default=5e-3, metadata={"help": "Adam learning rate, in (0, 1]", "min": 0, "max": 1})
+    lr_decay: float = field(default=0.9, metadata={
+        "help": "lr multiplier after every epoch, in (0, 1]",
+        "min": 0,
+        "max": 1})
+    hidden_dim: int = field(default=256, metadata={"help": "units of the recurrent cell", "min": 1})
+    wordvec_dim: int = field(default=128, metadata={"help": "size of the word vectors", "min": 1})
+    max_length: int = field(default=16, metadata={"help": "words per caption, longer ones are cut", "min": 1})
+    min_count: int = field(default=1, metadata={"help": "rarer training words become <UNK>", "min": 1})
+    pca_dim: int | None = field(default=None, metadata={
+        "help": "reduce image features to this many dimensions with PCA (fitted on the train split); default: "
+                "keep all",
+        "min": 1})
+    dtype: str = field(default="float32", metadata={
+        "help": "floating point type of the numpy engine",
+        "choices": DTYPE_NAMES})
+    save_every: int = field(default=0, metadata={
+        "help": "also checkpoint every N steps (0: after each epoch only)",
+        "min": 0})
+    log_every: int = field(default=10, metadata={"help": "steps per logged training-loss row", "min": 1})
+    eval_images: int = field(default=500, metadata={
+        "help": "val images captioned for BLEU after each epoch (0: all)",
+        "min": 0})
+    model: str = field(default=DEFAULT_BACKBONE, metadata={
+        "help": "the backbone that turns images into features",
+        "metavar": "NAME",
+        "page": False})
+    weights: str | None = field(default=None, metadata={
+        "help": "weights file for the backbone (state dict); default: the backbone's own source",
+        "metavar": "FILE",
+        "page": False})
+    image_size: int | None = field(default=None, metadata={
+        "help": "side of the square view the backbone sees (default 224; 128 for shapes)",
+        "min": 16})
+    feature_layer: str | None = field(default=None, metadata={
+        "help": "take features from this backbone layer instead of the penultimate one",
+        "metavar": "NAME",
+        "page": False})
+    feature_grid: str | None = field(default=None, metadata={
+        "help": "average-pool the layer over an R x C grid instead of globally (e.g. 1x3)",
+        "metavar": "RxC",
+        "page": False})
+    no_cache: bool = field(default=False, metadata={"help": "do not read or write the feature cache", "page": False})
+    resume: str | None = field(default=None, metadata={
+        "help": "continue a run from its checkpoint (run folder or checkpoint file), in its folder and with its "
+                "settings; epochs, device and no_cache may differ",
+        "metavar": "RUN",
+        "page": False})
+    seed: int = field(default=0, metadata={"help": "random seed", "min": 0})
+    device: str = field(default="auto", metadata={
+        "help": "auto|cpu|cuda|mps (default auto: GPU when present)",
+        "page": False})
+    deterministic: bool = field(default=False, metadata={"help": DETERMINISTIC_HELP, "page": False})
 
-    CHANGEABLE_ON_RESUME: ClassVar[tuple[str, ...]] = ("epochs", "no_cache", "resume", "device")
+    CHANGEABLE_ON_RESUME: ClassVar[tuple[str, ...]] = ("epochs", "no_cache", "resume", "device",
+                                                      "deterministic")
 
     @property
     def total_epochs(self) -> int:
@@ -155,6 +197,7 @@ _TRAIN_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "image_size": _optional(check_count, lo=IMAGE_SIZE_RANGE[0], hi=IMAGE_SIZE_RANGE[1]),
     "feature_layer": _optional(check_text), "feature_grid": _optional(lambda n, v: parse_grid(v, n)),
     "no_cache": check_bool, "resume": _optional(check_text), "seed": check_seed, "device": check_device,
+    "deterministic": check_bool,
 }
 
 
@@ -162,12 +205,20 @@ _TRAIN_CHECKS: dict[str, Callable[[str, Any], None]] = {
 class CaptionEvalSettings(JobSettings):
     """`vislab caption eval`: captions for every image of a split, scored with BLEU-1..4 and CIDEr-D."""
 
-    checkpoint: str | None = None    # a captioning checkpoint or its run folder (required)
-    data: str | None = None          # a data spec (None: the data the model was trained on)
-    split: str = "test"              # train | val | test | all
-    beam: int = 1                    # beam size (1: greedy decoding)
-    no_cache: bool = False
-    device: str = "auto"
+    checkpoint: str | None = field(default=None, metadata={
+        "help": "a captioning checkpoint (or its run folder)",
+        "metavar": "CKPT",
+        "input": "checkpoint:caption-train"})
+    data: str | None = field(default=None, metadata={
+        "help": DATA_HELP + " (default: the training data)",
+        "metavar": "SPEC",
+        "page": False})
+    split: str = field(default="test", metadata={"help": "the split to caption and score", "choices": SPLIT_CHOICES})
+    beam: int = field(default=1, metadata={"help": "beam size (1: greedy decoding)", "min": 1, "max": BEAM_MAX})
+    no_cache: bool = field(default=False, metadata={"help": "do not read or write the feature cache", "page": False})
+    device: str = field(default="auto", metadata={
+        "help": "auto|cpu|cuda|mps (default auto: GPU when present)",
+        "page": False})
 
     def validate(self) -> None:
         _validate(self, {
@@ -180,10 +231,18 @@ class CaptionEvalSettings(JobSettings):
 class CaptionSettings(JobSettings):
     """`vislab caption IMAGE...`: one caption per image file (``sample:NAME`` for a built-in photo)."""
 
-    images: list[str] = field(default_factory=list)
-    checkpoint: str | None = None    # a captioning checkpoint or its run folder (required)
-    beam: int = 1
-    device: str = "auto"
+    images: list[str] = field(default_factory=list, metadata={
+        "help": "image files, or sample:NAME for a built-in photo",
+        "metavar": "IMAGE",
+        "input": "images"})
+    checkpoint: str | None = field(default=None, metadata={
+        "help": "a captioning checkpoint (or its run folder)",
+        "metavar": "CKPT",
+        "input": "checkpoint:caption-train"})
+    beam: int = field(default=1, metadata={"help": "beam size (1: greedy decoding)", "min": 1, "max": BEAM_MAX})
+    device: str = field(default="auto", metadata={
+        "help": "auto|cpu|cuda|mps (default auto: GPU when present)",
+        "page": False})
 
     def validate(self) -> None:
         _validate(self, {

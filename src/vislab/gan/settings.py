@@ -8,9 +8,10 @@ every default already filled in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 
+from ..devices import DETERMINISTIC_HELP
 from ..jobs import (
     JobSettings,
     SettingError,
@@ -56,38 +57,102 @@ def check_rate(name: str, value: Any) -> None:
         raise SettingError(name, f"must be in [0, 1), got {value!r}")
 
 
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "arch": "dcgan", "loss": "bce", "epochs": 5, "max_steps": None, "batch_size": 128, "lr": 1e-3,
+    "beta1": 0.5, "beta2": 0.999, "ema": 0.0, "noise_dim": 96, "spectral_norm": False, "data": "auto",
+    "limit": None, "sample_every": 250, "checkpoint_every": 250, "log_every": 10, "eval_samples": 5000,
+    "tensorboard": False, "seed": 0,
+}
+"""What a training setting left at None means when no checkpoint says otherwise (`GanTrainSettings.DEFAULTS`)."""
+
+
+def _with_default(text: str, name: str) -> str:
+    """A training setting's help: None means the checkpoint's value on resume, else `TRAIN_DEFAULTS`."""
+    value = TRAIN_DEFAULTS[name]
+    return f"{text} (default {f'{value:g}' if isinstance(value, float) else value}; with resume the checkpoint's)"
+
+
 @dataclass
 class GanTrainSettings(JobSettings):
     """`vislab gan train`. None: the checkpoint's value when resuming (`resume`), else `DEFAULTS`."""
 
-    arch: str | None = None            # network pair: mlp | dcgan
-    loss: str | None = None            # bce | ls | wgan-gp | hinge
-    epochs: int | None = None          # passes over the data
-    max_steps: int | None = None       # stop after this many steps in total (default: no limit)
-    batch_size: int | None = None      # global batch: split across processes under torchrun
-    lr: float | None = None            # Adam learning rate
-    beta1: float | None = None         # Adam betas, in [0, 1)
-    beta2: float | None = None
-    ema: float | None = None           # decay of the generator's weight average, in [0, 1) (0: none); ema.py
-    noise_dim: int | None = None
-    spectral_norm: bool | None = None  # on the discriminator's layers
-    data: str | None = None            # auto | mnist | digits | DIR
-    limit: int | None = None           # use only the first N training images (default: all)
-    sample_every: int | None = None    # fixed-noise grid every N steps
-    checkpoint_every: int | None = None
-    log_every: int | None = None
-    eval_samples: int | None = None    # samples scored at the end of each epoch; 0 turns scoring off
-    tensorboard: bool | None = None
-    seed: int | None = None
-    device: str = "auto"               # auto | cpu | cuda | mps (not taken from the checkpoint)
-    resume: str | None = None          # a checkpoint or run folder to continue
+    arch: str | None = field(default=None, metadata={
+        "help": _with_default("network pair", "arch"),
+        "choices": ARCH_CHOICES,
+        "metavar": "|".join(ARCH_CHOICES)})
+    loss: str | None = field(default=None, metadata={
+        "help": _with_default("bce (vanilla GAN), ls (least squares), wgan-gp or hinge", "loss"),
+        "choices": LOSS_CHOICES,
+        "metavar": "|".join(LOSS_CHOICES)})
+    epochs: int | None = field(default=None, metadata={
+        "help": _with_default("passes over the data", "epochs"),
+        "min": 1})
+    max_steps: int | None = field(default=None, metadata={
+        "help": "stop after this many steps in total (default: no limit)",
+        "min": 1})
+    batch_size: int | None = field(default=None, metadata={
+        "help": _with_default("global batch size, split across processes", "batch_size"),
+        "min": 1})
+    lr: float | None = field(default=None, metadata={
+        "help": _with_default("Adam learning rate, in (0, 1]", "lr"),
+        "min": 0,
+        "max": 1})
+    beta1: float | None = field(default=None, metadata={
+        "help": _with_default("Adam beta1, in [0, 1)", "beta1"),
+        "min": 0,
+        "max": 1})
+    beta2: float | None = field(default=None, metadata={
+        "help": _with_default("Adam beta2, in [0, 1)", "beta2"),
+        "min": 0,
+        "max": 1})
+    ema: float | None = field(default=None, metadata={
+        "help": _with_default("keep an exponential moving average of the generator's weights with this decay in [0, "
+                              "1) (e.g. 0.999; ramped up from 0.1 early on) and sample and score from it; 0 = off",
+                              "ema"),
+        "metavar": "DECAY",
+        "min": 0,
+        "max": 1})
+    noise_dim: int | None = field(default=None, metadata={"help": _with_default("noise size", "noise_dim"), "min": 1})
+    spectral_norm: bool | None = field(default=None, metadata={
+        "help": "spectral normalization on the discriminator's layers"})
+    data: str | None = field(default=None, metadata={
+        "help": _with_default("a folder with the MNIST IDX files (gz or raw; also MNIST/raw/), 'mnist' (find or "
+                              "download), 'digits' (built-in 8x8 digits, offline) or 'auto' (MNIST, else digits "
+                              "with a warning)", "data"),
+        "metavar": "auto|mnist|digits|DIR",
+        "page": False})
+    limit: int | None = field(default=None, metadata={
+        "help": "use only the first N training images (default: all)",
+        "min": 1})
+    sample_every: int | None = field(default=None, metadata={
+        "help": _with_default("save a fixed-noise sample grid every N steps", "sample_every"),
+        "min": 1})
+    checkpoint_every: int | None = field(default=None, metadata={
+        "help": _with_default("checkpoint every N steps and at each epoch end", "checkpoint_every"),
+        "min": 1})
+    log_every: int | None = field(default=None, metadata={
+        "help": _with_default("log losses every N steps", "log_every"),
+        "min": 1})
+    eval_samples: int | None = field(default=None, metadata={
+        "help": _with_default("samples scored with the MNIST classifier at each epoch end, at least 2; 0 = off",
+                              "eval_samples"),
+        "min": 0})
+    tensorboard: bool | None = field(default=None, metadata={
+        "help": "also log scalars and grids for TensorBoard (needs the tensorboard package)",
+        "page": False})
+    seed: int | None = field(default=None, metadata={"help": _with_default("random seed", "seed"), "min": 0})
+    device: str = field(default="auto", metadata={
+        "help": "auto|cpu|cuda|mps (default auto: GPU when present)",
+        "page": False})
+    deterministic: bool = field(default=False, metadata={
+        "help": DETERMINISTIC_HELP,
+        "page": False})
+    resume: str | None = field(default=None, metadata={
+        "help": "continue a run from its checkpoint",
+        "metavar": "CKPT|RUN",
+        "page": False})
 
-    DEFAULTS: ClassVar[dict[str, Any]] = {
-        "arch": "dcgan", "loss": "bce", "epochs": 5, "max_steps": None, "batch_size": 128, "lr": 1e-3,
-        "beta1": 0.5, "beta2": 0.999, "ema": 0.0, "noise_dim": 96, "spectral_norm": False, "data": "auto",
-        "limit": None, "sample_every": 250, "checkpoint_every": 250, "log_every": 10, "eval_samples": 5000,
-        "tensorboard": False, "seed": 0,
-    }
+    DEFAULTS: ClassVar[dict[str, Any]] = TRAIN_DEFAULTS
     """What a setting left at None means when no checkpoint says otherwise."""
 
     FIXED_ON_RESUME: ClassVar[tuple[str, ...]] = ("arch", "loss", "noise_dim", "spectral_norm", "batch_size",
@@ -102,6 +167,7 @@ class GanTrainSettings(JobSettings):
             if values[name] is not None:
                 check(name, values[name])
         check_text("device", self.device)
+        check_bool("deterministic", self.deterministic)
         if self.resume is not None:
             check_text("resume", self.resume)
 
@@ -146,10 +212,18 @@ class TrainConfig(GanTrainSettings):
 class GeneratorSettings(JobSettings):
     """What the jobs that use a trained generator share: which checkpoint, which generator, which noise."""
 
-    checkpoint: str = ""          # checkpoint.pt or its run folder (required)
-    raw: bool = False             # the raw generator, not its weight average (runs trained with ema)
-    seed: int = 0                 # of the noise
-    device: str = "auto"
+    checkpoint: str = field(default="shipped", metadata={
+        "help": "checkpoint.pt or its run folder; 'shipped' (the default): the DCGAN MNIST generator that ships "
+                "with vislab",
+        "metavar": "CKPT|RUN",
+        "input": "checkpoint:gan-train"})
+    raw: bool = field(default=False, metadata={
+        "help": "use the raw generator, not the moving average of its weights (for runs trained with ema; others "
+                "have only the raw one)"})
+    seed: int = field(default=0, metadata={"help": "random seed of the noise", "min": 0})
+    device: str = field(default="auto", metadata={
+        "help": "auto|cpu|cuda|mps (default auto: GPU when present)",
+        "page": False})
 
     def validate(self) -> None:
         check_text("checkpoint", self.checkpoint)
@@ -162,8 +236,13 @@ class GeneratorSettings(JobSettings):
 class GanSampleSettings(GeneratorSettings):
     """`vislab gan sample`: a grid of `n` samples from a checkpoint's generator."""
 
-    n: int = 64                   # samples in the grid
-    output: str | None = None     # also write the grid to this image file (.png, .jpg, ...)
+    n: int = field(default=64, metadata={"help": "number of samples", "flag": "-n", "min": 1})
+    output: str | None = field(default=None, metadata={
+        "help": "also write the grid to this image file (.png, .jpg, ...; its folder must exist)",
+        "flag": "--output",
+        "short": "-o",
+        "metavar": "IMAGE",
+        "page": False})
 
     def validate(self) -> None:
         super().validate()
@@ -176,8 +255,11 @@ class GanSampleSettings(GeneratorSettings):
 class GanEvalSettings(GeneratorSettings):
     """`vislab gan eval`: MNIST score, Fréchet distance and class histogram of `n` samples."""
 
-    n: int = 10000                # samples to score (at least 2)
-    data: str = "auto"            # where MNIST is, to train the scorer the first time: auto | DIR
+    n: int = field(default=10000, metadata={"help": "samples to score, at least 2", "flag": "-n", "min": 2})
+    data: str = field(default="auto", metadata={
+        "help": "where MNIST is, for training the classifier the first time",
+        "metavar": "auto|DIR",
+        "page": False})
 
     def validate(self) -> None:
         super().validate()

@@ -8,12 +8,14 @@ size, the optimizer, the output). Weights of the loss terms are relative: see `v
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from ..backbones.settings import ModelSettings
 from ..images import DEFAULT_PAINTING
 from ..jobs import JobSettings, SettingError, check_choice, check_number, check_seed
+from ..registry import redefault
 
 OPTIMIZER_LR = {"lbfgs": (1.0, 10.0), "adam": (0.02, 1.0)}
 """Optimizer name -> (default lr, largest lr). L-BFGS's lr scales its own step estimate (1 is its natural
@@ -34,6 +36,8 @@ MAX_WEIGHT = 1e9
 """Loss weights above this only overflow: the terms are relative errors near 1."""
 MAX_STYLE_SCALE = 16.0
 MAX_COARSE_FACTOR = 16.0
+AUTO_COARSEST = 96
+"""`scales` None halves the size while the half stays at least this many pixels (512 px: 128, 256, 512)."""
 STOP_WINDOW = 10
 """Iterations over which `stop_tolerance` judges whether the loss still falls."""
 
@@ -43,20 +47,56 @@ class SynthesisSettings(JobSettings):
     """What `style`, `invert` and `texture` share: one image optimized coarse to fine with L-BFGS or Adam."""
 
     kind: ClassVar[str] = ""
-    image_size: int = 256  # longer side of the output, pixels
-    iterations: int = 300  # at most, at the finest scale
-    scales: int | None = 1  # coarse-to-fine scales, each twice the last; None: auto_scales(image_size)
-    coarse_factor: float = 1.0  # each coarser scale may run this many times the iterations of the next finer
-    stop_tolerance: float = 0.0  # stop a scale when the loss fell by less than this fraction over STOP_WINDOW its
-    optimizer: str = "lbfgs"
-    lr: float | None = None  # None: the optimizer's default (OPTIMIZER_LR)
-    tv_weight: float = 1.0
-    seed: int = 0
-    save_every: int | None = None  # also save the image every that many steps (None: never)
-    output: str | None = None  # also write the result to this image file
-    model: str = "efficientnet_lite0"
-    weights: str | None = None  # the backbone's weights file (None: its own source)
-    device: str = "auto"
+    image_size: int = field(default=256, metadata={
+        "help": "longer side of the output in pixels",
+        "metavar": "PX",
+        "min": 1})
+    iterations: int = field(default=300, metadata={
+        "help": "most optimization steps at the finest scale",
+        "metavar": "N",
+        "min": 1})
+    scales: int | None = field(default=1, metadata={
+        "help": f"coarse-to-fine scales, each twice the last; auto: halve the size while it stays "
+                f">= {AUTO_COARSEST} px",
+        "metavar": "K|auto",
+        "min": 1,
+        "max": MAX_SCALES})
+    coarse_factor: float = field(default=1.0, metadata={
+        "help": "each coarser scale may run F times the steps of the next finer",
+        "metavar": "F",
+        "min": 1,
+        "max": MAX_COARSE_FACTOR})
+    stop_tolerance: float = field(default=0.0, metadata={
+        "help": f"end a scale when the loss fell by less than this fraction over {STOP_WINDOW} "
+                "steps (0: run every step)",
+        "metavar": "T",
+        "min": 0,
+        "max": 1})
+    optimizer: str = field(default="lbfgs", metadata={"help": "optimizer", "choices": tuple(OPTIMIZER_LR)})
+    lr: float | None = field(default=None, metadata={
+        "help": "step size (default " + "; ".join(f"{lr:g} for {k} (at most {top:g})"
+                                            for k, (lr, top) in OPTIMIZER_LR.items()) + ")",
+        "min": 0})
+    tv_weight: float = field(default=1.0, metadata={
+        "help": "weight of the total-variation smoothness loss",
+        "metavar": "W",
+        "min": 0})
+    seed: int = field(default=0, metadata={"help": "random seed", "min": 0})
+    save_every: int | None = field(default=None, metadata={
+        "help": "also save the image every N steps into the run folder (default never)",
+        "metavar": "N",
+        "min": 1,
+        "page": False})
+    output: str | None = field(default=None, metadata={
+        "help": "also write the result to this image file (.png/.jpg); it is always written as result.png in the "
+                "run folder",
+        "flag": "--output",
+        "short": "-o",
+        "metavar": "FILE",
+        "page": False})
+    model: str = redefault(ModelSettings, "model", "efficientnet_lite0")
+    weights: str | None = redefault(ModelSettings, "weights", None)
+    device: str = redefault(ModelSettings, "device", "auto")
 
     def validate(self) -> None:
         self.validate_optimization()
@@ -113,23 +153,54 @@ class StyleSettings(SynthesisSettings):
     # the loss falls < 2% in 10 iterations; a strong smoothness term against colour noise; the start in the
     # painting's colours (init "recolored"). 150: the fewest with a clear margin under the former default's
     # loss (issue 16; 120 passes by 3%, 130 by 6%). Measured in docs/style.md.
-    image_size: int = 512
-    iterations: int = 150
-    scales: int | None = None
-    stop_tolerance: float = 0.02
-    tv_weight: float = 50.0
-    content: str = ""  # content photo: an image file or sample:NAME
-    styles: tuple[str, ...] = (DEFAULT_PAINTING,)  # style images; several are blended (default: Starry Night)
-    style_blend_weights: tuple[float, ...] | None = None  # one per style image; None: equal
-    content_weight: float = 1.0
-    style_weight: float = 100.0
-    content_layers: tuple[str, ...] | None = None  # None: the backbone's default_content_layers
-    content_layer_weights: tuple[float, ...] | None = None  # one per content layer; None: equal
-    style_layers: tuple[str, ...] | None = None  # None: the backbone's default_style_layers
-    style_layer_weights: tuple[float, ...] | None = None  # one per style layer; None: equal
-    style_scale: float = 1.0  # style images' longer side = style_scale * the output's
-    init: str = "recolored"  # content | recolored | noise | an image file
-    original_colors: bool = False  # transfer in luminance only, keep the content's colours
+    image_size: int = redefault(SynthesisSettings, "image_size", 512)
+    iterations: int = redefault(SynthesisSettings, "iterations", 150)
+    scales: int | None = redefault(SynthesisSettings, "scales", None)
+    stop_tolerance: float = redefault(SynthesisSettings, "stop_tolerance", 0.02)
+    tv_weight: float = redefault(SynthesisSettings, "tv_weight", 50.0)
+    content: str = field(default="", metadata={
+        "help": "content photo (an image file or sample:NAME)",
+        "metavar": "CONTENT",
+        "input": "image"})
+    styles: tuple[str, ...] = field(default=(DEFAULT_PAINTING,), metadata={
+        "help": "style image(s); several are blended",
+        "metavar": "STYLE",
+        "input": "images"})
+    style_blend_weights: tuple[float, ...] | None = field(default=None, metadata={
+        "help": "one weight per style image (default equal); normalized to sum 1",
+        "metavar": "W,W,..."})
+    content_weight: float = field(default=1.0, metadata={
+        "help": "weight of the content loss",
+        "metavar": "W",
+        "min": 0})
+    style_weight: float = field(default=100.0, metadata={"help": "weight of the style loss", "metavar": "W", "min": 0})
+    content_layers: tuple[str, ...] | None = field(default=None, metadata={
+        "help": "content layers (default: the backbone's); an unknown name lists them all",
+        "metavar": "NAME,...",
+        "page": False})
+    content_layer_weights: tuple[float, ...] | None = field(default=None, metadata={
+        "help": "one weight per content layer (default equal)",
+        "metavar": "W,...",
+        "page": False})
+    style_layers: tuple[str, ...] | None = field(default=None, metadata={
+        "help": "style layers (default: the backbone's); an unknown name lists the backbone's layers",
+        "metavar": "NAME,...",
+        "page": False})
+    style_layer_weights: tuple[float, ...] | None = field(default=None, metadata={
+        "help": "one weight per style layer (default equal)",
+        "metavar": "W,...",
+        "page": False})
+    style_scale: float = field(default=1.0, metadata={
+        "help": "style images' size relative to the output (smaller = finer strokes)",
+        "metavar": "S",
+        "min": 0,
+        "max": MAX_STYLE_SCALE})
+    init: str = field(default="recolored", metadata={
+        "help": "starting image: content, recolored (the content in the paintings' colours), noise or an image file",
+        "metavar": "content|recolored|noise|FILE",
+        "page_choices": INITS})
+    original_colors: bool = field(default=False, metadata={
+        "help": "transfer in luminance only and keep the content's colours"})
 
     def validate_optimization(self) -> None:
         super().validate_optimization()
@@ -155,9 +226,18 @@ class InvertSettings(SynthesisSettings):
     that also speeds L-BFGS up a lot on directions the layer barely sees."""
 
     kind: ClassVar[str] = "invert"
-    image: str = ""  # the image to rebuild: an image file or sample:NAME
-    layer: str | None = None  # None: the backbone's first default content layer
-    content_weight: float = 1.0
+    image_size: int = redefault(SynthesisSettings, "image_size", 256, help="longer side of the image in pixels")
+    image: str = field(default="", metadata={
+        "help": "image file (or sample:NAME)",
+        "metavar": "IMAGE",
+        "input": "image"})
+    layer: str | None = field(default=None, metadata={
+        "help": "layer to invert (default: the backbone's content layer); an unknown name lists them",
+        "metavar": "NAME"})
+    content_weight: float = field(default=1.0, metadata={
+        "help": "weight of the content loss",
+        "metavar": "W",
+        "min": 0})
 
     def validate_optimization(self) -> None:
         super().validate_optimization()
@@ -178,15 +258,20 @@ class TextureSettings(SynthesisSettings):
     kind: ClassVar[str] = "texture"
     # Coarse to fine (256 px: 128, 256) and a little smoothness: the per-pixel noise of a single scale without
     # it is gone (quality/texture.py; docs/style.md).
-    iterations: int = 150
-    scales: int | None = None
-    stop_tolerance: float = 0.02
-    tv_weight: float = 2.0
-    style: str = DEFAULT_PAINTING  # the texture / style image: an image file or sample:NAME (Starry Night)
-    style_weight: float = 1.0
-    style_layers: tuple[str, ...] | None = None
-    style_layer_weights: tuple[float, ...] | None = None
-    style_scale: float = 1.0
+    iterations: int = redefault(SynthesisSettings, "iterations", 150)
+    scales: int | None = redefault(SynthesisSettings, "scales", None)
+    stop_tolerance: float = redefault(SynthesisSettings, "stop_tolerance", 0.02)
+    tv_weight: float = redefault(SynthesisSettings, "tv_weight", 2.0)
+    image_size: int = redefault(SynthesisSettings, "image_size", 256,
+                                help="longer side of the output in pixels, same aspect as STYLE")
+    style: str = field(default=DEFAULT_PAINTING, metadata={
+        "help": "texture / style image (an image file or sample:NAME)",
+        "metavar": "STYLE",
+        "input": "image"})
+    style_weight: float = redefault(StyleSettings, "style_weight", 1.0)
+    style_layers: tuple[str, ...] | None = redefault(StyleSettings, "style_layers", None)
+    style_layer_weights: tuple[float, ...] | None = redefault(StyleSettings, "style_layer_weights", None)
+    style_scale: float = redefault(StyleSettings, "style_scale", 1.0)
 
     def validate_optimization(self) -> None:
         super().validate_optimization()
@@ -210,10 +295,6 @@ def scale_sizes(image_size: int, scales: int) -> list[int]:
         raise SettingError("scales", f"{scales} with image_size {image_size} makes the smallest scale "
                                      f"{sizes[0]} px; use fewer scales or a larger size (at least {MIN_SIZE} px)")
     return sizes
-
-
-AUTO_COARSEST = 96
-"""`scales` None halves the size while the half stays at least this many pixels (512 px: 128, 256, 512)."""
 
 
 def auto_scales(image_size: int) -> int:

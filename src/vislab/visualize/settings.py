@@ -7,18 +7,26 @@ Units: pixels are in [0, 1]; so are the fooling budget `linf` and the SmoothGrad
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..backbones.settings import ModelSettings, check_count, check_texts
 from ..jobs import SettingError, check_choice, check_number, check_seed
 from .baselines import BASELINES, DEFAULT_BASELINE, RANDOM_BASELINES
 from .maps import METHODS
-from .parameterizations import MAX_LR, PARAMETERIZATIONS, Parameterization, make_parameterization
+from .parameterizations import (
+    MAX_LR,
+    PARAMETERIZATIONS,
+    FourierParameterization,
+    Parameterization,
+    PixelParameterization,
+    make_parameterization,
+)
 
 DREAM_MIN_SIZE = 32
 """Smallest dream image side: the built-in networks downsample 32 times, so a smaller image is a single
 feature-map cell and the optimization has nothing to shape."""
+_F, _PX = FourierParameterization, PixelParameterization  # their defaults fill the dream settings' help texts
 
 
 def check_class(name: str, value: Any, *, optional: bool = False) -> None:
@@ -33,18 +41,43 @@ def check_class(name: str, value: Any, *, optional: bool = False) -> None:
 class SaliencySettings(ModelSettings):
     """Saliency maps of images for a class (None: each image's predicted class)."""
 
-    images: list[str]  # image files, or sample:NAME
-    target: str | int | None = None
-    method: str = "vanilla"  # one of `maps.METHODS`
-    samples: int = 25  # smoothgrad: noisy copies per image
-    noise: float = 0.15  # smoothgrad: noise standard deviation, [0, 1] pixel units
-    steps: int = 32  # ig: intervals the path starts with
-    max_steps: int = 512  # ig: most gradient evaluations per image
-    tol: float = 0.01  # ig: allowed completeness error, a fraction of the score difference
-    baseline: str = DEFAULT_BASELINE  # ig: one of `baselines.BASELINES`
-    baseline_samples: int = 1  # ig: random baselines averaged (uniform only)
-    batch_size: int = 16  # smoothgrad/ig: network inputs per forward pass
-    seed: int = 0
+    images: list[str] = field(metadata={
+        "help": "image files, or sample:NAME for a built-in photo",
+        "metavar": "IMAGE",
+        "input": "images"})
+    target: str | int | None = field(default=None, metadata={
+        "help": "class name or index to explain (default: each image's predicted class)",
+        "metavar": "CLASS",
+        "input": "class"})
+    method: str = field(default="vanilla", metadata={
+        "help": "vanilla gradients, smoothgrad (averaged over noisy copies) or ig / integrated_gradients "
+                "(integrated gradients from a --baseline image)",
+        "choices": tuple(METHODS)})
+    samples: int = field(default=25, metadata={"help": "smoothgrad: noisy copies", "min": 1})
+    noise: float = field(default=0.15, metadata={
+        "help": "smoothgrad: noise standard deviation in pixel units, images being in [0, 1]",
+        "min": 0,
+        "max": 1})
+    steps: int = field(default=32, metadata={
+        "help": "ig: intervals the path starts with; the worst are refined",
+        "min": 1})
+    max_steps: int = field(default=512, metadata={"help": "ig: most gradient evaluations per image", "min": 1})
+    tol: float = field(default=0.01, metadata={
+        "help": "ig: refine until the attributions sum to the score difference within this fraction",
+        "min": 0,
+        "max": 1})
+    baseline: str = field(default=DEFAULT_BASELINE, metadata={
+        "help": "ig: the image the path starts from: blur (the image, widely blurred: attribution goes to the "
+                "object's detail), black (the paper's; favours bright pixels and outlines) or uniform (noise in "
+                "[0, 1])",
+        "choices": BASELINES})
+    baseline_samples: int = field(default=1, metadata={
+        "help": "ig: average over this many uniform-noise baselines; each costs a full path",
+        "min": 1})
+    batch_size: int = field(default=16, metadata={
+        "help": "smoothgrad/ig: network inputs per forward pass; lower it to save memory",
+        "min": 1})
+    seed: int = field(default=0, metadata={"help": "random seed", "min": 0})
 
     def validate(self) -> None:
         super().validate()
@@ -72,13 +105,23 @@ class SaliencySettings(ModelSettings):
 class FoolSettings(ModelSettings):
     """A fooling image: `image` changed until the model calls it `target`."""
 
-    image: str  # an image file, or sample:NAME
-    target: str | int
-    lr: float = 0.25  # L2 length of each step, [0, 1] pixel units
-    max_iters: int = 100  # most gradient steps
-    linf: float | None = None  # optional budget: no pixel moves more than this, [0, 1] pixel units
-    margin: float = 0.01  # stop once the target's logit leads every other class by this much
-    seed: int = 0
+    image: str = field(metadata={
+        "help": "image file, or sample:NAME for a built-in photo",
+        "metavar": "IMAGE",
+        "input": "image"})
+    target: str | int = field(metadata={"help": "class name or index to reach", "metavar": "CLASS", "input": "class"})
+    lr: float = field(default=0.25, metadata={"help": "L2 length of each step, in [0, 1] pixel units", "min": 0})
+    max_iters: int = field(default=100, metadata={"help": "most gradient steps", "min": 1})
+    linf: float | None = field(default=None, metadata={
+        "help": "optional budget: change no pixel value by more than this, in [0, 1] pixel units on the page and "
+                "the library, in 0-255 levels on the command line (e.g. 4); default: no budget",
+        "metavar": "EPS",
+        "min": 0,
+        "max": 1})
+    margin: float = field(default=0.01, metadata={
+        "help": "stop once the target's logit leads every other class by this much",
+        "min": 0})
+    seed: int = field(default=0, metadata={"help": "random seed", "min": 0})
 
     def validate(self) -> None:
         super().validate()
@@ -107,17 +150,38 @@ class DreamSettings(ModelSettings):
     `lr`, `l2_reg`, `jitter`, `views`, `blur_every` and `blur_sigma` belong to the image parameterization
     (`param`); None takes that parameterization's own default, and setting one it does not use is an error."""
 
-    class_: str | int
-    param: str = "fourier"  # one of `parameterizations.PARAMETERIZATIONS`
-    steps: int = 200
-    size: int = 224  # image side, pixels
-    lr: float | None = None
-    l2_reg: float | None = None
-    jitter: int | None = None
-    views: int | None = None
-    blur_every: int | None = None
-    blur_sigma: float | None = None
-    seed: int = 0
+    class_: str | int = field(metadata={
+        "help": "class name or index, e.g. tarantula or 76",
+        "flag": "--class",
+        "metavar": "NAME_OR_INDEX",
+        "input": "class"})
+    param: str = field(default="fourier", metadata={
+        "help": "image parameterization",
+        "choices": tuple(PARAMETERIZATIONS)})
+    steps: int = field(default=200, metadata={"help": "optimization steps", "min": 1})
+    size: int = field(default=224, metadata={
+        "help": f"image side in pixels, at least {DREAM_MIN_SIZE}",
+        "min": DREAM_MIN_SIZE})
+    lr: float | None = field(default=None, metadata={
+        "help": f"fourier: Adam learning rate (default {_F.lr}); pixel: L2 length of a step in pixels "
+                f"(default {_PX.lr})",
+        "min": 0})
+    l2_reg: float | None = field(default=None, metadata={
+        "help": f"weight of the ||image - gray||^2 penalty (default: fourier {_F.l2_reg}, pixel {_PX.l2_reg})",
+        "min": 0})
+    jitter: int | None = field(default=None, metadata={
+        "help": f"largest random shift per step, in pixels (default: fourier {_F.jitter}, pixel {_PX.jitter})",
+        "min": 0})
+    views: int | None = field(default=None, metadata={
+        "help": f"fourier: randomly transformed copies averaged per step (default {_F.views})",
+        "min": 1})
+    blur_every: int | None = field(default=None, metadata={
+        "help": f"pixel: blur every N steps, 0 = never (default {_PX.blur_every})",
+        "min": 0})
+    blur_sigma: float | None = field(default=None, metadata={
+        "help": f"pixel: blur width in pixels (default {_PX.blur_sigma})",
+        "min": 0})
+    seed: int = field(default=0, metadata={"help": "random seed", "min": 0})
 
     def parameterization(self) -> Parameterization:
         """The chosen parameterization with the settings given here (its own defaults for the rest)."""
