@@ -20,10 +20,14 @@
 
 from __future__ import annotations
 
+import collections.abc
 import math
+import os
 import time
+import types
+import typing
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -61,6 +65,100 @@ class JobSettings:
     @classmethod
     def setting_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+
+def settings_from_dict(cls: type[JobSettings], values: dict[str, Any], *, validate: bool = True) -> JobSettings:
+    """`cls` built from plain values (a web form, JSON, a registry), each checked against the field's declared
+    type, the same way for every job; then `validate`d. Raises `SettingError` naming the setting.
+
+    An int field takes a whole float exactly (3.0 -> 3) and refuses 3.5 and booleans; a float field takes ints;
+    a tuple or list field takes a list or tuple (each item checked); a str field takes only strings; ``X | None``
+    takes None; unknown names and missing required settings are refused by name."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"settings must be a mapping of names to values, got {type(values).__name__}")
+    hints = typing.get_type_hints(cls)  # the field types as types (annotations are strings here)
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(str(k) for k in values if k not in known)
+    if unknown:
+        raise SettingError(unknown[0], f"is not a setting of {cls.__name__} (known: {', '.join(known)})")
+    for name, f in known.items():
+        if name not in values and f.default is MISSING and f.default_factory is MISSING:
+            raise SettingError(name, "must be given")
+    settings = cls(**{k: _typed(k, hints.get(k, Any), v) for k, v in values.items()})
+    if validate:
+        settings.validate()
+    return settings
+
+
+def _typed(name: str, tp: Any, value: Any) -> Any:
+    """`value` as type `tp` (see `settings_from_dict`), or `SettingError`."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return _typed(name, arg, value)
+            except SettingError as e:
+                errors.append(e.detail)
+        raise SettingError(name, errors[0] if len(errors) == 1 else f"must be {_type_name(tp)}, got {value!r}")
+    if origin is typing.Literal:
+        if value in args:
+            return value
+        raise SettingError(name, f"must be one of {', '.join(map(repr, args))}; got {value!r}")
+    if origin in (list, tuple, collections.abc.Sequence):
+        return _typed_sequence(name, origin, args, value)
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise SettingError(name, f"must be true or false, got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            return int(value)
+        raise SettingError(name, f"must be a whole number, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise SettingError(name, f"must be a number, got {value!r}")
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise SettingError(name, f"must be a string, got {value!r}")
+    if tp is dict or origin is dict:
+        if isinstance(value, dict):
+            return value
+        raise SettingError(name, f"must be a mapping, got {value!r}")
+    if isinstance(tp, type) and issubclass(tp, os.PathLike) and isinstance(value, str):
+        return tp(value)
+    if isinstance(tp, type) and not isinstance(value, tp):
+        raise SettingError(name, f"must be {_type_name(tp)}, got {value!r}")
+    return value
+
+
+def _typed_sequence(name: str, origin: Any, args: tuple, value: Any) -> Any:
+    if not isinstance(value, (list, tuple)):
+        raise SettingError(name, f"must be a list, got {value!r}")
+    if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        if len(value) != len(args):
+            raise SettingError(name, f"must be a list of {len(args)} values, got {value!r}")
+        return tuple(_typed(name, a, v) for a, v in zip(args, value))
+    item = args[0] if args else Any
+    items = [_typed(name, item, v) for v in value]
+    return tuple(items) if origin is tuple else items
+
+
+def _type_name(tp: Any) -> str:
+    names = {int: "a whole number", float: "a number", str: "a string", bool: "true or false",
+             type(None): "null"}
+    args = typing.get_args(tp)
+    if args and typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
 
 
 # -- checks that name the setting ------------------------------------------------------------------------------

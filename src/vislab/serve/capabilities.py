@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..jobs import JobSettings, SettingError
+from ..jobs import JobSettings, SettingError, settings_from_dict
 from .uploads import resolve_ref
 
 MODELS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
@@ -99,7 +99,7 @@ def build_settings(kind: str, form: Any, root: Path, find_checkpoint: Callable[[
                and f.default_factory is MISSING]
     if missing:
         raise SettingError(missing[0], f"must be given for a {kind} job")
-    settings = cls(**values)
+    settings = settings_from_dict(cls, values, validate=False)  # each value checked against its field's type
     settings.validate()
     return settings
 
