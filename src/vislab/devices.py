@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -33,6 +36,38 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+DETERMINISTIC_HELP = ("deterministic kernels (no atomics, fixed cuBLAS workspace, no cuDNN autotuning), so a run "
+                      "resumed on a GPU ends bitwise like an uninterrupted one; slower on GPUs, no effect on "
+                      "results on the CPU")
+"""The help of every job's ``deterministic`` setting."""
+
+
+@contextlib.contextmanager
+def deterministic(enabled: bool = True) -> Iterator[None]:
+    """Run the body with torch's deterministic algorithms (GPU results independent of scheduling), then restore
+    the previous mode, so one job's choice does not leak into the next one in a server or a tour.
+
+    On CUDA that means: ``torch.use_deterministic_algorithms`` (scatter/index_add without atomics, cuDNN's
+    deterministic convolutions), cuDNN autotuning off (it may pick another algorithm after a resume), and the
+    cuBLAS workspace fixed by ``CUBLAS_WORKSPACE_CONFIG=:4096:8``, which cuBLAS reads when its handle is made:
+    set here before any CUDA work of the job (a process that already ran CUDA matmuls keeps its handle: set
+    the variable before starting it). An op without a deterministic kernel warns (`warn_only`) rather than
+    failing a long run. On the CPU vislab's kernels are deterministic already; nothing changes."""
+    if not enabled:
+        yield
+        return
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    before = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled(),
+              torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(before[0], warn_only=before[1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = before[2], before[3]
 
 
 def rng_state() -> dict:

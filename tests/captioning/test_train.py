@@ -98,7 +98,7 @@ def test_torchrun_two_processes_follow_the_one_process_loss_curve(tmp_path, shap
            "127.0.0.1", "--master_port", str(_free_port()), "-m", "vislab", "caption", "train", "--data",
            "shapes:40", "--model", TINY, "--image-size", "32", "--engine", "torch", "--epochs", "1",
            "--batch-size", "9", "--hidden-dim", "16", "--wordvec-dim", "8", "--lr", "1e-2", "--dtype",
-           "float64", "--log-every", "1", "--eval-images", "4", "--out", str(tmp_path / "two")]
+           "float64", "--log-every", "1", "--eval-images", "4", "--device", "cpu", "--out", str(tmp_path / "two")]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]

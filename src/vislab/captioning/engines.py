@@ -72,7 +72,9 @@ class TorchEngine:
         if dist.enabled:
             from torch.nn.parallel import DistributedDataParallel
 
-            self.net = DistributedDataParallel(self.model)
+            # On a GPU, this process's own (cuda:LOCAL_RANK); DDP would otherwise assume the current device.
+            gpu = [dist.device.index] if dist.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=gpu, output_device=gpu[0] if gpu else None)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
 
     def _tensors(self, features: np.ndarray, captions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

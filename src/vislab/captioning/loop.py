@@ -100,11 +100,12 @@ def distributed(settings: CaptionTrainSettings) -> Iterator[DistInfo]:
             raise SettingError("engine", "must be torch under torchrun (it runs several processes)")
         yield DistInfo()
         return
-    dist = setup(devices.resolve_device(settings.device))
-    try:
-        yield dist
-    finally:
-        teardown(dist)
+    with devices.deterministic(settings.deterministic):  # before any CUDA work (cuBLAS's workspace)
+        dist = setup(devices.resolve_device(settings.device))
+        try:
+            yield dist
+        finally:
+            teardown(dist)
 
 
 def prepare(data: CaptionData, settings: CaptionTrainSettings, run_dir: Path, dist: DistInfo,

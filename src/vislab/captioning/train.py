@@ -58,8 +58,9 @@ def run(settings: CaptionTrainSettings, out: str | Path | None = None, *, progre
     plan = plan_run(settings, out)
     s = plan.settings
     with distributed(s) as dist:
+        device = str(dist.device) if dist.enabled else s.device  # under torchrun: this process's own GPU
         data = load_data(s.data, feature_spec=plan.spec, vocab=Vocabulary(plan.state["vocab"]) if plan.state
-                         else None, max_length=s.max_length, min_count=s.min_count, device=s.device,
+                         else None, max_length=s.max_length, min_count=s.min_count, device=device,
                          cache=not s.no_cache, progress=progress is not None and dist.is_main)
         check_fits(s, data, dist)
         t = _prepare(plan, data, dist)
@@ -139,7 +140,8 @@ def resumed_settings(given: CaptionTrainSettings, state: dict) -> CaptionTrainSe
                                      f"{given.epochs}")
     try:
         s = CaptionTrainSettings(**{**saved, "epochs": epochs, "no_cache": given.no_cache,
-                                    "resume": given.resume, "device": given.device})
+                                    "resume": given.resume, "device": given.device,
+                                    "deterministic": given.deterministic})
         s.validate()
     except SettingError as e:
         raise SettingError(e.setting, f"{e.detail} (as recorded in the resumed checkpoint)") from None

@@ -97,6 +97,8 @@ def _train_parser() -> ArgumentParser:
     add_seed(p, s.seed)
     add_out(p, "caption-train")
     add_device(p)
+    p.add_argument("--deterministic", action="store_true", default=s.deterministic,
+                   help=s.__dataclass_fields__["deterministic"].metadata["help"])
     return p
 
 

@@ -75,6 +75,8 @@ def _add_train(gsub: argparse._SubParsersAction) -> None:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--seed", type=int, help=f"random seed ({_default('seed')})")
     add_device(t)
+    t.add_argument("--deterministic", action="store_true",
+                   help=GanTrainSettings.__dataclass_fields__["deterministic"].metadata["help"])
     add_out(t, "gan-train")
     t.set_defaults(func=run_train)
 

@@ -29,7 +29,7 @@ import torch
 import torch.distributed
 
 from .. import jobs, runs
-from ..devices import resolve_device
+from ..devices import deterministic, resolve_device
 from ..distributed import DistInfo
 from ..distributed import setup as setup_distributed
 from ..distributed import teardown as teardown_distributed
@@ -90,14 +90,15 @@ def run(settings: GanTrainSettings, out: str | Path | None = None, *, progress: 
         out = resumed.path.parent
     device = resolve_device(s.device)
     caller_group = torch.distributed.is_available() and torch.distributed.is_initialized()
-    # Long timeout: the main process alone may train the MNIST scorer while the others wait.
-    info = setup_distributed(device, timeout_s=1800.0)
-    try:
-        return _run(s, resumed, out, info, jobs.reporter(progress), _stop_check(should_stop, info),
-                    command=command, overwrite=overwrite, started=started)
-    finally:
-        if not caller_group:  # a process group the caller made stays theirs (re-making one can hang)
-            teardown_distributed(info)
+    with deterministic(s.deterministic):  # before any CUDA work: cuBLAS reads its workspace setting once
+        # Long timeout: the main process alone may train the MNIST scorer while the others wait.
+        info = setup_distributed(device, timeout_s=1800.0)
+        try:
+            return _run(s, resumed, out, info, jobs.reporter(progress), _stop_check(should_stop, info),
+                        command=command, overwrite=overwrite, started=started)
+        finally:
+            if not caller_group:  # a process group the caller made stays theirs (re-making one can hang)
+                teardown_distributed(info)
 
 
 def resume_point(settings: GanTrainSettings) -> Resumed | None:
