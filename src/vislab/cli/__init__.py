@@ -1,7 +1,9 @@
 """The ``vislab`` command. Parses flags, calls the library, turns errors into one line; holds no logic.
 
-Each subcommand lives in its own module in this package and exposes ``register(subparsers)``, which adds its parser
-and sets ``func`` (called with the parsed args; returns an exit status or None).
+Every capability in the registry (`vislab.registry`) gets its subcommand from its record (`cli.build`): flags from
+its settings' fields. A module here named after the capability may add extras to that (see `cli.build`), or build
+the command by hand with ``register(subparsers)`` (caption, gan); commands that are not capabilities (report,
+tour, serve) are such modules. ``func`` is called with the parsed args and returns an exit status or None.
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ from .. import __version__
 from ..errors import VislabError
 from ..runs import Terminated, release_run_dirs
 
-# Listed so `vislab --help` shows commands in a sensible order; any other module here with `register` is added too.
-_ORDER = ["classify", "caption", "saliency", "fool", "dream", "style", "invert", "texture", "gan", "report", "tour",
-          "serve"]
+# The commands that are not capabilities, after those (any other module here with `register` is added too).
+_ORDER = ["report", "tour", "serve"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -37,12 +38,32 @@ def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="vislab", description="Seeing and generating with neural networks.")
     parser.add_argument("--version", action="version", version=f"vislab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
-    names = [m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_") and m.name != "common"]
-    for name in sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n)):
+    modules = {m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")}
+    taken = _add_capabilities(sub, modules)
+    for name in sorted(modules - taken, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n)):
         module = importlib.import_module(f"{__name__}.{name}")
         if hasattr(module, "register"):
             module.register(sub)
     return parser
+
+
+def _add_capabilities(sub: argparse._SubParsersAction, modules: set[str]) -> set[str]:
+    """A subcommand per capability record; returns the modules used."""
+    from ..registry import capabilities
+    from .build import add_command
+
+    taken: set[str] = set()
+    for cap in capabilities():
+        word, own = cap.name.split()[0], "_".join(cap.name.split())
+        hand = importlib.import_module(f"{__name__}.{word}") if word in modules else None
+        if hand is not None and hasattr(hand, "register"):  # built by hand (caption, gan)
+            if word not in taken:
+                hand.register(sub)
+            taken.add(word)
+            continue
+        add_command(sub, cap, importlib.import_module(f"{__name__}.{own}") if own in modules else None)
+        taken.update((word, own))
+    return taken
 
 
 def main(argv: Sequence[str] | None = None) -> int:

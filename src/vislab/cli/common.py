@@ -11,10 +11,11 @@ from typing import Any
 from ..errors import ConfigError
 
 
-def add_out(p: argparse.ArgumentParser, command: str) -> None:
+def add_out(p: argparse.ArgumentParser, command: str, text: str | None = None) -> None:
+    """--out (`text`: its help where the default differs) and --overwrite."""
     p.add_argument("--out", metavar="DIR", default=None,
-                   help=f"run folder for outputs, config.json and metrics.jsonl (default runs/{command}-<time>); "
-                        "a folder holding another run's results is refused unless --overwrite")
+                   help=text or f"run folder for outputs, config.json and metrics.jsonl (default runs/{command}-"
+                                "<time>); a folder holding another run's results is refused unless --overwrite")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the results of the vislab run already in --out")
 
@@ -96,14 +97,15 @@ def command_line() -> str:
 
 
 @contextlib.contextmanager
-def flag_errors() -> Iterator[None]:
-    """Re-word a `SettingError` from the library with the flag's name (``beta1 ...`` -> ``--beta1 ...``)."""
+def flag_errors(words: Callable[[str], str] | None = None) -> Iterator[None]:
+    """Re-word a `SettingError` from the library with the flag's name (``beta1 ...`` -> ``--beta1 ...``);
+    `words` re-words the whole message instead (the generated commands: `cli.build.flag_words`)."""
     from ..jobs import SettingError, flag_name
 
     try:
         yield
     except SettingError as e:
-        raise ConfigError(f"{flag_name(e.setting)} {e.detail}") from None
+        raise ConfigError(words(str(e)) if words else f"{flag_name(e.setting)} {e.detail}") from None
 
 
 def settings_from(cls: type, args: argparse.Namespace) -> Any:
@@ -111,11 +113,12 @@ def settings_from(cls: type, args: argparse.Namespace) -> Any:
     return cls(**{name: getattr(args, name) for name in cls.setting_names()})
 
 
-def run_job(run: Callable[..., Any], settings: Any, args: argparse.Namespace, desc: str, **kwargs: Any) -> Any:
+def run_job(run: Callable[..., Any], settings: Any, args: argparse.Namespace, desc: str, *,
+            words: Callable[[str], str] | None = None, **kwargs: Any) -> Any:
+    """Call a library job's ``run(settings, out, ...)`` from the terminal: flag-named errors (`flag_errors`), a
+    progress bar, the command line recorded, --out and --overwrite passed through."""
     from ..progress import terminal_progress
 
-    """Call a library job's ``run(settings, out, ...)`` from the terminal: flag-named errors, a progress bar,
-    the command line recorded, --out and --overwrite passed through."""
-    with flag_errors(), terminal_progress(desc, enabled=not getattr(args, "quiet", False)) as progress:
+    with flag_errors(words), terminal_progress(desc, enabled=not getattr(args, "quiet", False)) as progress:
         return run(settings, getattr(args, "out", None), progress=progress, command=command_line(),
                    overwrite=getattr(args, "overwrite", False), **kwargs)
