@@ -122,3 +122,24 @@ register(Capability(
     settings="vislab.gan.settings:GanEvalSettings", run="vislab.gan.score:run", group="learn", show="scores",
     description="Score a checkpoint's samples with a small MNIST classifier: the MNIST score, the Fréchet "
                 "distance on its penultimate features vs the test set, and the class histogram."))
+
+# -- see: adversarial attacks and robustness (issue 25) -------------------------------------------------------------
+
+register(Capability(
+    "attack", "adversarial images: fgsm, pgd, cw or deepfool, saved as 8-bit PNGs that still fool",
+    settings="vislab.attacks.settings:AttackSettings", run="vislab.attacks.attack_job:run",
+    positional=("images",), group="see",
+    description="Attack images in the classifier's 224 px view: fgsm, pgd (L-inf or L2, targeted with --target, "
+                "random start, --restarts), cw (Carlini-Wagner L2) or deepfool. --eps is in 0-255 levels for "
+                "L-inf (8 = 8/255) and in [0, 1] pixel units for L2 (e.g. 0.5). Writes, per image, the clean view, "
+                "the adversarial PNG (8-bit, still adversarial) and the perturbation, figure.png and attack.csv "
+                "(before/after class and probability, L-inf and L2 change)."))
+
+register(Capability(
+    "robustness", "accuracy under attack for a list of budgets: the robustness curve",
+    settings="vislab.attacks.settings:RobustnessSettings", run="vislab.attacks.robustness_job:run",
+    positional=("folder",), group="see", show="table", page=False,
+    description="Accuracy vs attack budget on a folder of images (labels from its labels.json, else the model's "
+                "clean predictions). --eps lists budgets (0-255 levels for L-inf; L2 norms in [0, 1] units for "
+                "--norm l2, cw and deepfool). Writes robustness.json, robustness.csv and robustness.png; each "
+                "finished budget is kept, so --resume in the same --out skips it."))

@@ -1,0 +1,79 @@
+"""What every attack shares: the model as a map from [0, 1] pixels to logits, the loss it climbs, and who is
+fooled.
+
+The attacks take a vislab `Backbone` (which applies its own normalization inside `logits`) or any
+``nn.Module`` that already maps [0, 1] images to logits, so budgets are always in [0, 1] pixel units and
+normalization never leaks to the caller (torchattacks #1, #68, #145: attacks on models that normalize).
+`PixelModel` wraps a Backbone as such an ``nn.Module`` for code that wants one (torchattacks, foolbox).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ..backbones import Backbone
+from ..visualize.classifier import as_batch, as_targets, check_targets, scores_fn
+
+Logits = Callable[[torch.Tensor], torch.Tensor]
+
+
+class PixelModel(nn.Module):
+    """A Backbone as an ``nn.Module`` on [0, 1] images: ``forward(x01) = bb.logits(x01)``."""
+
+    def __init__(self, backbone: Backbone) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.net = backbone.model  # registered so .eval() / parameters() reach the network
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.backbone.logits(x)
+
+
+def logits_fn(model: Backbone | nn.Module) -> Logits:
+    """[0, 1] images -> logits (N, C) for a Backbone or a plain module."""
+    return scores_fn(model)
+
+
+def prepare(images: torch.Tensor, labels: int | Sequence[int] | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images as a detached (N, 3, H, W) batch in [0, 1] and one label per image, on the images' device."""
+    x = as_batch(images, "attack input").detach()
+    return x.clamp(0, 1), as_targets(labels, len(x), x.device)
+
+
+def loss_per_image(logits: torch.Tensor, labels: torch.Tensor, targeted: bool) -> torch.Tensor:
+    """The cross-entropy each image's attack climbs: away from its label, or (targeted) towards it.
+
+    Per image; the attacks average it over the batch as torchattacks does (the gradient is only used through
+    its sign or its direction, so the 1/N does not matter, and the float rounding matches)."""
+    check_targets(logits, labels)
+    ce = nn.functional.cross_entropy(logits, labels, reduction="none")
+    return -ce if targeted else ce
+
+
+def input_grad(forward: Logits, x: torch.Tensor, labels: torch.Tensor, targeted: bool) -> torch.Tensor:
+    """d(loss)/d(pixels) for every image (the parameters are never touched)."""
+    return logits_and_grad(forward, x, labels, targeted)[1]
+
+
+def logits_and_grad(forward: Logits, x: torch.Tensor, labels: torch.Tensor,
+                    targeted: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """The logits at `x` (detached) and d(loss)/d(pixels), from one forward and one backward pass."""
+    x = x.detach().requires_grad_(True)
+    with torch.enable_grad():
+        logits = forward(x)
+        (g,) = torch.autograd.grad(loss_per_image(logits, labels, targeted).mean(), x)
+    return logits.detach(), g
+
+
+def fooled(logits: torch.Tensor, labels: torch.Tensor, targeted: bool) -> torch.Tensor:
+    """Boolean per image: the prediction is the target (targeted) or is not the label (untargeted)."""
+    pred = logits.argmax(dim=1)
+    return pred == labels if targeted else pred != labels
+
+
+def generator(seed: int | None, device: torch.device) -> torch.Generator | None:
+    """A generator on `device` seeded with `seed` (None: torch's global generator)."""
+    return None if seed is None else torch.Generator(device=device).manual_seed(int(seed))
