@@ -7,10 +7,13 @@ truncated files); saving is atomic.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
 import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -59,41 +62,103 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> tor
     Raises `ImageError` naming the path for missing files, folders, non-images, truncated or corrupt data, and
     images larger than `max_pixels` (None: `default_max_pixels()`; 0 or less: no limit).
     """
-    if max_pixels is None:
-        max_pixels = default_max_pixels()
     spath = os.fspath(path)
     if spath.startswith("sample:"):
         return from_array(sample_image(spath[len("sample:"):]))
-    p = Path(spath)
+    arr = decode_image(path, max_pixels=max_pixels)
+    if arr.dtype != np.uint8:
+        return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    # uint8 planes first, floats last: peak memory 15 bytes a pixel instead of 40 (a 100-megapixel image)
+    planes = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    del arr
+    return planes.to(torch.float32).div_(255.0)
+
+
+def load_rgb8(path: str | os.PathLike, *, max_pixels: int | None = None) -> np.ndarray:
+    """The image as uint8 (H, W, 3): exactly ``to_uint8(load_image(path))``, without the float copy (what an
+    upload needs to be re-encoded: 7 bytes a pixel at most instead of 15)."""
+    spath = os.fspath(path)
+    if spath.startswith("sample:"):
+        return sample_image(spath[len("sample:"):])
+    arr = decode_image(path, max_pixels=max_pixels)
+    return arr if arr.dtype == np.uint8 else to_uint8(arr)
+
+
+def image_header(path: str | os.PathLike) -> tuple[int, int, str]:
+    """(width, height, PIL mode) from the file's header only (nothing decoded): what an image will cost in
+    memory, known before any work. Raises `ImageError` like `load_image` for files that are no image."""
+    spath = os.fspath(path)
+    if spath.startswith("sample:"):
+        h, w = _sample_size(spath[len("sample:"):])
+        return w, h, "RGB"
+    p = _check_file(Path(spath))
+    with _opened(p) as im:
+        return im.size[0], im.size[1], im.mode
+
+
+HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+def decode_bytes(width: int, height: int, mode: str = "RGB") -> int:
+    """Estimated peak memory of `load_image` on an image of that size and mode: PIL's decoded copy, the RGB
+    conversion and the uint8 planes, then the float32 tensor (15 bytes a pixel for 8-bit images; 16-bit and
+    float images go through float64)."""
+    per_pixel = 48 if mode in HIGH_DEPTH_MODES else 15 + (4 if mode in ("RGBA", "LA", "PA", "P") else 0)
+    return int(width) * int(height) * per_pixel
+
+
+def held_bytes(width: int, height: int) -> int:
+    """Memory a loaded image keeps: the float32 (3, H, W) tensor."""
+    return int(width) * int(height) * 12
+
+
+def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> np.ndarray:
+    """The image file as (H, W, 3): uint8 for 8-bit images, float32 in [0, 1] for 16-bit and float ones.
+    The size is checked from the header, before anything is decoded (decompression bombs)."""
+    if max_pixels is None:
+        max_pixels = default_max_pixels()
+    p = _check_file(Path(os.fspath(path)))
+    with _opened(p) as im:
+        w, h = im.size
+        if max_pixels > 0 and w * h > max_pixels:
+            raise ImageError(
+                f"{p}: image is {w}x{h} = {w * h / 1e6:.1f} megapixels, over the limit of "
+                f"{max_pixels / 1e6:g} (possible decompression bomb; raise VISLAB_MAX_PIXELS to allow it)"
+            )
+        try:
+            im.seek(0)  # first frame of animations
+            im.load()  # decode now, so truncation is detected here
+            if im.getexif().get(0x0112, 1) != 1:  # exif_transpose would copy even an upright image
+                im = ImageOps.exif_transpose(im)
+            return _to_rgb_array(im)
+        except (OSError, SyntaxError, ValueError, EOFError) as e:
+            raise ImageError(f"{p}: corrupt or truncated image ({e})") from e
+
+
+def _check_file(p: Path) -> Path:
     if p.is_dir():
         raise ImageError(f"{p}: is a directory, not an image file")
     if not p.exists():
         raise ImageError(f"{p}: no such file")
     if not p.is_file():  # a FIFO or device would block or never end
         raise ImageError(f"{p}: not a regular file (a pipe, socket or device), not an image file")
+    return p
+
+
+@contextlib.contextmanager
+def _opened(p: Path) -> Iterator[Image.Image]:
+    """PIL's lazy open (header only), with PIL's own size limit off (we enforce ours) and its errors as
+    `ImageError`s naming the file."""
     try:
         with warnings.catch_warnings():
-            # We enforce our own limit below; PIL's warning/error threshold would otherwise fire first.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with _PIL_LIMIT_LOCK:  # PIL's limit is process-wide; a server decodes in several threads
                 old_limit = Image.MAX_IMAGE_PIXELS
                 Image.MAX_IMAGE_PIXELS = None
                 try:
-                    with Image.open(p) as im:
-                        w, h = im.size
-                        if max_pixels > 0 and w * h > max_pixels:
-                            raise ImageError(
-                                f"{p}: image is {w}x{h} = {w * h / 1e6:.1f} megapixels, over the limit of "
-                                f"{max_pixels / 1e6:g} (possible decompression bomb; raise VISLAB_MAX_PIXELS to "
-                                "allow it)"
-                            )
-                        im.seek(0)  # first frame of animations
-                        im.load()  # decode now, so truncation is detected here
-                        arr = _to_rgb_array(ImageOps.exif_transpose(im))
+                    im = Image.open(p)
                 finally:
                     Image.MAX_IMAGE_PIXELS = old_limit
-    except ImageError:
-        raise
     except UnidentifiedImageError as e:
         kind = _sniff(p)
         if kind:
@@ -101,8 +166,8 @@ def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> tor
         raise ImageError(f"{p}: not an image file (or an unsupported format)") from e
     except (OSError, SyntaxError, ValueError, EOFError) as e:
         raise ImageError(f"{p}: corrupt or truncated image ({e})") from e
-    # device: cpu-ok (decoded image file)
-    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
+    with im:
+        yield im
 
 
 _MAGIC = {b"\x89PNG": "PNG", b"\xff\xd8": "JPEG", b"GIF8": "GIF", b"BM": "BMP", b"II*\x00": "TIFF",
@@ -122,7 +187,7 @@ def _sniff(p: Path) -> str | None:
 
 
 def _to_rgb_array(im: Image.Image) -> np.ndarray:
-    """Any PIL mode -> float32 (H, W, 3) in [0, 1]."""
+    """Any PIL mode -> uint8 (H, W, 3), or float32 (H, W, 3) in [0, 1] for 16-bit and float modes."""
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         a = np.asarray(im, dtype=np.float64)
         # 16-bit PNGs come as I;16 or I; 32-bit integer images beyond 16 bits are scaled by their own range.
@@ -137,8 +202,8 @@ def _to_rgb_array(im: Image.Image) -> np.ndarray:
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         im = Image.alpha_composite(white, rgba)
-    rgb = im.convert("RGB")
-    return np.asarray(rgb, dtype=np.float32) / 255.0
+    rgb = im.convert("RGB") if im.mode != "RGB" else im
+    return np.asarray(rgb)
 
 
 def sample_image(name: str) -> np.ndarray:
@@ -159,6 +224,11 @@ def sample_image(name: str) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[..., None], 3, axis=2)
     return np.ascontiguousarray(arr[..., :3])
+
+
+@functools.lru_cache(maxsize=len(SAMPLE_IMAGES))
+def _sample_size(name: str) -> tuple[int, int]:
+    return sample_image(name).shape[:2]
 
 
 def from_array(arr: np.ndarray) -> torch.Tensor:

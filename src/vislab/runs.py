@@ -20,7 +20,7 @@ import torch
 
 from . import __version__
 from .errors import CheckpointError, ConfigError
-from .fileio import atomic_path, write_json
+from .fileio import LOCK_NAME, atomic_path, open_append, open_existing_or_new, write_json
 
 
 class Terminated(KeyboardInterrupt):
@@ -31,7 +31,6 @@ class Terminated(KeyboardInterrupt):
 RUN_MARKERS = ("config.json", "status.json")
 """Files that make a folder a vislab run folder."""
 
-LOCK_NAME = ".vislab.lock"
 _held: dict[Path, int] = {}  # run folders this process has locked -> the lock file's descriptor
 _kinds: dict[Path, str] = {}  # run folders this process made -> the command they are for
 
@@ -113,17 +112,29 @@ def lock_run_dir(p: str | os.PathLike) -> None:
         import fcntl
     except ImportError:  # Windows: no advisory locks here; the results guard still applies
         return
-    fd = os.open(key / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = _open_lock(key / LOCK_NAME)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        holder = os.read(fd, 64).decode(errors="replace").strip()
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
         os.close(fd)
         raise ConfigError(f"--out {p}: another vislab process{f' (pid {holder})' if holder else ''} is writing "
                           "into this run folder; wait for it or choose another folder") from None
     os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
     _held[key] = fd
+
+
+def _open_lock(path: Path) -> int:
+    """The lock file's descriptor: never through a symlink, and only a file that is a lock (empty or a pid), so
+    a planted or copied-in file of another kind is never emptied."""
+    fd = open_existing_or_new(path, os.O_RDWR, "lock file")  # LinkRefused (a ConfigError) for a link
+    head = os.pread(fd, 64, 0).strip()
+    if len(head) > 20 or (head and not head.isdigit()):
+        os.close(fd)
+        raise ConfigError(f"{path}: is not a vislab lock file (it holds other data); vislab does not overwrite it. "
+                          "Remove it if this is a run folder, or choose another folder")
+    return fd
 
 
 def release_run_dirs() -> None:
@@ -207,7 +218,7 @@ class MetricsLog:
     def log(self, step: int, **metrics: Any) -> None:
         row = {"step": int(step), "time": round(time.time(), 3)}
         row.update({k: _plain(v) for k, v in metrics.items()})
-        with open(self.path, "a", encoding="utf-8") as f:
+        with open_append(self.path) as f:  # never through a link planted at metrics.jsonl
             f.write(json.dumps(row) + "\n")
 
 

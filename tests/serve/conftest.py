@@ -48,6 +48,7 @@ def make_client(root: Path, **kwargs) -> TestClient:
         pytest.skip('needs the serve extra and httpx: pip install "vislab[serve]" httpx')
     from vislab.serve import create_app
 
+    kwargs.setdefault("hosts", ["testserver"])  # TestClient's Host name: answered only when a test asks for it
     return TestClient(create_app(root, **kwargs))
 
 

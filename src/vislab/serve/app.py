@@ -7,7 +7,9 @@ Routes: ``GET /`` the page; ``POST /api/uploads`` a picture (the raw body); ``PO
 /api/jobs/{id}/cancel``; ``GET /api/jobs/{id}/preview`` the picture as it forms; ``GET /api/runs`` the history;
 ``GET /runs/<run>/<file>`` a run's files and ``GET /runs/<run>/report`` its ``vislab report`` page. Errors are
 ``{"error": "one line"}``. Every POST must carry the header ``X-Vislab: 1``: a page on another site cannot send it
-without the browser asking first (and this server never says yes), so other sites cannot start jobs here.
+without the browser asking first (and this server never says yes), so other sites cannot start jobs here. Requests
+a browser marks as coming from another site (``Sec-Fetch-Site``, ``Origin``) are refused (403) for everything but
+the page itself, so an ``<img>`` elsewhere cannot make the server work either; no GET writes anything.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import ClientDisconnect
 
-from ..errors import DataError, VislabError
-from . import capabilities, history, uploads
+from ..errors import VislabError
+from . import capabilities, history, limits, uploads
+from . import queue as queue_module
 from .job import Job
 from .paths import OutsideRuns, inside, run_folder
 from .queue import JobQueue
@@ -37,18 +41,23 @@ RUN_FILES_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'u
 """Files from run folders (reports included) never run scripts: a run folder copied from elsewhere could hold a
 page that would otherwise act on this server with the page's rights."""
 MAX_JSON_BYTES = 64 * 1024
-LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]", "testserver"]
+LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+"""Host names always answered. (starlette's TestClient sends ``testserver``: tests pass it in `hosts`.)"""
 
 
 def create_app(root: Path, *, workers: int = 1, threads: int | None = None,
-               max_upload_bytes: int = uploads.DEFAULT_MAX_BYTES, hosts: list[str] | None = None) -> FastAPI:
+               max_upload_bytes: int = uploads.DEFAULT_MAX_BYTES, hosts: list[str] | None = None,
+               max_memory: int | None = None, max_waiting: int | None = None) -> FastAPI:
     """The app serving run folder `root` (made if missing) with a queue of `workers` job threads, each running
     torch at `threads` threads. `hosts`: the Host names it answers (besides loopback); guards against DNS
-    rebinding."""
+    rebinding. `max_memory`: the most bytes a job's images (or the running jobs' together) may need, judged
+    from the headers (default: `limits.default_max_memory`); `max_waiting`: jobs that may wait (then 429)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     mark_abandoned(root)
-    queue = JobQueue(root, workers, threads)
+    max_memory = max_memory or limits.default_max_memory()
+    queue = JobQueue(root, workers, threads, max_memory=max_memory,
+                     max_waiting=max_waiting or queue_module.MAX_WAITING)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -57,6 +66,7 @@ def create_app(root: Path, *, workers: int = 1, threads: int | None = None,
 
     app = FastAPI(title="vislab", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.queue, app.state.root, app.state.max_upload_bytes = queue, root, max_upload_bytes
+    app.state.max_memory = max_memory
     # Host names answered: loopback, plus the address served on; a wildcard address (0.0.0.0) is reached by
     # any of the machine's names, so then every name is answered.
     wildcard = any(h in ("0.0.0.0", "::", "") for h in hosts or [])
@@ -74,10 +84,17 @@ def _errors_and_headers(app: FastAPI) -> None:
         code = 404 if isinstance(e, OutsideRuns) else getattr(e, "status", 422)
         return JSONResponse({"error": " ".join(str(e).split())}, status_code=code)
 
+    @app.exception_handler(ClientDisconnect)
+    async def gone(_request: Request, _e: ClientDisconnect) -> Response:  # the client left: no one to answer
+        return Response(status_code=400)
+
     @app.middleware("http")
     async def guard(request: Request, call_next):
         if request.method == "POST" and request.headers.get("x-vislab") != "1":
             return JSONResponse({"error": "POST requests need the header X-Vislab: 1"}, status_code=403)
+        if _from_another_site(request) and not (request.method == "GET" and request.url.path == "/"):
+            return JSONResponse({"error": "requests from other sites are refused; open the page itself"},
+                                status_code=403)
         response = await call_next(request)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
@@ -112,7 +129,7 @@ def _job_routes(app: FastAPI, root: Path, queue: JobQueue, max_bytes: int) -> No
     @app.post("/api/uploads")
     async def upload(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")
-        up = await uploads.receive(root, request.stream(), max_bytes=max_bytes,
+        up = await uploads.receive(root, request.stream(), max_bytes=max_bytes, max_memory=app.state.max_memory,
                                    declared=int(declared) if declared and declared.isdigit() else None)
         return JSONResponse({"id": up.ref, "width": up.width, "height": up.height,
                              "url": f"/uploads/{up.token}.png"}, status_code=201)
@@ -120,7 +137,8 @@ def _job_routes(app: FastAPI, root: Path, queue: JobQueue, max_bytes: int) -> No
     @app.get("/uploads/{name}")
     def uploaded(name: str) -> FileResponse:
         path = root / uploads.UPLOADS / name
-        if not (name.endswith(".png") and uploads.TOKEN.match(name[:-4])) or path.is_symlink() or not path.is_file():
+        if (not (name.endswith(".png") and uploads.TOKEN.match(name[:-4])) or path.parent.is_symlink()
+                or path.is_symlink() or not path.is_file()):
             raise OutsideRuns(f"no such upload: {name!r}")
         return FileResponse(path)
 
@@ -128,8 +146,8 @@ def _job_routes(app: FastAPI, root: Path, queue: JobQueue, max_bytes: int) -> No
     async def submit(request: Request) -> JSONResponse:
         body = await _json_body(request)
         kind, form = (body.get("kind"), body.get("settings", {})) if isinstance(body, dict) else (None, None)
-        settings, runner = await run_in_threadpool(_prepare, root, kind, form)  # imports the job's module
-        job = queue.submit(kind, settings, runner)
+        settings, runner, memory = await run_in_threadpool(_prepare, root, kind, form, app.state.max_memory)
+        job = queue.submit(kind, settings, runner, memory)
         return JSONResponse(snapshot(root, queue, job), status_code=202)
 
     @app.get("/api/jobs")
@@ -162,22 +180,15 @@ def _run_routes(app: FastAPI, root: Path) -> None:
     @app.get("/api/view/{rel:path}")
     def run_view(rel: str) -> dict[str, Any]:
         folder = run_folder(root, rel)
-        from ..runs import run_kind
-
-        return result_view(root, folder, run_kind(folder) or "", None)
+        return result_view(root, folder, history.run_kind(folder) or "", None)
 
     @app.get("/runs/{rel:path}")
     async def run_file(rel: str) -> Response:
-        if rel.endswith("/report"):
+        if rel.endswith("/report"):  # rendered in memory: a GET never writes into a run folder
             folder = run_folder(root, rel.removesuffix("/report"))
-            from ..report import build_report
-
-            try:
-                await run_in_threadpool(build_report, [folder], folder / "index.html")
-            except OSError as e:  # a read-only or full disk: say so on the page
-                raise DataError(f"cannot write the report page of {rel.removesuffix('/report')!r} "
-                                f"({e.strerror or e})") from None
-            return RedirectResponse(f"/runs/{rel.removesuffix('/report')}/index.html", status_code=303)
+            page = await run_in_threadpool(report_page, folder)
+            return Response(page, media_type="text/html",
+                            headers={"Content-Security-Policy": RUN_FILES_CSP, "Cache-Control": "no-store"})
         path = inside(root, rel, "file")
         if not path.is_file():
             raise OutsideRuns(f"no such file: {rel!r}")
@@ -199,9 +210,35 @@ async def _json_body(request: Request, limit: int = MAX_JSON_BYTES) -> Any:
         raise VislabError('the request body must be JSON: {"kind": ..., "settings": {...}}') from None
 
 
-def _prepare(root: Path, kind: Any, form: Any) -> tuple[Any, Any]:
+def _prepare(root: Path, kind: Any, form: Any, max_memory: int) -> tuple[Any, Any, int]:
+    """The job's checked settings, its ``run`` and its memory estimate (refused when over `max_memory`)."""
     settings = capabilities.build_settings(kind, form, root, lambda rel, k: history.find_checkpoint(root, rel, k))
-    return settings, capabilities.runner(kind)
+    memory = limits.check_job_memory(settings, root, max_memory)
+    return settings, capabilities.runner(kind), memory
+
+
+def report_page(folder: Path) -> str:
+    """The ``vislab report`` page of one run folder as text, laid out as if it were the folder's index.html
+    (its links are relative to the folder, as ``/runs/<run>/report`` is)."""
+    from ..report import find_runs, scan_run
+    from ..report.html import render
+    from ..report.safefiles import real_path
+
+    page = folder / "index.html"
+    runs = [scan_run(p, exclude={real_path(page)}) for p in find_runs([folder])]
+    return render(runs, page)
+
+
+def _from_another_site(request: Request) -> bool:
+    """Whether the browser says the request comes from a page of another site (or another port here)."""
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    from urllib.parse import urlsplit
+
+    return urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower()
 
 
 def _job(queue: JobQueue, job_id: str) -> Job:

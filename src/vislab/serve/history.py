@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..runs import run_kind
 from .paths import OutsideRuns, read_json, run_folder
 
 MAX_RUNS = 300
@@ -42,10 +41,21 @@ def _walk(folder: Path, prefix: str, depth: int, found: list) -> None:
 
 
 def _describe(rel: str, p: Path, mtime: float) -> dict[str, Any]:
+    """One history row. A status.json that is not what vislab writes (copied in, damaged) shows as
+    ``unreadable``; a missing or unreadable one (a link out of the run, a FIFO) as ``incomplete``."""
     status = read_json(p / "status.json", 2**20)
     state = status.get("status") if isinstance(status, dict) else None
-    return {"id": rel, "kind": run_kind(p) or "runs", "status": state if isinstance(state, str) else "incomplete",
+    if status is not None and not isinstance(state, str):
+        state = "unreadable"
+    return {"id": rel, "kind": run_kind(p) or "runs", "status": state[:40] if isinstance(state, str) else "incomplete",
             "time": mtime, "report": f"/runs/{rel}/report"}
+
+
+def run_kind(p: Path) -> str | None:
+    """The run's kind from its config.json, read the guarded way (never a FIFO or a link out of the run)."""
+    config = read_json(p / "config.json")
+    kind = config.get("kind") if isinstance(config, dict) else None
+    return kind if isinstance(kind, str) else None
 
 
 def find_checkpoint(root: Path, rel: Any, kind: str) -> str:

@@ -23,6 +23,7 @@ class Job:
     settings: Any
     runner: Callable[..., Any]
     run_dir: Path
+    memory: int = 0  # estimated peak bytes (`vislab.serve.limits.job_memory`); the queue keeps the sum in bounds
     state: str = "queued"  # queued | running | ok | cancelled | failed | interrupted
     message: str = ""
     step: int = 0

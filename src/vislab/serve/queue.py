@@ -10,6 +10,7 @@ lost without a trace.
 from __future__ import annotations
 
 import collections
+import os
 import secrets
 import sys
 import threading
@@ -27,11 +28,21 @@ from .paths import read_json
 
 KEEP_JOBS = 1000
 """Jobs the server remembers (with their progress and preview); their folders stay on disk regardless."""
+MAX_WAITING = 100
+"""Jobs that may wait at once; more are refused (HTTP 429) until some have run."""
+
+
+class QueueFull(VislabError):
+    status = 429
 
 
 class JobQueue:
-    def __init__(self, root: Path, workers: int, threads: int | None = None) -> None:
+    def __init__(self, root: Path, workers: int, threads: int | None = None, *, max_waiting: int = MAX_WAITING,
+                 max_memory: int | None = None) -> None:
+        """`max_memory`: the most bytes the running jobs' estimates (`Job.memory`) may add up to; a job waits
+        while starting it would pass that (one job alone always starts: the server refused larger ones)."""
         self.root, self.workers, self.threads = root, workers, threads
+        self.max_waiting, self.max_memory, self._reserved = max_waiting, max_memory, 0
         self.jobs: dict[str, Job] = {}
         self._waiting: collections.deque[Job] = collections.deque()
         self._cond = threading.Condition()
@@ -45,19 +56,28 @@ class JobQueue:
         """A fresh run name: kind, time and random digits (never taken from a request)."""
         return f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
 
-    def submit(self, kind: str, settings: jobs.JobSettings, runner: Callable[..., Any]) -> Job:
+    def submit(self, kind: str, settings: jobs.JobSettings, runner: Callable[..., Any], memory: int = 0) -> Job:
         with self._cond:
             if self._closing:
                 raise VislabError("the server is stopping; no new jobs")
+            if len(self._waiting) >= self.max_waiting:
+                raise QueueFull(f"the queue is full ({self.max_waiting} jobs waiting); try again when some have run")
             job_id = self.new_id(kind)
-            while job_id in self.jobs or (self.root / job_id).exists():
+            while job_id in self.jobs or os.path.lexists(self.root / job_id):
                 job_id = self.new_id(kind)
-            job = Job(job_id, kind, settings, runner, self.root / job_id)
+            job = Job(job_id, kind, settings, runner, self.root / job_id, memory=memory)
             self._forget_old()
             self.jobs[job_id] = job
             self._waiting.append(job)
-            self._cond.notify()
+            self._cond.notify_all()
         return job
+
+    def _startable(self) -> bool:
+        """Whether the next waiting job may start now (its memory fits beside the running jobs')."""
+        if not self._waiting:
+            return False
+        return (self.max_memory is None or self._reserved == 0
+                or self._reserved + self._waiting[0].memory <= self.max_memory)
 
     def _forget_old(self) -> None:
         """Keep the newest `KEEP_JOBS` in memory; older finished ones live on as run folders (the history)."""
@@ -79,6 +99,7 @@ class JobQueue:
             if job in self._waiting:
                 self._waiting.remove(job)
                 job.finish("cancelled", "cancelled before it started")
+                self._cond.notify_all()
                 return
         job.stop.set()
 
@@ -89,14 +110,20 @@ class JobQueue:
             torch.set_num_threads(self.threads)  # OpenMP's pool size is per calling thread
         while True:
             with self._cond:
-                while not self._waiting and not self._closing:
+                while not self._startable() and not self._closing:
                     self._cond.wait()
                 if self._closing:
                     return
                 job = self._waiting.popleft()
+                self._reserved += job.memory
                 job.state = "running"
                 job.started = time.time()
-            self._run(job)
+            try:
+                self._run(job)
+            finally:
+                with self._cond:
+                    self._reserved -= job.memory
+                    self._cond.notify_all()
 
     def _run(self, job: Job) -> None:
         state, message = "failed", ""

@@ -8,21 +8,27 @@ job reads is exactly what the page showed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import ImageError
-from ..images import default_max_pixels, load_image, save_image
+from ..fileio import CLOEXEC, NOFOLLOW
+from ..images import decode_bytes, default_max_pixels, image_header, load_rgb8
+from ..machine import format_bytes
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """Largest upload: a 50 MB photo is far beyond any camera JPEG; the body is refused as soon as it passes this."""
 MIN_SIDE = 16
 """Smallest image side accepted: below the coarsest scale any job runs at (`vislab.style.settings.MIN_SIZE`)."""
+UPLOAD_SECONDS = 120.0
+"""Longest an upload's body may take to arrive (50 MB at 3.5 Mbit/s): a client trickling bytes is cut off."""
 UPLOADS = ".uploads"
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
 _decoding = threading.BoundedSemaphore(2)  # a 100-megapixel image decodes to 1.2 GB of floats: two at a time
@@ -49,52 +55,116 @@ class Upload:
 
 
 def uploads_dir(root: Path) -> Path:
+    """``<runs>/.uploads``, made when missing; refused when it is a symlink or not a folder (planted to send
+    uploads elsewhere)."""
     d = root / UPLOADS
-    d.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        d.mkdir()
+    if d.is_symlink() or not d.is_dir():
+        raise UploadError(f"the runs folder's {UPLOADS} is a symlink or not a folder; vislab serve keeps uploads "
+                          f"inside the runs folder only: remove it", 409)
     return d
 
 
+@contextlib.contextmanager
+def _folder_fd(root: Path) -> Iterator[int]:
+    """The uploads folder opened without following a link: files are then made relative to it (``openat``), so
+    swapping the folder for a link afterwards changes nothing."""
+    d = uploads_dir(root)
+    try:
+        fd = os.open(d, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | NOFOLLOW | CLOEXEC)
+    except OSError:
+        raise UploadError(f"the runs folder's {UPLOADS} is a symlink or not a folder; vislab serve keeps uploads "
+                          f"inside the runs folder only: remove it", 409) from None
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _new_file(folder_fd: int, name: str) -> int:
+    return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | CLOEXEC, 0o644, dir_fd=folder_fd)
+
+
 async def receive(root: Path, chunks: AsyncIterator[bytes], *, declared: int | None, max_bytes: int,
-                  max_pixels: int | None = None) -> Upload:
-    """Store the body `chunks` (refused once over `max_bytes`, or at once when `declared` says so), then check
-    it is an image within the limits; the stored copy is named by a fresh token."""
+                  max_pixels: int | None = None, max_memory: int | None = None,
+                  deadline: float = UPLOAD_SECONDS) -> Upload:
+    """Store the body `chunks` (refused once over `max_bytes`, at once when `declared` says so, or when it takes
+    longer than `deadline` seconds), then check it is an image within the limits (its decoding would fit in
+    `max_memory` bytes, judged from its header); the stored copy is named by a fresh token."""
     from starlette.concurrency import run_in_threadpool
 
     if declared is not None and declared > max_bytes:
         raise UploadError(_too_big(max_bytes), 413)
     token = secrets.token_hex(16)
-    part = uploads_dir(root) / f"{token}.part"
-    size = 0
-    try:
-        with open(part, "wb") as f:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > max_bytes:
-                    raise UploadError(_too_big(max_bytes), 413)
-                f.write(chunk)
-        if size == 0:
-            raise UploadError("the upload is empty: choose an image file")
-        return await run_in_threadpool(_decode_and_store, part, token, max_pixels)
-    finally:
-        part.unlink(missing_ok=True)
+    with _folder_fd(root) as dfd:
+        part = f"{token}.part"
+        try:
+            with os.fdopen(_new_file(dfd, part), "wb") as f:
+                await _copy(chunks, f, max_bytes, deadline)
+            return await run_in_threadpool(_decode_and_store, root, dfd, token, max_pixels, max_memory)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(part, dir_fd=dfd)
+
+
+async def _copy(chunks: AsyncIterator[bytes], f: Any, max_bytes: int, deadline: float) -> None:
+    """The body into `f`, counted, within `deadline` seconds (a client that trickles bytes is cut off)."""
+    import asyncio
+
+    size, end = 0, asyncio.get_running_loop().time() + deadline
+    it = chunks.__aiter__()
+    while True:
+        left = end - asyncio.get_running_loop().time()
+        try:
+            chunk = await asyncio.wait_for(it.__anext__(), max(left, 0.001))
+        except StopAsyncIteration:
+            break
+        except asyncio.TimeoutError:
+            raise UploadError(f"the upload took longer than {deadline:g} s; try again on a faster link", 408) \
+                from None
+        size += len(chunk)
+        if size > max_bytes:
+            raise UploadError(_too_big(max_bytes), 413)
+        f.write(chunk)
+    if size == 0:
+        raise UploadError("the upload is empty: choose an image file")
 
 
 def _too_big(max_bytes: int) -> str:
     return f"the upload is larger than {max_bytes / 2**20:g} MB; use a smaller image"
 
 
-def _decode_and_store(part: Path, token: str, max_pixels: int | None) -> Upload:
+def _decode_and_store(root: Path, dfd: int, token: str, max_pixels: int | None, max_memory: int | None) -> Upload:
+    from PIL import Image
+
+    part = root / UPLOADS / f"{token}.part"
     limit = default_max_pixels() if max_pixels is None else max_pixels
     with _decoding:
         try:
-            img = load_image(part, max_pixels=limit)
+            w, h, mode = image_header(part)
+            if max_memory is not None and decode_bytes(w, h, mode) > max_memory:
+                raise UploadError(f"the upload is {w}x{h} pixels: decoding it needs about "
+                                  f"{format_bytes(decode_bytes(w, h, mode))} of memory, more than this server "
+                                  f"allows (--max-memory {format_bytes(max_memory)}); use a smaller image", 413)
+            arr = load_rgb8(part, max_pixels=limit)
+        except UploadError:
+            raise
         except ImageError as e:  # the message names our temporary file: say "the upload" instead
             raise UploadError(str(e).replace(f"{part}: ", "the upload: ").replace(str(part), "the upload")) from None
-    h, w = img.shape[-2:]
-    if min(h, w) < MIN_SIDE:
-        raise UploadError(f"the upload is {w}x{h} pixels; images need at least {MIN_SIDE} pixels a side")
-    path = save_image(img, part.with_name(f"{token}.png"))
-    return Upload(token, path, w, h)
+        h, w = arr.shape[:2]
+        if min(h, w) < MIN_SIDE:
+            raise UploadError(f"the upload is {w}x{h} pixels; images need at least {MIN_SIDE} pixels a side")
+        tmp, name = f".{token}.png.tmp", f"{token}.png"
+        try:
+            with os.fdopen(_new_file(dfd, tmp), "wb") as f:
+                Image.fromarray(arr).save(f, format="PNG")
+            os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dfd)
+            raise
+    return Upload(token, root / UPLOADS / name, w, h)
 
 
 def resolve_ref(root: Path, ref: str) -> str:
@@ -107,7 +177,7 @@ def resolve_ref(root: Path, ref: str) -> str:
         return ref
     token = ref[len("upload:"):] if ref.startswith("upload:") else ""
     path = root / UPLOADS / f"{token}.png"
-    if not TOKEN.match(token) or not path.is_file():
+    if not TOKEN.match(token) or (root / UPLOADS).is_symlink() or path.is_symlink() or not path.is_file():
         raise ImageError(f"no such image {ref!r}: upload it again, or choose one of the samples "
                          f"({', '.join(SAMPLE_IMAGES)})")
     return os.fspath(path)

@@ -6,6 +6,7 @@ the same way as one just finished.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import Any
@@ -24,25 +25,39 @@ def file_url(root: Path, path: Path) -> str:
 
 
 def result_view(root: Path, run_dir: Path, kind: str, result: Any = None) -> dict[str, Any]:
-    """``{"images": [{"label", "url"}], "table": [...], "texts": [...], "numbers": {...}}`` for one run."""
-    status = read_json(run_dir / "status.json") or {}
-    files = {k: run_dir / v for k, v in (status.get("files") or {}).items() if isinstance(v, str)}
+    """``{"images": [{"label", "url"}], "table": [...], "texts": [...], "numbers": {...}}`` for one run.
+
+    Run folders may be copied in from elsewhere, so every JSON file is shape-checked: a file of the wrong shape
+    makes the run show as ``"unreadable"`` (the page says which file), never an error page."""
+    raw = read_json(run_dir / "status.json")
+    status = _dict(raw)
+    bad = [] if raw is None or (status and isinstance(status.get("status", ""), str)) else ["status.json"]
+    files = {k: run_dir / v for k, v in _dict(status.get("files")).items() if isinstance(v, str) and v}
     images: dict[str, dict[str, str]] = {}  # url -> picture: two roles may name one file ("image", "result")
     for role, p in files.items():
         if p.suffix.lower() in IMAGE_SUFFIXES and _is_inside(run_dir, p):
             images.setdefault(file_url(root, p), {"label": role, "url": file_url(root, p)})
-    view: dict[str, Any] = {"images": list(images.values())[:MAX_IMAGES],
-                            "numbers": _plain(status.get("numbers") or {}),
-                            "status": status.get("status"), "message": status.get("message", "")}
+    view: dict[str, Any] = {"images": list(images.values())[:MAX_IMAGES], "numbers": _plain(status.get("numbers")),
+                            "status": status.get("status") if isinstance(status.get("status"), str) else None,
+                            "message": _text(status.get("message"))}
     extra = _EXTRA.get(kind)
     if extra is not None:
-        extra(run_dir, view, result)
+        try:
+            bad += extra(run_dir, view, result) or []
+        except (TypeError, ValueError, AttributeError, KeyError, OSError):  # a shape not foreseen below
+            bad.append("its result files")
+    if bad:
+        view["status"] = "unreadable"
+        view["message"] = f"{', '.join(bad)}: not what vislab writes (a malformed or foreign file); not shown"
     return view
 
 
-def _classify(run_dir: Path, view: dict, result: Any) -> None:
-    rows = read_json(run_dir / "predictions.json") or []
-    view["table"] = [{"image": Path(r.get("image", "")).name, **t} for r in rows for t in r.get("top", [])]
+def _classify(run_dir: Path, view: dict, result: Any) -> list[str]:
+    rows = read_json(run_dir / "predictions.json")
+    good = [r for r in _list(rows) if isinstance(r, dict) and isinstance(r.get("image", ""), str)
+            and all(isinstance(t, dict) for t in _list(r.get("top")))]
+    view["table"] = [{**t, "image": Path(r.get("image", "")).name} for r in good for t in _list(r.get("top"))]
+    return ["predictions.json"] if rows is not None and (not isinstance(rows, list) or len(good) < len(rows)) else []
 
 
 def input_url(root: Path, spec: Any) -> str | None:
@@ -57,43 +72,56 @@ def input_url(root: Path, spec: Any) -> str | None:
     return None
 
 
-def _fool(run_dir: Path, view: dict, result: Any) -> None:
-    s = read_json(run_dir / "result.json") or {}
-    original = input_url(run_dir.parent, ((read_json(run_dir / "config.json") or {}).get("config") or {}).get("image"))
+def _fool(run_dir: Path, view: dict, result: Any) -> list[str]:
+    raw = read_json(run_dir / "result.json")
+    s = _dict(raw)
+    original = input_url(run_dir.parent, _config(run_dir).get("image"))
     if original:
         view["images"].insert(0, {"label": "original", "url": original})
-    view["texts"] = [f"before: {s.get('before_name')} ({_pct(s.get('before_prob'))})",
-                     f"after: {s.get('after_name')} ({_pct(s.get('after_prob'))})",
-                     f"target: {s.get('target_name')}, p {_pct(s.get('target_prob_before'))} -> "
-                     f"{_pct(s.get('target_prob_after'))}; success: {bool(s.get('success'))}"]
+    view["texts"] = [f"before: {_text(s.get('before_name'))} ({_pct(s.get('before_prob'))})",
+                     f"after: {_text(s.get('after_name'))} ({_pct(s.get('after_prob'))})",
+                     f"target: {_text(s.get('target_name'))}, p {_pct(s.get('target_prob_before'))} -> "
+                     f"{_pct(s.get('target_prob_after'))}; success: {s.get('success') is True}"]
+    return _bad_config(run_dir) + (["result.json"] if raw is not None and not isinstance(raw, dict) else [])
 
 
-def _caption(run_dir: Path, view: dict, result: Any) -> None:
-    rows = read_json(run_dir / "captions.json") or []
-    view["texts"] = [str(r.get("caption", "")) for r in rows if isinstance(r, dict)]
+def _caption(run_dir: Path, view: dict, result: Any) -> list[str]:
+    rows = read_json(run_dir / "captions.json")
+    view["texts"] = [_text(r.get("caption")) for r in _list(rows) if isinstance(r, dict)]
+    return ["captions.json"] if rows is not None and not isinstance(rows, list) else []
 
 
-def _gan_eval(run_dir: Path, view: dict, result: Any) -> None:
-    scores = read_json(run_dir / "eval.json") or {}
-    view["table"] = [{"score": k, "value": v} for k, v in scores.items() if isinstance(v, (int, float, str))]
+def _gan_eval(run_dir: Path, view: dict, result: Any) -> list[str]:
+    raw = read_json(run_dir / "eval.json")
+    view["table"] = [{"score": k, "value": v} for k, v in _dict(raw).items()
+                     if isinstance(v, (int, float, str)) and not isinstance(v, bool)]
+    return ["eval.json"] if raw is not None and not isinstance(raw, dict) else []
 
 
-def _gan_sample(run_dir: Path, view: dict, result: Any) -> None:
+def _gan_sample(run_dir: Path, view: dict, result: Any) -> list[str]:
     """The score of the same checkpoint, when a `gan eval` run of it is in the runs folder (the newest)."""
-    checkpoint = ((read_json(run_dir / "config.json") or {}).get("config") or {}).get("checkpoint")
-    evals = [p for p in run_dir.parent.glob("gan-eval-*/eval.json")
-             if ((read_json(p.parent / "config.json") or {}).get("config") or {}).get("checkpoint") == checkpoint]
-    if checkpoint and evals:
-        newest = max(evals, key=lambda p: p.stat().st_mtime)
-        scores = read_json(newest) or {}
-        view["texts"] = [f"{k}: {scores[k]}" for k in ("mnist_score", "frechet_distance", "n") if k in scores]
-        view["texts"].append(f"(from {newest.parent.name})")
+    checkpoint = _config(run_dir).get("checkpoint")
+    if not isinstance(checkpoint, str) or not checkpoint:
+        return _bad_config(run_dir)
+    evals = []
+    for p in run_dir.parent.glob("gan-eval-*/eval.json"):
+        scores = read_json(p)
+        if isinstance(scores, dict) and _config(p.parent).get("checkpoint") == checkpoint:
+            with contextlib.suppress(OSError):
+                evals.append((p.stat(follow_symlinks=False).st_mtime, p.parent.name, scores))
+    if evals:
+        _, name, scores = max(evals, key=lambda t: t[0])
+        view["texts"] = [f"{k}: {_text(scores[k])}" for k in ("mnist_score", "frechet_distance", "n") if k in scores]
+        view["texts"].append(f"(from {name})")
+    return []
 
 
-def _saliency(run_dir: Path, view: dict, result: Any) -> None:
-    rows = getattr(result, "rows", None) or []
-    view["texts"] = [f"{Path(r.get('image', '')).name}: target {r.get('target_name')} ({_pct(r.get('target_prob'))}),"
-                     f" predicted {r.get('predicted_name')} ({_pct(r.get('predicted_prob'))})" for r in rows]
+def _saliency(run_dir: Path, view: dict, result: Any) -> list[str]:
+    rows = [r for r in _list(getattr(result, "rows", None)) if isinstance(r, dict)]
+    view["texts"] = [f"{Path(_text(r.get('image'))).name}: target {_text(r.get('target_name'))} "
+                     f"({_pct(r.get('target_prob'))}), predicted {_text(r.get('predicted_name'))} "
+                     f"({_pct(r.get('predicted_prob'))})" for r in rows]
+    return []
 
 
 _EXTRA = {"classify": _classify, "fool": _fool, "caption": _caption, "gan-eval": _gan_eval, "saliency": _saliency,
@@ -101,12 +129,36 @@ _EXTRA = {"classify": _classify, "fool": _fool, "caption": _caption, "gan-eval":
 
 
 def _pct(v: Any) -> str:
-    return f"{v:.1%}" if isinstance(v, (int, float)) else "?"
+    return f"{v:.1%}" if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else "?"
 
 
-def _plain(numbers: dict) -> dict:
-    return {k: v for k, v in numbers.items()
+def _plain(numbers: Any) -> dict:
+    return {k: v for k, v in _dict(numbers).items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)}
+
+
+def _dict(v: Any) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def _list(v: Any) -> list:
+    return v if isinstance(v, list) else []
+
+
+def _text(v: Any, limit: int = 500) -> str:
+    """A value for the page as a short string (None: empty)."""
+    return "" if v is None else (v if isinstance(v, str) else str(v))[:limit]
+
+
+def _config(run_dir: Path) -> dict:
+    """The ``config`` part of the run's config.json ({} when missing or malformed)."""
+    return _dict(_dict(read_json(run_dir / "config.json")).get("config"))
+
+
+def _bad_config(run_dir: Path) -> list[str]:
+    raw = read_json(run_dir / "config.json")
+    ok = raw is None or (isinstance(raw, dict) and isinstance(raw.get("config", {}), dict))
+    return [] if ok else ["config.json"]
 
 
 def _is_inside(folder: Path, p: Path) -> bool:
