@@ -82,7 +82,9 @@ def _add_train(gsub: argparse._SubParsersAction) -> None:
 
 
 def _add_generator_flags(p: argparse.ArgumentParser, cls: type, n_help: str) -> None:
-    p.add_argument("--checkpoint", required=True, metavar="CKPT|RUN", help="checkpoint.pt or its run folder")
+    p.add_argument("--checkpoint", default=cls.checkpoint, metavar="CKPT|RUN",
+                   help=f"checkpoint.pt or its run folder (default {cls.checkpoint}: the DCGAN MNIST generator "
+                        "that ships with vislab)")
     p.add_argument("-n", type=int, default=cls.n, help=f"{n_help} (default {cls.n})")
     p.add_argument("--raw", action="store_true", default=cls.raw,
                    help="use the raw generator, not the moving average of its weights (for runs trained "

@@ -105,10 +105,14 @@ class LoadedGenerator:
                 "noise_dim": s.noise_dim, "dataset": self.dataset, "generator": self.sampled_from}
 
 
-def open_generator(checkpoint: str | Path, device: torch.device | str = "cpu", *,
+def open_generator(checkpoint: str | Path | None, device: torch.device | str = "cpu", *,
                    raw: bool = False) -> LoadedGenerator:
     """The generator of a `vislab gan train` checkpoint: the weight average when the run kept one, unless
-    `raw`."""
+    `raw`. None or "shipped": the DCGAN MNIST generator that ships with vislab (`shipped`)."""
+    from .shipped import is_shipped, open_shipped  # it builds on this module
+
+    if is_shipped(checkpoint):
+        return open_shipped(device, raw=raw)
     path, state = read_checkpoint(checkpoint)
     settings = saved_settings(state, path)
     G, _ = build_pair(settings.arch, settings.noise_dim, spectral_norm=settings.spectral_norm)

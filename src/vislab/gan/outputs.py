@@ -31,6 +31,23 @@ def grid_of(images: torch.Tensor) -> torch.Tensor:
     return make_grid(images, nrow=math.ceil(math.sqrt(images.shape[0])))
 
 
+GRID_PADDING = 2  # make_grid's default, between tiles and around the grid
+
+
+def grid_tiles(grid: torch.Tensor, n: int) -> torch.Tensor:
+    """`grid_of`'s inverse: the first `n` tiles of a (3, H, W) grid in [0, 1] (a saved samples.png, loaded)
+    as generator outputs (n, 784) in [-1, 1], to score a picture file with the MNIST scorer."""
+    side, step = math.ceil(math.sqrt(n)), IMAGE_SIZE + GRID_PADDING
+    rows = math.ceil(n / side)
+    if grid.dim() != 3 or grid.shape[-2] < rows * step or grid.shape[-1] < side * step:
+        raise ValueError(f"a grid of {n} samples is at least {side * step}x{rows * step} px, got "
+                         f"{tuple(grid.shape)}")
+    gray = grid.mean(0)
+    tiles = [gray[GRID_PADDING + r * step:, GRID_PADDING + c * step:][:IMAGE_SIZE, :IMAGE_SIZE]
+             for r, c in (divmod(i, side) for i in range(n))]
+    return torch.stack(tiles).reshape(n, -1) * 2 - 1
+
+
 @torch.no_grad()
 def sample_grid(G: nn.Module, z: torch.Tensor, device: torch.device | str = "cpu",
                 nrow: int | None = None) -> torch.Tensor:

@@ -140,8 +140,16 @@ def _run(s: GanTrainSettings, resumed: Resumed | None, out: str | Path | None, i
             result.status = _loop(trainer, log, progress, stop)
             log.finish(trainer)
     log.fill(result, trainer)
-    return jobs.finish_run(result, started, "" if result.status == "ok" else
-                           f"stopped at step {trainer.step} of {trainer.total}; resume to continue")
+    stopped = "" if result.status == "ok" else f"stopped at step {trainer.step} of {trainer.total}; resume to continue"
+    return jobs.finish_run(result, started, "; ".join(m for m in (data_note(data.name), stopped) if m))
+
+
+def data_note(dataset: str) -> str:
+    """One line for status.json (and the report) when the run did not train on MNIST."""
+    if dataset == "digits":
+        return ("trained on scikit-learn's 8x8 digits (upscaled), not MNIST: MNIST was not found or not asked for "
+                "(--data DIR names a folder with the MNIST files)")
+    return ""
 
 
 def _continues_in_place(resumed: Resumed | None, out: str | Path | None) -> bool:
