@@ -1,117 +1,51 @@
-"""The page as a person uses it: headless Chromium opens it, uploads a picture, classifies it, runs a short style
-job, sees its progress and the result image, and keeps a screenshot (``VISLAB_UPDATE_DOCS=1`` also writes it to
-docs/images/serve.png for the README).
+"""The page as a person uses it, in headless Chromium: every tab opens at the library's defaults and runs (small
+sizes typed into the form to keep it fast; classify and saliency at pure defaults), with no dead end; an upload
+replaces the default picture; progress, the picture as it forms, inputs beside outputs, original file names,
+the equivalent command, plain-word warnings; a reload comes back to the jobs; the page fits 420 px.
+``VISLAB_UPDATE_DOCS=1`` also writes the style screenshot to docs/images/serve.png for the docs.
 
-Skipped (not failed) where no Chromium is installed or it will not start (`.ci/run` installs Debian's
-`chromium`). Driven over the DevTools pipe with the report tests' driver: no extra package.
+Skipped (not failed) where no Chromium is installed or it will not start (see `browser_page`).
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
+import re
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
-from tests.report.browser import BrowserUnavailable, Chromium, find_chromium
+from tests.serve.browser_page import Page, Seen, browser, live_server  # noqa: F401 (fixtures)
 from vislab.images import sample_image
-from vislab.paths import data_dir
 
-pytest.importorskip("uvicorn")
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "serve.png"
+HASHED = re.compile(r"[0-9a-f]{32}")
+SMALL = {"image_size": 64, "iterations": 8, "steps": 8, "size": 64, "max_iters": 8}
+"""Settings typed into the forms to keep the runs short (the rest stay at the defaults the page shows)."""
+SMALL_N = {"gan-sample": 16, "gan-eval": 64}
+PURE_DEFAULTS = ("classify", "saliency")
+NEEDS_MODEL = {"caption": "vislab caption train", "gan-sample": "vislab gan train", "gan-eval": "vislab gan train"}
 
 
-@pytest.fixture
-def live_server(tmp_path):
-    import uvicorn
-
-    from vislab.serve import bind, create_app
-
-    sock = bind("127.0.0.1", 0)
-    app = create_app(tmp_path / "runs", workers=1, threads=1)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/", tmp_path / "runs"
-    server.should_exit = True
-    thread.join(30)
+def panel(tab: str) -> str:
+    return f"document.querySelector('#panel-{tab}')"
 
 
-@pytest.fixture
-def browser():
-    exe = find_chromium()
-    if exe is None:
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    try:
-        b = Chromium(exe, timeout=60)
-    except BrowserUnavailable as e:
-        pytest.skip(str(e))
-    yield b
-    b.close()
+def photo_file(tmp_path: Path, name: str, sample: str) -> Path:
+    path = tmp_path / name
+    Image.fromarray(sample_image(sample)[::2, ::2].copy()).save(path)
+    return path
 
 
-class Page:
-    def __init__(self, b: Chromium, url: str) -> None:
-        self.b = b
-        target = b.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.s = b.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "DOM"):
-            b.send(f"{domain}.enable", session=self.s)
-        b.send("Emulation.setDeviceMetricsOverride",
-               {"width": 1280, "height": 860, "deviceScaleFactor": 1, "mobile": False}, session=self.s)
-        b.send("Page.navigate", {"url": url}, session=self.s)
-
-    def js(self, expression: str):
-        r = self.b.send("Runtime.evaluate", {"expression": expression, "returnByValue": True,
-                                             "awaitPromise": True}, session=self.s)
-        if "exceptionDetails" in r:
-            raise AssertionError(f"{expression}: {r['exceptionDetails']}")
-        return r["result"].get("value")
-
-    def wait(self, expression: str, timeout: float = 60, every: float = 0.05, seen=None):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if seen is not None:
-                seen.append(self.js(seen.expression))
-            value = self.js(expression)
-            if value:
-                return value
-            time.sleep(every)
-        raise AssertionError(f"timed out waiting for {expression}")
-
-    def set_file(self, selector: str, path: Path) -> None:
-        root = self.b.send("DOM.getDocument", session=self.s)["root"]["nodeId"]
-        node = self.b.send("DOM.querySelector", {"nodeId": root, "selector": selector}, session=self.s)["nodeId"]
-        self.b.send("DOM.setFileInputFiles", {"files": [str(path)], "nodeId": node}, session=self.s)
-
-    def screenshot(self) -> bytes:
-        return base64.b64decode(self.b.send("Page.captureScreenshot", {"format": "png"}, session=self.s)["data"])
-
-
-class Seen(list):
-    def __init__(self, expression: str) -> None:
-        super().__init__()
-        self.expression = expression
-
-
-def test_upload_classify_and_style_in_a_real_browser(live_server, browser, tmp_path):
+def test_upload_classify_and_style_in_a_real_browser(live_server, browser, tmp_path):  # noqa: F811
     url, root = live_server
-    photo = tmp_path / "cat.png"
-    Image.fromarray(sample_image("chelsea")[::2, ::2].copy()).save(photo)
+    photo, waves = photo_file(tmp_path, "cat.png", "chelsea"), photo_file(tmp_path, "waves.png", "astronaut")
     page = Page(browser, url)
-    page.wait("document.body && document.body.dataset.ready === '1'")
+    page.ready()
 
     text = tmp_path / "notes.png"
     text.write_text("not a picture at all\n")
@@ -120,35 +54,43 @@ def test_upload_classify_and_style_in_a_real_browser(live_server, browser, tmp_p
     assert message.startswith("notes.png:") and "not an image" in message, message
     page.set_file("#panel-classify input[type=file]", photo)
     page.wait("document.querySelector('#panel-classify .thumbs figcaption')?.textContent.startsWith('cat.png')")
+    assert page.js("document.querySelectorAll('#panel-classify .thumbs figure').length") == 1  # replaced the default
     page.js("document.querySelector('#panel-classify button[type=submit]').click()")
     top = page.wait("document.querySelector('#panel-classify table.topk tbody td:nth-child(3)')?.textContent")
     assert any(cat in top for cat in ("cat", "tabby", "Egyptian", "lynx")), top
 
     page.js("document.querySelector('#tabs button[data-tab=style]').click()")
+    styles = "#panel-style .picker[data-name=styles]"
+    assert page.js(f"document.querySelector('{styles} figcaption').textContent") == "starry night"  # the default
     page.set_file("#panel-style .picker[data-name=content] input[type=file]", photo)
-    page.wait("document.querySelector('#panel-style .picker[data-name=content] figcaption')"
-              "?.textContent.startsWith('cat.png')")
-    painting = data_dir() / "styles" / "starry_night.jpg" if data_dir() else None
-    if painting is not None and painting.is_file():  # a painting where the shared data has one (nicer picture)
-        page.js("document.querySelector('#panel-style .picker[data-name=styles] .remove').click()")
-        page.set_file("#panel-style .picker[data-name=styles] input[type=file]", painting)
-        page.wait("document.querySelector('#panel-style .picker[data-name=styles] figcaption')"
-                  "?.textContent.startsWith('starry_night')")
+    page.set_file(f"{styles} input[type=file]", waves)
+    page.wait(f"document.querySelector('{styles} figcaption')?.textContent.startsWith('waves.png')")
+    # The upload replaced the default painting instead of being blended with it.
+    assert page.js(f"document.querySelector('{styles}').refs.map(r => r.ref).join()").startswith("upload:")
+    assert page.js(f"document.querySelector('{styles}').refs.length") == 1
+    page.js(f"document.querySelector('{styles} .remove').click();"
+            f"const s = document.querySelector('{styles} select.sample'); s.value = 'starry_night';"
+            "s.dispatchEvent(new Event('change'))")
+    assert page.js(f"document.querySelector('{styles}').refs.map(r => r.ref)") == ["sample:starry_night"]
     page.js("document.querySelector('#panel-style input[name=image_size]').value = 128;"
-            "document.querySelector('#panel-style input[name=iterations]').value = 100;"
+            "document.querySelector('#panel-style input[name=iterations]').value = 60;"
             "document.querySelector('#panel-style button[type=submit]').click()")
     seen = Seen("[document.querySelector('#panel-style .state')?.textContent || '',"
                 " !!document.querySelector('#panel-style progress'),"
                 " !!document.querySelector('#panel-style figure.preview img')]")
     page.wait("document.querySelector('#panel-style img.result-image')?.complete === true", seen=seen)
-    running = [s for s in seen if s[0].startswith("Running: step") and s[1]]
-    assert running, seen  # the progress bar and step count were shown while it ran
-    assert page.js("document.querySelector('#panel-style .state').textContent") == "ok"
-    width = page.wait("document.querySelector('#panel-style img.result-image').naturalWidth")
-    assert width == 128
+    running = [s for s in seen if re.match(r"Running: iteration \d+/60", s[0]) and s[1]]
+    assert running, seen  # the progress bar and "iteration k/60" were shown while it ran
+    assert page.js("document.querySelector('#panel-style .state').textContent").startswith("Done in ")
+    assert page.wait("document.querySelector('#panel-style img.result-image').naturalWidth") == 128
     job = json.loads(page.js("fetch('/api/jobs').then(r => r.text())"))[0]
-    if job["finished"] - job["started"] > 2:  # long enough for the page's twice-a-second poll to catch one
+    if job["finished"] - job["started"] > 2:  # long enough for the page's poll to catch a preview
         assert any(s[2] for s in seen), "no picture was shown as it formed"
+    shown = page.js(f"{panel('style')}.querySelector('.job').innerText")
+    assert "content: cat.png" in shown and "styles: starry night" in shown, shown  # inputs beside the output
+    assert "final loss" in shown and "final_total" not in shown and not HASHED.search(shown), shown
+    command = page.js(f"{panel('style')}.querySelector('details.command code').textContent")
+    assert command.startswith("vislab style") and "cat.png" in command and "--image-size 128" in command, command
 
     shot = page.screenshot()
     img = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
@@ -158,7 +100,7 @@ def test_upload_classify_and_style_in_a_real_browser(live_server, browser, tmp_p
         DOCS_SHOT.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(tmp_path / "serve.png", DOCS_SHOT)
     # The run's report opens from the page's link, its pictures load (run files are served sandboxed).
-    report = page.js("document.querySelector('#panel-style .job a[target=_blank]:last-of-type').href")
+    report = page.js("document.querySelector('#panel-style .job a[href$=report]').href")
     page.b.send("Page.navigate", {"url": report}, session=page.s)
     page.wait("document.readyState === 'complete' && document.images.length > 0")
     images = page.wait("Array.from(document.images).every(i => i.complete) && "
@@ -166,3 +108,63 @@ def test_upload_classify_and_style_in_a_real_browser(live_server, browser, tmp_p
     assert images and all(w > 0 for w in images), images
     runs = [json.loads(p.read_text())["kind"] for p in root.glob("*/config.json")]
     assert sorted(runs) == ["classify", "style"]
+
+
+def start_every_tab(page: Page) -> tuple[list[str], dict[str, str]]:
+    """Open every tab, check it offers no dead end, type the small settings, submit; the tab ids, and the
+    messages of the jobs the server refused."""
+    tabs = [t for t in page.js("Array.from(document.querySelectorAll('#tabs button')).map(b => b.dataset.tab)")
+            if t != "history"]
+    for tab in tabs:
+        page.js(f"document.querySelector('#tabs button[data-tab=\"{tab}\"]').click()")
+        text = page.js(f"{panel(tab)}.innerText")
+        assert "Please select" not in text and page.js(f"{panel(tab)}.querySelector('[required]')") is None, tab
+        small = {} if tab in PURE_DEFAULTS else {**SMALL, **({"n": SMALL_N[tab]} if tab in SMALL_N else {})}
+        for name, value in small.items():
+            page.js(f"{{ const i = {panel(tab)}.querySelector('input[name={name}]'); if (i) i.value = {value} }}")
+        page.js(f"{panel(tab)}.querySelector('button[type=submit]').click()")
+        page.wait(f"{panel(tab)}.querySelector('.state, .job > p.error')?.textContent")
+    refused = {t: page.js(f"{panel(t)}.querySelector('.job > p.error')?.textContent") for t in tabs}
+    return tabs, {t: m for t, m in refused.items() if m}
+
+
+def test_every_tab_runs_from_its_defaults_and_survives_a_reload(live_server, browser, tmp_path):  # noqa: F811
+    url, root = live_server
+    page = Page(browser, url)
+    page.ready()
+    tabs, refused = start_every_tab(page)
+    assert {"classify", "saliency", "fool", "dream", "style", "invert", "texture", "caption"} <= set(tabs), tabs
+    for tab, message in refused.items():  # only for want of a model: then one plain line, and how to train one
+        assert tab in NEEDS_MODEL and "\n" not in message and NEEDS_MODEL[tab] in page.js(f"{panel(tab)}.innerText"), \
+            (tab, message)
+    tabs = [t for t in tabs if t not in refused]
+    page.reload()  # the jobs queued and running come back into their tabs
+    for tab in tabs:
+        page.wait(f"{panel(tab)}.querySelector('.state')?.textContent")
+    finished = {tab: page.wait(f"{panel(tab)}.querySelector('.state-ok, .state-failed, .state-cancelled')"
+                               "?.textContent", timeout=120) for tab in tabs}
+    for tab in tabs:
+        page.js(f"document.querySelector('#tabs button[data-tab=\"{tab}\"]').click()")
+        shown = page.js(f"{panel(tab)}.querySelector('.job').innerText")
+        assert not HASHED.search(shown) and "Please select" not in shown and "unfamiliar_images" not in shown, shown
+        if tab in NEEDS_MODEL and not finished[tab].startswith("Done"):
+            # No shipped model in this build: the failure is one plain line and the page says how to train one.
+            assert "\n" not in finished[tab].strip() and NEEDS_MODEL[tab] in page.js(f"{panel(tab)}.innerText"), tab
+            continue
+        assert finished[tab].startswith("Done"), (tab, finished[tab])
+        if tab == "classify":
+            assert page.js(f"{panel(tab)}.querySelectorAll('table.topk tbody tr').length") == 5
+        elif tab != "gan-eval":
+            width = page.wait(f"{panel(tab)}.querySelector('img.result-image')?.complete &&"
+                              f" {panel(tab)}.querySelector('img.result-image').naturalWidth")
+            assert width > 0, tab
+        if tab == "caption" and page.js("fetch('/api/runs').then(r => r.json())"):
+            status = json.loads(next(root.glob("caption-*/status.json")).read_text())
+            if status.get("numbers", {}).get("unfamiliar_images"):
+                assert "likely meaningless" in page.js(f"{panel(tab)}.querySelector('.warning').textContent")
+    # 420 px wide: one column, nothing wider than the screen, the result in view of a scroll.
+    page.js("document.querySelector('#tabs button[data-tab=style]').click()")
+    page.resize(420, 860)
+    widths = page.wait("document.documentElement.scrollWidth && [document.documentElement.scrollWidth,"
+                       " document.querySelector('#panel-style img.result-image').getBoundingClientRect().right]")
+    assert widths[0] <= 420 and widths[1] <= 420, widths

@@ -1,11 +1,38 @@
 // vislab serve: the page's behaviour. No framework, no build step, nothing fetched from elsewhere.
+// The tabs and forms come from /api/info "forms" (the library's settings: names, types, defaults, choices, help),
+// so the page's defaults are the library's; nothing here repeats a default number.
 "use strict";
 
 const HEADERS = {"X-Vislab": "1"};
-const DEFAULT_SAMPLES = {images: "coffee", image: "chelsea", content: "chelsea", styles: "hubble_deep_field",
-                         style: "hubble_deep_field"};
+const FINAL = ["ok", "cancelled", "failed", "interrupted"];
+const GROUPS = ["see", "generate", "learn", "tools"];
+// Which built-in sample a picture field starts with when the library's default names none (paintings first for
+// style fields, when the server ships them).
+const SAMPLE_FOR = {styles: ["starry_night", "great_wave", "hubble_deep_field"], style: ["starry_night", "great_wave"],
+                    content: ["chelsea"], image: ["chelsea"], images: ["chelsea"]};
+const CLASS_EXAMPLE = "tarantula"; // a class field the library requires but gives no default for
+const WORDS = { // setting, choice and number names as a person reads them
+  topk: "top-k", max_iters: "steps at most", linf: "L-inf budget (0-1)", lr: "step size", image_size: "size (px)",
+  class_: "class", n: "samples", beam: "beam size", tv_weight: "smoothness weight", init: "starting picture",
+  original_colors: "keep the original colours", style_scale: "style scale", stop_tolerance: "stop tolerance",
+  style_blend_weights: "style blend weights", vanilla: "vanilla gradient", smoothgrad: "SmoothGrad",
+  ig: "integrated gradients", recolored: "the content in the style's colours", raw: "raw generator (no EMA)",
+  final_total: "final loss", final_content: "final content loss", final_style: "final style loss",
+  final_tv: "final smoothness loss", loss: "loss", tv: "smoothness", psnr: "PSNR (dB)", ssim: "SSIM",
+  target_prob: "target probability", predicted_prob: "predicted probability", mnist_score: "MNIST score",
+  frechet_distance: "Fréchet distance", prob: "probability", fooled: "fooled", images: "images",
+  image: "picture", content: "photo", style: "texture", styles: "style paintings", result: "result", grid: "samples", heatmap: "heatmap", overlay: "overlay", figure: "figure",
+  gan: "GAN", "gan sample": "GAN sample", "gan-sample": "GAN sample", "gan eval": "GAN score",
+  "gan-eval": "GAN score", modes: "digit classes seen", real_test_score: "score of real test digits",
+  classifier_test_accuracy: "scorer's test accuracy", generator: "generator", dataset: "data", score: "measure",
+  value: "value", target_prob_before: "target probability before", target_prob_after: "target probability after",
+  l2: "L2 change", success: "fooled", iterations: "iterations", index: "class index", name: "class",
+};
+const ROLE_WORDS = {image: "result", result: "result"}; // a job's output file roles
 let INFO = null;
+const TABS = {}; // tab id -> {form, box, spec}
 
+// -- small helpers --------------------------------------------------------------------------------------------------
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -19,180 +46,498 @@ async function api(method, url, body, headers) {
   const r = await fetch(url, {method, body, headers: {...HEADERS, ...(headers || {})}});
   let data = null;
   try { data = await r.json(); } catch (e) { data = {error: `the server answered ${r.status}`}; }
-  if (!r.ok) throw new Error((data && data.error) || `the server answered ${r.status}`);
+  if (!r.ok) throw Object.assign(new Error((data && data.error) || `the server answered ${r.status}`), {status: r.status});
   return data;
 }
 
-// -- image pickers: upload, drag-and-drop, or a built-in sample ------------------------------------------------
-function setupPicker(div) {
-  const multiple = div.dataset.multiple === "1";
+function words(name) { return WORDS[name] || String(name).replace(/[_-]+/g, " "); }
+function title(name) { const w = words(name); return w.charAt(0).toUpperCase() + w.slice(1); }
+
+function fmt(v) { // 3 significant digits; whole numbers as they are
+  if (typeof v !== "number" || !isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(3)));
+}
+
+function clock(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+}
+
+// -- uploads keep their original names (the server stores them under a random one) ----------------------------------
+const NAMES_KEY = "vislab.uploadNames";
+function uploadNames() { try { return JSON.parse(localStorage.getItem(NAMES_KEY)) || {}; } catch (e) { return {}; } }
+function rememberName(token, name) {
+  const all = uploadNames();
+  all[token] = name;
+  try { localStorage.setItem(NAMES_KEY, JSON.stringify(all)); } catch (e) { /* private mode: names stay hashed */ }
+}
+function nameOf(token) { return uploadNames()[token] || "uploaded picture"; }
+function unhash(text) { // a stored upload's path or file name -> the name it was uploaded as
+  return String(text).replace(/(?:[^\s:]*\/)?\.?uploads\/([0-9a-f]{32})\.png|\b([0-9a-f]{32})\.png/g,
+    (m, a, b) => nameOf(a || b));
+}
+
+function shownName(text) { // what a person calls a picture or value: samples without "sample:", uploads by name
+  const t = unhash(String(text)).replace(/\bsample:([\w-]+)/g, (m, n) => n.replace(/_/g, " "));
+  return WORDS[t] && /^[a-z_]+$/.test(t) ? WORDS[t] : t;
+}
+
+function inputPicture(spec) { // a setting naming a picture -> {url, label}, or null
+  if (typeof spec !== "string") return null;
+  if (spec.startsWith("sample:")) return {url: `/api/sample/${spec.slice(7)}`, label: spec.slice(7).replace(/_/g, " ")};
+  const m = spec.match(/([0-9a-f]{32})(?:\.png)?$/);
+  return m ? {url: `/uploads/${m[1]}.png`, label: nameOf(m[1])} : null;
+}
+
+// -- picture pickers: upload, drag-and-drop, or a built-in sample; an upload replaces the default -------------------
+function defaultSamples(field) {
+  const d = field.default;
+  const given = (Array.isArray(d) ? d : [d]).filter((x) => typeof x === "string" && x.startsWith("sample:"));
+  if (given.length) return given;
+  const wanted = (SAMPLE_FOR[field.name] || []).find((s) => INFO.samples.includes(s)) || INFO.samples[0];
+  return wanted ? [`sample:${wanted}`] : [];
+}
+
+function picker(field) {
+  const multiple = field.type === "images";
+  const div = el("div", {class: "picker field", "data-name": field.name, "data-type": field.type});
   div.refs = [];
   const thumbs = el("div", {class: "thumbs"});
   const error = el("div", {class: "error"});
-  const file = el("input", {type: "file", accept: "image/*"});
+  const file = el("input", {type: "file", accept: "image/*", "aria-label": `upload ${words(field.name)}`});
   if (multiple) file.multiple = true;
-  const sample = el("select", {class: "sample"}, el("option", {value: "", text: "a built-in sample..."}));
-  for (const s of INFO.samples) sample.append(el("option", {value: s, text: s}));
+  const sample = el("select", {class: "sample", "aria-label": "built-in samples"},
+    el("option", {value: "", text: "or a built-in sample..."}), ...INFO.samples.map((s) => el("option", {value: s, text: s.replace(/_/g, " ")})));
   const drop = el("div", {class: "drop"}, el("span", {text: "Drop a picture here, or"}), file, sample);
-  div.append(drop, thumbs, error);
-
-  const show = () => {
-    thumbs.replaceChildren(...div.refs.map((r, i) => {
-      const x = el("button", {type: "button", class: "remove", title: "remove", text: "x"});
-      x.onclick = () => { div.refs.splice(i, 1); show(); };
-      return el("figure", {}, el("img", {src: r.url, alt: r.ref}), el("figcaption", {text: r.label}), x);
-    }));
+  div.append(el("span", {class: "label", text: title(field.name)}), drop, thumbs, error);
+  if (field.help) div.append(el("small", {class: "help", text: field.help}));
+  const show = () => thumbs.replaceChildren(...div.refs.map((r, i) => {
+    const x = el("button", {type: "button", class: "remove", title: "remove", text: "x"});
+    x.onclick = () => { div.refs.splice(i, 1); show(); };
+    return el("figure", {}, el("img", {src: r.url, alt: r.label}), el("figcaption", {text: r.label}), x);
+  }));
+  div.add = (r) => { // a chosen picture replaces the defaults; more uploads add to a list field
+    div.refs = multiple ? div.refs.filter((x) => !x.isDefault).concat([r]) : [r];
+    show();
   };
-  const add = (r) => { if (multiple) div.refs.push(r); else div.refs = [r]; show(); };
+  div.reset = () => {
+    div.refs = defaultSamples(field).map((ref) => ({ref, ...inputPicture(ref), isDefault: true}));
+    show();
+  };
   const send = async (f) => {
     error.textContent = "";
     div.classList.add("busy");
     try {
-      const up = await api("POST", "/api/uploads", f, {"Content-Type": "application/octet-stream"});
-      add({ref: up.id, url: up.url, label: `${f.name} (${up.width}x${up.height})`});
+      const up = await api("POST", `/api/uploads?name=${encodeURIComponent(f.name)}`, f,
+        {"Content-Type": "application/octet-stream"});
+      rememberName(up.id.replace(/^upload:/, ""), f.name);
+      div.add({ref: up.id, url: up.url, label: `${f.name} (${up.width}x${up.height})`});
     } catch (e) {
       error.textContent = `${f.name}: ${e.message}`;
     } finally { div.classList.remove("busy"); }
   };
   file.onchange = async () => { for (const f of file.files) await send(f); file.value = ""; };
-  sample.onchange = () => {
-    if (sample.value) add({ref: `sample:${sample.value}`, url: `/api/sample/${sample.value}`, label: sample.value});
-    sample.value = "";
-  };
+  sample.onchange = () => { if (sample.value) div.add({ref: `sample:${sample.value}`, ...inputPicture(`sample:${sample.value}`)}); sample.value = ""; };
   drop.ondragover = (ev) => { ev.preventDefault(); drop.classList.add("over"); };
   drop.ondragleave = () => drop.classList.remove("over");
-  drop.ondrop = async (ev) => {
-    ev.preventDefault(); drop.classList.remove("over");
-    for (const f of ev.dataTransfer.files) await send(f);
+  drop.ondrop = async (ev) => { ev.preventDefault(); drop.classList.remove("over"); for (const f of ev.dataTransfer.files) await send(f); };
+  div.read = () => {
+    const refs = div.refs.map((r) => r.ref);
+    if (!refs.length) throw new Error(`choose a picture for ${words(field.name)}`);
+    return multiple ? refs : refs[0];
   };
-  const d = DEFAULT_SAMPLES[div.dataset.name];
-  if (d) add({ref: `sample:${d}`, url: `/api/sample/${d}`, label: d});
+  div.reset();
+  return div;
 }
 
-// -- forms -> jobs --------------------------------------------------------------------------------------------
-function collect(form) {
-  const s = {};
-  for (const p of form.querySelectorAll(".picker")) {
-    const refs = p.refs.map((r) => r.ref);
-    if (!refs.length) throw new Error(`choose an image for ${p.querySelector(".label").textContent}`);
-    s[p.dataset.name] = p.dataset.list === "1" ? refs : refs[0];
-  }
-  for (const i of form.querySelectorAll("input[name], select[name]")) {
-    const t = i.dataset.type;
-    if (t === "bool") { s[i.name] = i.checked; continue; }
-    if (i.value === "") continue;
-    if (t === "int") s[i.name] = parseInt(i.value, 10);
-    else if (t === "float") s[i.name] = parseFloat(i.value);
-    else if (t === "level") s[i.name] = parseFloat(i.value) / 255;
-    else s[i.name] = i.value;
-  }
-  return s;
+// -- one form field per setting --------------------------------------------------------------------------------------
+function checkpointField(field, spec) {
+  const runKind = (field.input || "").split(":")[1] || spec.needs || "";
+  const have = (INFO.checkpoints || {})[runKind] || (INFO.checkpoints || {})[runKind.split("-")[0]] || [];
+  const select = el("select", {name: field.name, "data-type": "checkpoint"},
+    el("option", {value: "", text: "the model that ships with vislab"}),
+    ...have.map((c) => el("option", {value: c, text: `trained run ${c}`})));
+  const train = `vislab ${runKind.replace(/-/g, " ")} --out ${INFO.runs || "runs"}/${runKind}-mine`;
+  const hint = el("small", {class: "help"}, `To use your own model, train one with `, el("code", {text: train}),
+    ` (it appears in this list once it is in the runs folder).`);
+  return el("div", {class: "field", "data-name": field.name, "data-type": "checkpoint"},
+    el("label", {}, el("span", {text: "Model"}), select), hint);
 }
 
-async function submit(form, ev) {
+function plainInput(field) {
+  const t = field.type;
+  const attrs = {name: field.name, "data-type": t};
+  const d = field.default;
+  let input;
+  if (t === "bool") {
+    input = el("input", {...attrs, type: "checkbox"});
+    input.checked = d === true;
+  } else if (t === "choice") {
+    input = el("select", attrs, ...(field.choices || []).map((c, i) => el("option", {value: String(i), text: words(c)})));
+    const at = (field.choices || []).findIndex((c) => c === d);
+    input.value = String(Math.max(0, at));
+  } else if (t === "int" || t === "float") {
+    input = el("input", {...attrs, type: "number", step: t === "int" ? "1" : "any"});
+    if (field.min != null) input.min = String(field.min);
+    if (field.max != null) input.max = String(field.max);
+    if (d != null) input.value = String(d); else input.placeholder = "(automatic)";
+  } else {
+    input = el("input", {...attrs, type: "text"});
+    if (t === "class") { input.setAttribute("list", "class-names"); if (d == null) input.placeholder = "(the predicted class)"; }
+    if (t === "list" && Array.isArray(d)) input.value = d.join(", ");
+    else if (d != null) input.value = String(d);
+    else input.placeholder = "(automatic)";
+  }
+  if (field.required && field.type === "class" && d == null) input.value = CLASS_EXAMPLE;
+  const label = el("label", {class: t === "bool" ? "check" : ""}, el("span", {text: title(field.name)}), input);
+  return el("div", {class: "field", "data-name": field.name, "data-type": t}, label,
+    field.help ? el("small", {class: "help", text: field.help}) : null);
+}
+
+function readInput(field, input) { // the setting's value, or undefined to leave the library's default
+  const t = field.type, v = input.value.trim();
+  if (t === "bool") return input.checked;
+  if (t === "choice") return (field.choices || [])[parseInt(input.value, 10)];
+  if (v === "") return undefined;
+  if (t === "int") { if (!/^[-+]?\d+$/.test(v)) throw new Error(`${words(field.name)} must be a whole number`); return parseInt(v, 10); }
+  if (t === "float") { const x = Number(v); if (!isFinite(x)) throw new Error(`${words(field.name)} must be a number`); return x; }
+  if (t === "list") return v.split(",").map((s) => s.trim()).filter(Boolean).map((s) => (isFinite(Number(s)) ? Number(s) : s));
+  return v;
+}
+
+function fieldFor(field, spec) {
+  if (field.type === "image" || field.type === "images") return picker(field);
+  if (field.type === "checkpoint") return checkpointField(field, spec);
+  return plainInput(field);
+}
+
+function collect(tab) {
+  const settings = {};
+  for (const f of tab.fields) {
+    const div = tab.form.querySelector(`.field[data-name="${f.name}"]`);
+    const value = div.read ? div.read() : readInput(f, div.querySelector("[name]"));
+    if (value !== undefined && !(f.type === "checkpoint" && value === "")) settings[f.name] = value;
+  }
+  return settings;
+}
+
+// -- the equivalent command line ---------------------------------------------------------------------------------------
+function argText(field, value) {
+  const one = (x) => { const p = inputPicture(x); return p && !String(x).startsWith("sample:") ? p.label : String(x); };
+  return Array.isArray(value) ? value.map(one).join(",") : one(value);
+}
+
+function commandFor(tab, settings) {
+  const parts = ["vislab", ...tab.spec.name.replace(/-/g, " ").split(" ")];
+  for (const name of tab.spec.positional || []) {
+    const f = tab.fields.find((x) => x.name === name);
+    if (f && settings[name] !== undefined) parts.push(...[].concat(settings[name]).map((x) => argText(f, x)));
+  }
+  for (const f of tab.fields) {
+    const v = settings[f.name];
+    if (v === undefined || (tab.spec.positional || []).includes(f.name)) continue;
+    if (JSON.stringify(v) === JSON.stringify(f.default)) continue;
+    const flag = f.flag || `--${f.name.replace(/_$/, "").replace(/_/g, "-")}`;
+    if (f.type === "bool") { if (v) parts.push(flag); continue; }
+    parts.push(flag, argText(f, v));
+  }
+  return parts.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(" ");
+}
+
+// -- progress as a person reads it: "scale 2/3 · iteration 80/150 · ETA 0:12" -----------------------------------------
+function settingOf(tab, settings, name) {
+  if (settings && settings[name] !== undefined) return settings[name];
+  const f = tab.fields.find((x) => x.name === name);
+  return f ? f.default : undefined;
+}
+
+function scalePlan(tab, settings) {
+  // Fallback for servers whose style jobs do not send scale numbers: the plan of vislab.style.settings
+  // (scales None: halve the size while the half keeps 96 px; coarser scales run coarse_factor times more).
+  const size = settingOf(tab, settings, "image_size"), its = settingOf(tab, settings, "iterations");
+  if (typeof size !== "number" || typeof its !== "number" || !tab.fields.some((f) => f.name === "scales")) return null;
+  let n = settingOf(tab, settings, "scales");
+  if (typeof n !== "number") { n = 1; while (n < 10 && size / 2 ** n >= 96) n += 1; }
+  const cf = settingOf(tab, settings, "coarse_factor") || 1;
+  return Array.from({length: n}, (_, k) => Math.round(its * cf ** (n - 1 - k)));
+}
+
+function stepWords(tab, job, settings) {
+  const n = job.numbers || {}, step = job.step || 0, total = job.total;
+  if (n.scale != null && n.scales != null) {
+    return `scale ${n.scale}/${n.scales} · iteration ${n.iteration ?? step}${n.iterations ? "/" + n.iterations : ""}`;
+  }
+  const plan = scalePlan(tab, settings);
+  if (plan && total === plan.reduce((a, b) => a + b, 0)) {
+    let k = 0, before = 0;
+    while (k < plan.length - 1 && step > before + plan[k]) { before += plan[k]; k += 1; }
+    const it = Math.max(0, step - before);
+    return plan.length > 1 ? `scale ${k + 1}/${plan.length} · iteration ${it}/${plan[k]}` : `iteration ${it}/${plan[k]}`;
+  }
+  const pics = Array.isArray(settings && settings.images) ? settings.images.length : 0;
+  if (pics && total && total % pics === 0 && total / pics > 1 && tab.spec.name === "saliency") {
+    const unit = total / pics, k = Math.min(pics, Math.floor(step / unit) + 1), within = step - (k - 1) * unit;
+    const what = settings.method === "ig" ? `gradient ${within} (at most ${unit})` : `step ${within}/${unit}`;
+    return pics > 1 ? `picture ${k}/${pics} · ${what}` : what;
+  }
+  const names = tab.fields.map((f) => f.name);
+  const unit = names.includes("iterations") ? "iteration" : names.includes("n") ? "sample" : "step";
+  return total ? `${unit} ${step}/${total}` : `${unit} ${step}`;
+}
+
+function etaText(box, job) {
+  const now = performance.now() / 1000, step = job.step || 0;
+  if (box.t0 == null || step < box.step0) { box.t0 = now; box.step0 = step; }
+  const rate = (step - box.step0) / (now - box.t0);
+  if (!job.total || !(rate > 0) || now - box.t0 < 1) return "";
+  return ` · ETA ${clock((job.total - step) / rate)}`;
+}
+
+function isProb(name) { return /(^|_)prob(_|$)/.test(name); }
+function fmtNamed(name, v) {
+  if (isProb(name) && typeof v === "number") return `${fmt(100 * v)} %`;
+  if (name === "success" && typeof v === "number") return v ? "yes" : "no";
+  return typeof v === "number" ? fmt(v) : shownName(v);
+}
+
+function numbersList(numbers, skip) {
+  const items = Object.entries(numbers || {}).filter(([k, v]) => typeof v === "number" && !(skip || []).includes(k));
+  if (!items.length) return null;
+  return el("p", {class: "numbers"}, items.map(([k, v]) => `${words(k)} ${fmtNamed(k, v)}`).join(" · "));
+}
+
+// -- jobs: submit, follow, and come back to them after a reload ---------------------------------------------------------
+const JOBS_KEY = "vislab.jobs";
+function savedJobs() { try { return JSON.parse(sessionStorage.getItem(JOBS_KEY)) || {}; } catch (e) { return {}; } }
+function saveJob(tabId, entry) {
+  const all = savedJobs();
+  if (entry) all[tabId] = entry; else delete all[tabId];
+  try { sessionStorage.setItem(JOBS_KEY, JSON.stringify(all)); } catch (e) { /* storage off: no re-attach */ }
+}
+
+function kindOf(spec) { return spec.kind || spec.name.replace(/ /g, "-"); }
+
+async function submit(tab, ev) {
   ev.preventDefault();
-  const box = form.parentElement.querySelector(".job");
-  const btn = ev.submitter;
-  let kind = form.dataset.kind;
-  box.replaceChildren();
+  tab.box.replaceChildren();
+  let settings;
   try {
-    const settings = collect(form);
-    if (btn && btn.dataset.kind) { kind = btn.dataset.kind; if (btn.dataset.n) settings.n = parseInt(btn.dataset.n, 10); }
-    const job = await api("POST", "/api/jobs", JSON.stringify({kind, settings}), {"Content-Type": "application/json"});
-    follow(box, job);
+    settings = collect(tab);
+    const job = await api("POST", "/api/jobs", JSON.stringify({kind: kindOf(tab.spec), settings}),
+      {"Content-Type": "application/json"});
+    saveJob(tab.id, {id: job.id, settings});
+    follow(tab, job, settings);
   } catch (e) {
-    box.append(el("p", {class: "error", text: e.message}));
+    tab.box.append(el("p", {class: "error", text: unhash(e.message)}));
+    if (settings) tab.box.append(commandView(tab, null, settings));
   }
 }
 
-function follow(box, job) {
-  render(box, job);
-  if (["ok", "cancelled", "failed", "interrupted"].includes(job.state)) return;
+function follow(tab, job, settings) {
+  if (tab.current !== job.id) { tab.current = job.id; tab.box.t0 = null; }
+  render(tab, job, settings);
+  if (FINAL.includes(job.state)) return;
   setTimeout(async () => {
-    try { follow(box, await api("GET", `/api/jobs/${job.id}`)); }
-    catch (e) { box.append(el("p", {class: "error", text: e.message})); }
+    if (tab.current !== job.id) return; // a newer job took this tab
+    try { follow(tab, await api("GET", `/api/jobs/${job.id}`), settings); }
+    catch (e) { tab.box.append(el("p", {class: "error", text: e.message})); }
   }, 400);
 }
 
-function numbersText(numbers) {
-  return Object.entries(numbers || {}).map(([k, v]) => `${k} ${Math.abs(v) >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toPrecision(3)}`).join(", ");
-}
-
-function render(box, job) {
-  const parts = [];
+function stateLine(tab, job, settings) {
   const head = el("p", {class: `state state-${job.state}`});
   if (job.state === "queued") head.textContent = `Waiting: place ${job.position} in the queue`;
-  else if (job.state === "running") head.textContent = `Running: step ${job.step}${job.total ? " of " + job.total : ""}`;
-  else head.textContent = `${job.state}${job.message ? ": " + job.message : ""}`;
-  parts.push(head);
+  else if (job.state === "running") head.textContent = `Running: ${stepWords(tab, job, settings)}${etaText(tab.box, job)}`;
+  else if (job.state === "ok") head.textContent = job.finished && job.started ? `Done in ${clock(job.finished - job.started)}` : "Done";
+  else head.textContent = `${title(job.state)}${job.message ? ": " + unhash(job.message) : ""}`;
+  return head;
+}
+
+function render(tab, job, settings) {
+  const parts = [stateLine(tab, job, settings)];
   if (job.state === "running" || job.state === "queued") {
     const bar = el("progress", {max: String(job.total || 1), value: String(job.step || 0)});
     const stop = el("button", {type: "button", class: "cancel", text: "Cancel"});
     stop.onclick = () => api("POST", `/api/jobs/${job.id}/cancel`).catch(() => {});
-    parts.push(el("div", {class: "progress"}, bar, stop), el("p", {class: "numbers", text: numbersText(job.numbers)}));
-    if (job.preview) parts.push(el("figure", {class: "preview"}, el("img", {src: job.preview, alt: "preview"}), el("figcaption", {text: "as it forms"})));
+    parts.push(el("div", {class: "progress"}, bar, stop), numbersList(job.numbers));
+    const inputs = inputsOf(tab.fields, settings);
+    const preview = job.preview ? [{url: job.preview, label: "as it forms", cls: "preview"}] : [];
+    if (inputs.length || preview.length) parts.push(gallery([...inputs, ...preview]));
   }
-  if (job.result) parts.push(resultView(job.result));
+  if (job.state === "ok" && job.message && kindOf(tab.spec) !== "caption") parts.push(el("p", {class: "warning", text: unhash(job.message)}));
+  parts.push(commandView(tab, job, settings));
+  const result = el("div", {class: "result-box"});
+  parts.push(result);
   if (job.report) parts.push(el("p", {}, el("a", {href: job.report, target: "_blank", text: `report of run ${job.run}`})));
-  box.replaceChildren(...parts);
+  tab.box.replaceChildren(...parts.filter(Boolean));
+  if (job.result) showResult(result, job.result, tab, settings, job.run);
 }
 
-function resultView(v) {
-  const out = el("div", {class: "result"});
-  if (v.texts && v.texts.length) out.append(el("ul", {class: "texts"}, ...v.texts.map((t) => el("li", {text: t}))));
-  if (v.table && v.table.length) {
-    const cols = Object.keys(v.table[0]);
-    const fmt = (c, x) => (c === "prob" ? (100 * x).toFixed(2) + " %" : String(x));
-    out.append(el("table", {class: "topk"}, el("thead", {}, el("tr", {}, ...cols.map((c) => el("th", {text: c})))),
-      el("tbody", {}, ...v.table.map((r) => el("tr", {}, ...cols.map((c) => el("td", {text: fmt(c, r[c])})))))));
+function commandView(tab, job, settings) {
+  const given = job && typeof job.command === "string" && !job.command.includes("serve (") ? job.command : "";
+  const text = given || commandFor(tab, settings || {});
+  const open = tab.box.querySelector("details.command")?.open;
+  return el("details", {class: "command", ...(open ? {open: ""} : {})}, el("summary", {text: "The same on the command line"}), el("code", {text: unhash(text)}));
+}
+
+// -- results: inputs beside outputs, human labels, rounded numbers, warnings in words -----------------------------------
+function inputsOf(fields, settings) {
+  const out = [];
+  for (const f of fields || []) {
+    if (f.type !== "image" && f.type !== "images") continue;
+    for (const spec of [].concat((settings || {})[f.name] ?? [])) {
+      const p = inputPicture(spec);
+      if (p) out.push({url: p.url, label: `${words(f.name)}: ${p.label}`, cls: "input"});
+    }
   }
-  if (v.images && v.images.length) {
-    out.append(el("div", {class: "gallery"}, ...v.images.map((i) =>
-      el("figure", {}, el("a", {href: i.url, target: "_blank"}, el("img", {src: i.url, alt: i.label, class: "result-image"})), el("figcaption", {text: i.label})))));
-  }
-  const nums = numbersText(v.numbers);
-  if (nums) out.append(el("p", {class: "numbers", text: nums}));
   return out;
 }
 
-// -- history ----------------------------------------------------------------------------------------------------
+function gallery(pictures) {
+  return el("div", {class: "gallery"}, ...pictures.map((p) => el("figure", {class: p.cls || ""},
+    el("a", {href: p.url, target: "_blank"}, el("img", {src: p.url, alt: p.label, class: p.cls === "output" ? "result-image" : ""})),
+    el("figcaption", {text: p.label}, p.note ? el("span", {class: "warning", text: p.note}) : null))));
+}
+
+function tableView(rows) {
+  const cols = Object.keys(rows[0]);
+  const cell = (c, x) => (c === "index" ? String(x) : fmtNamed(c, x));
+  return el("div", {class: "table-wrap"}, el("table", {class: "topk"},
+    el("thead", {}, el("tr", {}, ...cols.map((c) => el("th", {text: words(c)})))),
+    el("tbody", {}, ...rows.map((r) => el("tr", {}, ...cols.map((c) => el("td", {text: cell(c, r[c])})))))));
+}
+
+async function captionPictures(run) { // each picture with its caption and, for an unfamiliar one, why to doubt it
+  const rows = await fetch(`/runs/${run}/captions.json`).then((r) => (r.ok ? r.json() : [])).catch(() => []);
+  return rows.filter((r) => r && r.picture).map((r) => ({
+    url: `/runs/${run}/${r.picture}`, label: `“${r.caption}”`, cls: "output",
+    note: r.warning ? `This picture is ${r.warning}.` : ""}));
+}
+
+function unfamiliarSentence(numbers) {
+  const k = numbers.unfamiliar_images, n = numbers.images;
+  if (!k) return null;
+  const one = k === 1;
+  return el("p", {class: "warning", text: `${k}${n ? " of " + n : ""} ${one ? "picture is" : "pictures are"} unlike the ` +
+    `pictures the captioner was trained on: ${one ? "its caption is" : "their captions are"} likely meaningless.`});
+}
+
+async function showResult(box, v, tab, settings, run) {
+  const isCaption = tab && kindOf(tab.spec) === "caption";
+  const inputs = isCaption ? [] : inputsOf(tab && tab.fields, settings);
+  const seen = new Set(inputs.map((p) => p.url));
+  const outputs = (v.images || []).filter((i) => !seen.has(i.url))
+    .map((i) => ({url: i.url, label: shownName(ROLE_WORDS[i.label] || words(i.label)), cls: i.label === "original" ? "input" : "output"}));
+  if (isCaption && run) outputs.push(...await captionPictures(run));
+  const parts = [];
+  if (isCaption) parts.push(unfamiliarSentence(v.numbers || {}));
+  if (v.texts && v.texts.length && !isCaption) parts.push(el("ul", {class: "texts"}, ...v.texts.map((t) => el("li", {text: shownName(t)}))));
+  if (v.table && v.table.length) parts.push(tableView(v.table));
+  if (inputs.length || outputs.length) parts.push(gallery([...inputs, ...outputs]));
+  parts.push(numbersList(v.numbers, ["unfamiliar_images", "images"]));
+  box.replaceChildren(el("div", {class: "result"}, ...parts.filter(Boolean)));
+}
+
+// -- tabs from the forms ----------------------------------------------------------------------------------------------
+function tabId(name) { return String(name).replace(/[^a-z0-9]+/gi, "-").toLowerCase(); }
+
+function buildTab(spec) {
+  const id = tabId(spec.name);
+  const fields = (spec.fields || []).filter((f) => f.page !== false);
+  const form = el("form", {"data-kind": kindOf(spec)});
+  if (spec.summary) form.append(el("p", {class: "summary", text: spec.summary}));
+  const tab = {id, spec, fields, form, box: el("div", {class: "job"})};
+  form.append(el("div", {class: "fields"}));
+  fillForm(tab);
+  form.append(el("div", {class: "buttons"}, el("button", {type: "submit", text: title(spec.name)}),
+    el("button", {type: "button", class: "reset", text: "Defaults"})));
+  form.querySelector("button.reset").onclick = () => fillForm(tab);
+  form.addEventListener("submit", (ev) => submit(tab, ev));
+  const panel = el("section", {id: `panel-${id}`, class: "panel"}, form, tab.box);
+  document.getElementById("panels").insertBefore(panel, document.getElementById("panel-history"));
+  TABS[id] = tab;
+  return el("button", {"data-tab": id, type: "button", title: spec.summary || "", text: title(spec.name)});
+}
+
+const INPUT_TYPES = ["image", "images", "checkpoint", "class", "choice"];
+function isAdvanced(tab, f) { // the schema may say; else the inputs and the first four numbers show, the rest fold
+  if (f.advanced != null) return f.advanced;
+  if (["seed", "model", "raw"].includes(f.name)) return true;
+  if (INPUT_TYPES.includes(f.type)) return false;
+  return tab.fields.filter((x) => !INPUT_TYPES.includes(x.type) && !["seed", "model", "raw"].includes(x.name)).indexOf(f) >= 4;
+}
+
+function fillForm(tab) { // every field at the library's default ("More settings": those marked advanced)
+  const basic = tab.fields.filter((f) => !isAdvanced(tab, f)), advanced = tab.fields.filter((f) => isAdvanced(tab, f));
+  const more = advanced.length ? el("details", {class: "more"}, el("summary", {text: "More settings"}),
+    ...advanced.map((f) => fieldFor(f, tab.spec))) : null;
+  tab.form.querySelector(".fields").replaceChildren(...basic.map((f) => fieldFor(f, tab.spec)), ...(more ? [more] : []));
+}
+
+function openTab(id) {
+  if (!document.getElementById(`panel-${id}`)) id = Object.keys(TABS)[0];
+  for (const x of document.querySelectorAll("#tabs button, .panel")) x.classList.remove("active");
+  document.querySelector(`#tabs button[data-tab="${id}"]`).classList.add("active");
+  document.getElementById(`panel-${id}`).classList.add("active");
+  if (location.hash !== `#${id}`) history.replaceState(null, "", `#${id}`);
+  if (id === "history") loadHistory();
+}
+
+function buildTabs(forms) {
+  const order = (f) => (GROUPS.indexOf(f.group) + GROUPS.length + 1) % (GROUPS.length + 1);
+  const sorted = forms.map((f, i) => [f, i]).sort((a, b) => order(a[0]) - order(b[0]) || a[1] - b[1]).map((x) => x[0]);
+  const nav = document.getElementById("tabs");
+  nav.replaceChildren(...sorted.map(buildTab), el("button", {"data-tab": "history", type: "button", text: "History"}));
+  for (const b of nav.querySelectorAll("button")) b.onclick = () => openTab(b.dataset.tab);
+}
+
+// -- history --------------------------------------------------------------------------------------------------------------
+function tabOfKind(kind) { return Object.values(TABS).find((t) => tabId(kindOf(t.spec)) === tabId(kind)); }
+
+async function showRun(r) {
+  const [v, cfg] = await Promise.all([api("GET", `/api/view/${r.id}`),
+    fetch(`/runs/${r.id}/config.json`).then((x) => (x.ok ? x.json() : {})).catch(() => ({}))]);
+  const tab = tabOfKind(r.kind);
+  const box = el("div", {});
+  const cmd = cfg && typeof cfg.command === "string" && !cfg.command.includes("serve (") ? cfg.command : "";
+  document.getElementById("history-view").replaceChildren(el("h3", {text: `${title(r.kind)}: ${r.id}`}),
+    cmd ? el("p", {}, el("code", {text: unhash(cmd)})) : null, box);
+  await showResult(box, v, tab || {fields: [], spec: {name: r.kind}}, (cfg && cfg.config) || {}, r.id);
+}
+
 async function loadHistory() {
   const body = document.querySelector("#history tbody");
   const runs = await api("GET", "/api/runs");
   body.replaceChildren(...runs.map((r) => {
     const show = el("button", {type: "button", text: "show"});
-    show.onclick = async () => {
-      const v = await api("GET", `/api/view/${r.id}`);
-      document.getElementById("history-view").replaceChildren(el("h3", {text: r.id}), resultView(v));
-    };
-    return el("tr", {}, el("td", {text: r.id}), el("td", {text: r.kind}), el("td", {text: r.status}),
+    show.onclick = () => showRun(r).catch((e) => document.getElementById("history-view").replaceChildren(el("p", {class: "error", text: e.message})));
+    return el("tr", {}, el("td", {text: r.id}), el("td", {text: words(r.kind)}), el("td", {text: r.status}),
       el("td", {text: new Date(r.time * 1000).toLocaleString()}),
       el("td", {}, show, " ", el("a", {href: r.report, target: "_blank", text: "report"})));
   }));
 }
 
-// -- start --------------------------------------------------------------------------------------------------------
+// -- start ------------------------------------------------------------------------------------------------------------------
+async function reattach() { // a reload comes back to this tab session's jobs, running or finished
+  for (const [id, entry] of Object.entries(savedJobs())) {
+    const tab = TABS[id];
+    if (!tab || !entry || !entry.id) { saveJob(id, null); continue; }
+    try { follow(tab, await api("GET", `/api/jobs/${entry.id}`), entry.settings); }
+    catch (e) { if (e.status === 404) saveJob(id, null); }
+  }
+}
+
 async function start() {
   INFO = await api("GET", "/api/info");
+  if (!Array.isArray(INFO.forms)) throw new Error("this server does not describe its forms (/api/info has no \"forms\"): update vislab");
   document.getElementById("server-info").textContent =
     `${INFO.workers} job(s) at a time; uploads up to ${Math.round(INFO.limits.max_upload_bytes / 2 ** 20)} MB`;
   document.getElementById("class-names").replaceChildren(...INFO.classes.map((c) => el("option", {value: c})));
-  for (const s of document.querySelectorAll("select[data-checkpoints]")) {
-    const list = INFO.checkpoints[s.dataset.checkpoints];
-    s.replaceChildren(...(list.length ? list.map((c) => el("option", {value: c, text: c}))
-      : [el("option", {value: "", text: "(no trained run in the runs folder yet)"})]));
-  }
-  for (const p of document.querySelectorAll(".picker")) setupPicker(p);
-  for (const f of document.querySelectorAll("form[data-kind]")) f.addEventListener("submit", (ev) => submit(f, ev));
-  for (const b of document.querySelectorAll("#tabs button")) {
-    b.onclick = () => {
-      for (const x of document.querySelectorAll("#tabs button, .panel")) x.classList.remove("active");
-      b.classList.add("active");
-      document.getElementById(`panel-${b.dataset.tab}`).classList.add("active");
-      if (b.dataset.tab === "history") loadHistory();
-    };
-  }
+  buildTabs(INFO.forms);
   document.getElementById("refresh-history").onclick = loadHistory;
+  openTab(location.hash.slice(1) || Object.keys(TABS)[0]);
+  await reattach();
   document.body.dataset.ready = "1";
 }
 
