@@ -1,11 +1,10 @@
-"""vislab fool IMAGE --target CLASS : change an image imperceptibly until the classifier calls it CLASS."""
+"""vislab fool IMAGE --target CLASS : what the generated command (`cli.build`) adds: --linf in 0-255 levels, the
+summary line, exit status 1 when the image was not fooled."""
 
 from __future__ import annotations
 
 import argparse
-
-from ..visualize.settings import FoolSettings
-from .common import add_device, add_model, add_out, add_seed, run_job, settings_from
+from typing import Any
 
 
 def levels(s: str) -> float:
@@ -14,36 +13,10 @@ def levels(s: str) -> float:
     return float(s) / 255
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    s = FoolSettings
-    p = sub.add_parser("fool", help="fooling image: a small change that makes the classifier say CLASS",
-                       description="Make a fooling image: gradient ascent on the target class score with "
-                                   "L2-normalized steps until the saved 8-bit image is classified as the "
-                                   "target. Writes fooling.png (lossless, at the input's resolution) and "
-                                   "figure.png (original | fooling | magnified difference). Exit status 1 "
-                                   "when the image could not be fooled within --max-iters.")
-    p.add_argument("image", metavar="IMAGE", help="image file, or sample:NAME for a built-in photo")
-    p.add_argument("--target", metavar="CLASS", required=True, help="class name or index to reach")
-    p.add_argument("--lr", type=float, default=s.lr,
-                   help=f"L2 length of each step, in [0, 1] pixel units (default {s.lr})")
-    p.add_argument("--max-iters", type=int, default=s.max_iters, help=f"most gradient steps (default {s.max_iters})")
-    p.add_argument("--linf", type=levels, default=s.linf, metavar="EPS",
-                   help="optional budget: change no pixel value by more than EPS, in 0-255 levels (e.g. 4); "
-                        "default: no budget")
-    p.add_argument("--margin", type=float, default=s.margin,
-                   help=f"stop once the target's logit leads every other class by this much (default {s.margin})")
-    add_model(p)
-    add_out(p, "fool")
-    add_seed(p, default=s.seed)
-    add_device(p)
-    p.set_defaults(func=run)
+TYPES = {"linf": levels}
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..visualize.fool_job import run as fool
-
-    settings = settings_from(FoolSettings, args)
-    result = run_job(fool, settings, args, "fooling")
+def show(result: Any, settings: Any, args: argparse.Namespace) -> int:
     s = result.summary
     verdict = "fooled" if s["success"] else f"NOT fooled within {settings.max_iters} steps"
     if result.cancelled:
