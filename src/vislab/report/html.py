@@ -19,9 +19,11 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
+from .data import data_line
 from .plots import plot_series
 from .safefiles import Unreadable, fmt_bytes, parse_json, read_bytes
-from .scan import NOT_PLOTTED, RunInfo, as_text, finite_number, numeric_series, other_values
+from .scan import RunInfo, as_text, finite_number, numeric_series, other_values
+from .series import MetricViews, cell, is_item_row, metric_views
 
 MAX_IMAGES = 24
 """Result images shown per run; a run with more (e.g. a sample grid every 100 steps) shows an even spread of
@@ -90,6 +92,7 @@ figure img { display:block; border: 1px solid var(--line); border-radius: 4px; b
 img.pixel { image-rendering: pixelated; }
 img.curves { max-width: 100%; height: auto; }
 ul.problems { margin: 6px 0; color: #8a5a00; }
+p.data { margin: 6px 0; font-weight: 600; }
 ol.history { margin: 6px 0; padding-left: 22px; } ol.history li { word-break: break-word; }
 details summary { cursor: pointer; color: var(--muted); margin: 4px 0; }
 footer { color: var(--muted); font-size: 12px; text-align: center; }
@@ -99,34 +102,68 @@ footer { color: var(--muted); font-size: 12px; text-align: center; }
 def render(runs: list[RunInfo], out_path: Path, *, embed: bool = False, title: str = "vislab report") -> str:
     """The page for `runs`, to be written at `out_path` (image links are made relative to it)."""
     base = out_path.resolve().parent
-    states = [r.state for r in runs]
+    parts = _parts(runs)
+    shown = [(i, r) for i, r in enumerate(runs, 1) if i - 1 not in parts]  # parts show inside their run
+    states = [r.state for _, r in shown]
     counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states), key=_state_order))
-    parts = [
+    page = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title>",
         f"<style>{CSS}</style></head><body><main>",
         f"<h1>{escape(title)}</h1>",
-        f'<p class="sub">{len(runs)} run{"s" * (len(runs) != 1)}: {escape(counts)}</p>' if runs else
+        f'<p class="sub">{len(shown)} run{"s" * (len(shown) != 1)}: {escape(counts)}</p>' if runs else
         '<p class="sub">no runs</p>',
-        _overview(runs, base),
-        _highlights(runs, base, embed),
+        _overview(shown, base),
+        _highlights(runs, base, embed, skip=set(parts)),
     ]
-    for i, run in enumerate(runs, 1):
-        parts.append(_run_section(i, run, base, embed))
-    parts.append(f"<footer>made by vislab {escape(__version__)} &middot; <code>vislab report</code></footer>")
-    parts.append("</main></body></html>\n")
+    for i, run in shown:
+        page.append(_run_section(i, run, base, embed, _part_sections(i - 1, runs, parts, base, embed)))
+    page.append(f"<footer>made by vislab {escape(__version__)} &middot; <code>vislab report</code></footer>")
+    page.append("</main></body></html>\n")
     # Every string went through `escape`, which drops lone surrogates; this only guards the file write.
-    return "\n".join(parts).encode("utf-8", "replace").decode("utf-8")
+    return "\n".join(page).encode("utf-8", "replace").decode("utf-8")
+
+
+def _parts(runs: list[RunInfo]) -> dict[int, int]:
+    """Index of each run that another run of the page lists as one of its parts (config.json ``"runs"``: the
+    names of its sub-folders, as a tour's saliency step lists one run per method) -> that run's index."""
+    at = {r.path: i for i, r in enumerate(runs)}
+    out: dict[int, int] = {}
+    for i, r in enumerate(runs):
+        names = r.config.get("runs")
+        for name in names if isinstance(names, list) else ():
+            j = at.get(r.path / name) if isinstance(name, str) and name and Path(name).name == name else None
+            if j is not None and j != i and i not in _holders(out, j):
+                out[j] = i
+    return out
+
+
+def _holders(parts: dict[int, int], i: int) -> list[int]:
+    """The runs `i` is a part of, nearest first (a part listing its holder would make a loop)."""
+    chain: list[int] = []
+    while i in parts and parts[i] not in chain:
+        i = parts[i]
+        chain.append(i)
+    return chain
+
+
+def _part_sections(holder: int, runs: list[RunInfo], parts: dict[int, int], base: Path, embed: bool) -> list[str]:
+    """The sections of `holder`'s parts (with their own parts inside), each folded under its name."""
+    out = []
+    for j in sorted(j for j, h in parts.items() if h == holder):
+        inner = _run_section(j + 1, runs[j], base, embed, _part_sections(j, runs, parts, base, embed))
+        out.append(f"<details><summary>{escape(runs[j].name)} {_badge(runs[j].state)}</summary>{inner}</details>")
+    return out
 
 
 # -- overview ------------------------------------------------------------------------------------------------
-def _overview(runs: list[RunInfo], base: Path) -> str:
+def _overview(runs: list[tuple[int, RunInfo]], base: Path) -> str:
     if not runs:
         return ""
     rows = []
-    for i, r in enumerate(runs, 1):
+    for i, r in runs:
         dur = _duration(r)
         rows.append(
             f'<tr><td class="num">{i}</td>'
@@ -140,12 +177,13 @@ def _overview(runs: list[RunInfo], base: Path) -> str:
             + "".join(rows) + "</tbody></table></div>")
 
 
-def _highlights(runs: list[RunInfo], base: Path, embed: bool) -> str:
-    """One picture per run, side by side at the top: the whole story at a glance, each linking to its run."""
+def _highlights(runs: list[RunInfo], base: Path, embed: bool, skip: set[int]) -> str:
+    """One picture per run, side by side at the top: the whole story at a glance, each linking to its run
+    (not for the runs in `skip`: parts of another run)."""
     figs = []
     nested = _nested(runs)
     for i, r in enumerate(runs, 1):
-        im = headline(r)
+        im = headline(r) if i - 1 not in skip else None
         # A run inside another (a saliency method's run in a tour step) or holding others (the tour's own
         # folder) is a part or a summary: its picture only if a driver named it, so each step shows once.
         if im is None or (i - 1 in nested and im.rel != (r.status or {}).get("headline")):
@@ -188,10 +226,13 @@ def headline(r: RunInfo):
 
 
 # -- one run -------------------------------------------------------------------------------------------------
-def _run_section(i: int, r: RunInfo, base: Path, embed: bool) -> str:
+def _run_section(i: int, r: RunInfo, base: Path, embed: bool, parts: list[str] | None = None) -> str:
     out = [f'<section class="card" id="run-{i}">',
            f'<div class="run-head"><h2><a href="#run-{i}">{i}. {escape(r.name)}</a></h2>{_badge(r.state)}'
            f'<span class="path">{escape(_display_path(r.path, base))}</span></div>']
+    data = data_line(r.config)
+    if data:
+        out.append(f'<p class="data">{escape(data)}</p>')
     if r.status and r.status.get("message"):
         cls = "error" if r.state in ("failed", "interrupted") else ""
         msg = r.status["message"]
@@ -208,14 +249,7 @@ def _run_section(i: int, r: RunInfo, base: Path, embed: bool) -> str:
     out.append("</div>")
     if r.images:
         out.append(_gallery(r, base, embed))
-    series = numeric_series(r.rows)
-    png = plot_series({k: v for k, v in series.items() if k not in NOT_PLOTTED})
-    if png:
-        out.append("<h3>Curves</h3>")
-        out.append(f'<img class="curves" alt="metric curves of {escape(r.name)}" '
-                   f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
-    if series or other_values(r.rows):
-        out.append(f"<h3>Metrics</h3>{_metrics_table(r, series)}")
+    out.extend(_metrics_html(r))
     if r.texts:
         out.append("<h3>Outputs</h3>" + _more(len(r.texts), MAX_TEXTS, "outputs"))
         for rel, text in r.texts[:MAX_TEXTS]:
@@ -223,6 +257,8 @@ def _run_section(i: int, r: RunInfo, base: Path, embed: bool) -> str:
     if r.checkpoints:
         items = "".join(f"<li><code>{escape(rel)}</code> ({_fmt_bytes(n)})</li>" for rel, n in r.checkpoints)
         out.append(f"<h3>Checkpoints</h3><ul>{items}</ul>")
+    if parts:
+        out.append(f"<h3>Parts ({len(parts)})</h3>" + "".join(parts))
     out.append("</section>")
     return "\n".join(out)
 
@@ -338,11 +374,58 @@ def _gallery(r: RunInfo, base: Path, embed: bool) -> str:
     return f"<h3>Results{note}</h3><div class=\"gallery\">{''.join(figs)}</div>"
 
 
-def _metrics_table(r: RunInfo, series: dict[str, list[tuple[float, float]]]) -> str:
+def _metrics_html(r: RunInfo) -> list[str]:
+    """Curves for the real series only; per-item records, stages and the rest as tables (`series`)."""
+    out = []
+    views = metric_views(r.rows)
+    png = plot_series(views.curves)
+    if png:
+        out.append("<h3>Curves</h3>")
+        out.append(f'<img class="curves" alt="metric curves of {escape(r.name)}" '
+                   f'src="data:image/png;base64,{base64.b64encode(png).decode()}">')
+    if views.stages:
+        out.append(f"<h3>Stages</h3>{_stages_table(views)}")
+    if views.items:
+        out.append(f"<h3>Per {views.item_columns[0] if views.item_columns else 'item'}</h3>{_items_table(views)}")
+    rest = [row for row in r.rows if not is_item_row(row)]
+    series = numeric_series(rest)
+    if series or other_values(rest):
+        out.append(f"<h3>Metrics</h3>{_metrics_table(rest, series)}")
+    return out
+
+
+def _items_table(views: MetricViews) -> str:
+    """One row per item (a picture of a classify or saliency run), one column per logged value."""
+    cols = views.item_columns[:40]
+    head = "".join(f"<th>{escape(_short(c, 60))}</th>" for c in cols)
+    body = []
+    for row in views.items[:MAX_ROWS]:
+        cells = [cell(row.get(c)) for c in cols]
+        body.append("<tr>" + "".join(f'<td class="num">{escape(_short(t, 200))}</td>' if num else
+                                     f"<td>{escape(_short(t, 200))}</td>" for t, num in cells) + "</tr>")
+    table = (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+             + _more(len(views.items), MAX_ROWS, "rows"))
+    return _collapsed(table, len(body), "rows")
+
+
+def _stages_table(views: MetricViews) -> str:
+    """One row per stretch of steps over which the stage values (scale, height, width) held."""
+    cols = views.stage_columns
+    head = "<th>steps</th>" + "".join(f"<th>{escape(_short(c, 60))}</th>" for c in cols)
+    body = []
+    for first, last, values in views.stages[:MAX_ROWS]:
+        steps = _fmt_num(first) if first == last else f"{_fmt_num(first)}\u2013{_fmt_num(last)}"
+        body.append(f"<tr><td>{escape(steps)}</td>" + "".join(
+            f'<td class="num">{escape(cell(values.get(c))[0])}</td>' for c in cols) + "</tr>")
+    return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            + _more(len(views.stages), MAX_ROWS, "stages"))
+
+
+def _metrics_table(metric_rows: list[dict[str, Any]], series: dict[str, list[tuple[float, float]]]) -> str:
     head = ('<table><thead><tr><th>metric</th><th>last</th><th>min</th><th>max</th><th>points</th>'
             "<th>last step</th></tr></thead><tbody>")
     rows = []
-    others = other_values(r.rows)
+    others = other_values(metric_rows)
     total = len(series) + len(others)
     for k, pts in list(series.items())[:MAX_ROWS]:
         ys = [y for _, y in pts]
