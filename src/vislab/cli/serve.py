@@ -21,6 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=positive_int, default=None, metavar="N",
                    help="jobs that run at once; the rest wait in a queue (default: one per 2 CPUs this process "
                         "may use, at least 1)")
+    p.add_argument("--max-memory", type=memory_size, default=None, metavar="SIZE",
+                   help="most memory one job's images may need once decoded, judged from their headers before any "
+                        "work, e.g. 4G or 512M; larger jobs are refused (default: half the memory available at "
+                        "start)")
     p.set_defaults(func=run)
 
 
@@ -31,8 +35,18 @@ def port_number(s: str) -> int:
     return v
 
 
+def memory_size(s: str) -> int:
+    from ..errors import ConfigError
+    from ..serve.limits import parse_memory
+
+    try:
+        return parse_memory(s)
+    except ConfigError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix(f"--max-memory {s}: ")) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from ..serve import serve
 
-    serve(args.runs, host=args.host, port=args.port, workers=args.workers)
+    serve(args.runs, host=args.host, port=args.port, workers=args.workers, max_memory=args.max_memory)
     return 0

@@ -17,6 +17,11 @@ from pathlib import Path
 from ..errors import ConfigError
 
 DEFAULT_PORT = 7860
+KEEP_ALIVE_SECONDS = 5
+"""An idle connection is closed after this many seconds (uvicorn's ``timeout_keep_alive``)."""
+LIMIT_CONCURRENCY = 200
+"""Connections served at once; more are answered 503 at once instead of piling up (uvicorn's
+``limit_concurrency``)."""
 THREADS_PER_JOB = 2
 """Default workers: one job per this many CPUs (at least one); each job's torch pool gets its share of the
 CPUs. Two threads per job keep a single job's latency close to its best on a small machine while letting a
@@ -44,8 +49,10 @@ def create_app(runs: str | os.PathLike, **kwargs):
 
 
 def serve(runs: str | os.PathLike = "runs", *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
-          workers: int | None = None, threads: int | None = None, announce=print) -> None:
-    """Run the server until interrupted; unfinished jobs are then marked interrupted (their folders kept)."""
+          workers: int | None = None, threads: int | None = None, max_memory: int | None = None,
+          announce=print) -> None:
+    """Run the server until interrupted; unfinished jobs are then marked interrupted (their folders kept).
+    `max_memory`: bytes a job's images may need at most (default: `limits.default_max_memory`)."""
     _check_installed()
     import uvicorn
 
@@ -56,15 +63,18 @@ def serve(runs: str | os.PathLike = "runs", *, host: str = "127.0.0.1", port: in
                or threads_per_job(workers))
 
     configure_threads(threads)
-    app = create_app(runs, workers=workers, threads=threads, hosts=[host])
+    app = create_app(runs, workers=workers, threads=threads, hosts=[host], max_memory=max_memory)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=5)
+                            timeout_graceful_shutdown=5, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                            limit_concurrency=LIMIT_CONCURRENCY)
     server = uvicorn.Server(config)
     sock = bind(host, port)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
+    from ..machine import format_bytes
+
     announce(f"vislab serve: http://{shown}:{port}/  (runs folder {Path(runs).resolve()}, {workers} worker(s) x "
-             f"{threads} thread(s); Ctrl-C to stop)")
+             f"{threads} thread(s), jobs up to {format_bytes(app.state.max_memory)} of memory; Ctrl-C to stop)")
     sys.stdout.flush()
     try:
         server.run(sockets=[sock])

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .paths import OutsideRuns, read_json, run_folder
+from .views import bad_status
 
 MAX_RUNS = 300
 """Newest runs listed; older ones stay on disk (and in ``vislab report``)."""
@@ -44,9 +45,7 @@ def _describe(rel: str, p: Path, mtime: float) -> dict[str, Any]:
     """One history row. A status.json that is not what vislab writes (copied in, damaged) shows as
     ``unreadable``; a missing or unreadable one (a link out of the run, a FIFO) as ``incomplete``."""
     status = read_json(p / "status.json", 2**20)
-    state = status.get("status") if isinstance(status, dict) else None
-    if status is not None and not isinstance(state, str):
-        state = "unreadable"
+    state = "unreadable" if bad_status(status) else status.get("status") if isinstance(status, dict) else None
     return {"id": rel, "kind": run_kind(p) or "runs", "status": state[:40] if isinstance(state, str) else "incomplete",
             "time": mtime, "report": f"/runs/{rel}/report"}
 

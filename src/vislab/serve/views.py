@@ -31,7 +31,7 @@ def result_view(root: Path, run_dir: Path, kind: str, result: Any = None) -> dic
     makes the run show as ``"unreadable"`` (the page says which file), never an error page."""
     raw = read_json(run_dir / "status.json")
     status = _dict(raw)
-    bad = [] if raw is None or (status and isinstance(status.get("status", ""), str)) else ["status.json"]
+    bad = bad_status(raw) + _bad_config(run_dir)
     files = {k: run_dir / v for k, v in _dict(status.get("files")).items() if isinstance(v, str) and v}
     images: dict[str, dict[str, str]] = {}  # url -> picture: two roles may name one file ("image", "result")
     for role, p in files.items():
@@ -82,7 +82,7 @@ def _fool(run_dir: Path, view: dict, result: Any) -> list[str]:
                      f"after: {_text(s.get('after_name'))} ({_pct(s.get('after_prob'))})",
                      f"target: {_text(s.get('target_name'))}, p {_pct(s.get('target_prob_before'))} -> "
                      f"{_pct(s.get('target_prob_after'))}; success: {s.get('success') is True}"]
-    return _bad_config(run_dir) + (["result.json"] if raw is not None and not isinstance(raw, dict) else [])
+    return ["result.json"] if raw is not None and not isinstance(raw, dict) else []
 
 
 def _caption(run_dir: Path, view: dict, result: Any) -> list[str]:
@@ -102,7 +102,7 @@ def _gan_sample(run_dir: Path, view: dict, result: Any) -> list[str]:
     """The score of the same checkpoint, when a `gan eval` run of it is in the runs folder (the newest)."""
     checkpoint = _config(run_dir).get("checkpoint")
     if not isinstance(checkpoint, str) or not checkpoint:
-        return _bad_config(run_dir)
+        return [] if checkpoint is None else ["config.json"]
     evals = []
     for p in run_dir.parent.glob("gan-eval-*/eval.json"):
         scores = read_json(p)
@@ -153,6 +153,15 @@ def _text(v: Any, limit: int = 500) -> str:
 def _config(run_dir: Path) -> dict:
     """The ``config`` part of the run's config.json ({} when missing or malformed)."""
     return _dict(_dict(read_json(run_dir / "config.json")).get("config"))
+
+
+def bad_status(raw: Any) -> list[str]:
+    """["status.json"] when it was read but is not shaped as `vislab.jobs.finish_run` writes it."""
+    if raw is None:  # missing, or not read (a link out of the run, a FIFO): the run is incomplete, not malformed
+        return []
+    ok = (isinstance(raw, dict) and isinstance(raw.get("status", ""), str) and isinstance(raw.get("files", {}), dict)
+          and isinstance(raw.get("numbers", {}), dict) and isinstance(raw.get("message", ""), str))
+    return [] if ok else ["status.json"]
 
 
 def _bad_config(run_dir: Path) -> list[str]:
