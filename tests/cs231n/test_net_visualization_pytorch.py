@@ -5,7 +5,7 @@ as the course). The notebook's own checks are visual (SqueezeNet on ImageNet ima
 import numpy as np
 import pytest
 import torch
-from scipy.ndimage import gaussian_filter1d
+from PIL import Image
 from torch import nn
 
 from vislab.cs231n.net_visualization_pytorch import (
@@ -14,6 +14,8 @@ from vislab.cs231n.net_visualization_pytorch import (
     compute_saliency_maps,
     jitter,
     make_fooling_image,
+    preprocess,
+    rescale,
 )
 
 
@@ -95,23 +97,53 @@ def test_jitter_is_a_roll():
         assert torch.equal(jitter(X, ox, oy), want) and torch.equal(Z, want)
 
 
-@pytest.mark.parametrize("sigma", [0.5, 1.0])
-def test_blur_image_is_scipy_gaussian_filter_away_from_the_border(sigma):
-    X = torch.randn(2, 3, 20, 24, dtype=torch.float64)
-    want = gaussian_filter1d(gaussian_filter1d(X.numpy(), sigma, axis=2), sigma, axis=3)
-    out = blur_image(X, sigma)
-    assert out is X  # in place, as the course
+def _gaussian_blur_reference(x: np.ndarray, sigma: float, axis: int) -> np.ndarray:
+    """By hand: weights exp(-k^2 / 2 sigma^2), k = -r..r with r = int(4 sigma + 0.5), normalized; borders padded
+    by mirroring with the edge pixel repeated (numpy 'symmetric', scipy's default 'reflect')."""
     r = int(4 * sigma + 0.5)
-    assert np.allclose(X.numpy()[:, :, r:-r, r:-r], want[:, :, r:-r, r:-r], atol=1e-10)
+    k = np.arange(-r, r + 1)
+    w = np.exp(-k ** 2 / (2 * sigma ** 2))
+    w /= w.sum()
+    pad = [(0, 0)] * x.ndim
+    pad[axis] = (r, r)
+    xp = np.pad(x.astype(np.float64), pad, mode="symmetric")
+    n = x.shape[axis]
+    return sum(wi * np.take(xp, np.arange(i, i + n), axis=axis) for i, wi in enumerate(w))
+
+
+@pytest.mark.parametrize("sigma", [0.5, 1.0])
+def test_blur_image_is_the_courses_scipy_gaussian_filter_borders_included(sigma):
+    X = torch.randn(2, 3, 20, 24, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    want = _gaussian_blur_reference(_gaussian_blur_reference(X.numpy(), sigma, 2), sigma, 3)
+    out = blur_image(X, sigma)
+    assert out is X and X.dtype == torch.float64  # in place, as the course
+    assert np.allclose(X.numpy(), want, atol=1e-6, rtol=0)  # the course writes back through float32
+    assert np.abs(X.numpy() - want).max() > 0  # ... so not exactly float64
+    X32 = torch.randn(1, 3, 9, 7, generator=torch.Generator().manual_seed(1))
+    want32 = _gaussian_blur_reference(_gaussian_blur_reference(X32.numpy(), sigma, 2), sigma, 3)
+    assert np.allclose(blur_image(X32, sigma).numpy(), want32, atol=1e-6, rtol=0)
+
+
+def test_preprocess_defaults_to_the_courses_224():
+    img = Image.fromarray(np.zeros((300, 400, 3), np.uint8))
+    assert preprocess(img).shape == (1, 3, 224, 298)  # shorter side 224, longer int(224 * 400 / 300)
+    assert preprocess(img, size=100).shape == (1, 3, 100, 133)
+
+
+def test_rescale_is_min_max():
+    x = torch.tensor([[-2.0, 0.0], [1.0, 6.0]])
+    assert torch.equal(rescale(x), torch.tensor([[0.0, 0.25], [0.375, 1.0]]))
 
 
 NAMES = {
     "vislab.cs231n.net_visualization_pytorch": ["compute_saliency_maps", "make_fooling_image",
                                                 "class_visualization_update_step", "jitter", "blur_image",
-                                                "preprocess", "deprocess"],
+                                                "preprocess", "deprocess", "rescale"],
     "vislab.cs231n.style_transfer_pytorch": ["content_loss", "gram_matrix", "style_loss", "tv_loss",
-                                             "extract_features", "features_from_img", "style_transfer"],
-    "vislab.cs231n.image_utils": ["preprocess", "deprocess", "load_image", "preprocess_image", "deprocess_image"],
+                                             "extract_features", "features_from_img", "style_transfer",
+                                             "preprocess", "deprocess", "rescale", "rel_error"],
+    "vislab.cs231n.image_utils": ["preprocess", "deprocess", "load_image", "preprocess_image", "deprocess_image",
+                                  "image_from_url", "blur_image", "rescale"],
 }
 
 

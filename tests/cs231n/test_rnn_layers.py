@@ -145,7 +145,7 @@ def test_rnn_backward_gradcheck():
     grads = rnn_backward(dout, cache)
     num = [eval_numerical_gradient_array(lambda _: rnn_forward(x, h0, Wx, Wh, b)[0], v, dout)
            for v in (x, h0, Wx, Wh, b)]
-    _check(zip(num, grads), 1e-7)
+    _check(zip(num, grads), 1e-6)  # the notebook: "on the order of e-6 or less" (the course's difference: 1.3e-7)
 
 
 def test_word_embedding_backward_gradcheck():
@@ -237,8 +237,9 @@ def test_lstm_backward_gradcheck():
     dx, dh0, dWx, dWh, db = lstm_backward(dout, cache)
     num = [eval_numerical_gradient_array(lambda _: lstm_forward(x, h0, Wx, Wh, b)[0], v, dout)
            for v in (x, h0, Wx, Wh, b)]
-    for n, a, tol in zip(num, (dx, dh0, dWx, dWh, db), (1e-7, 1e-7, 1e-7, 1e-6, 1e-7)):
-        # the notebook: "on the order of e-8 or less" (printed dh0 error 2.5e-08), dWh "e-6 or less"
+    for n, a, tol in zip(num, (dx, dh0, dWx, dWh, db), (1e-7, 1e-7, 1e-7, 1e-5, 1e-7)):
+        # the notebook: "on the order of e-8 or less" (printed dh0 error 2.5e-08), dWh "e-6 or less" (the
+        # course's two-point difference gives 1.9e-6 there; vislab's five-point stencil 3.8e-8 at h=1e-3)
         assert rel_error(n, a) < tol
 
 

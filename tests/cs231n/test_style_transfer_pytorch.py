@@ -171,9 +171,17 @@ def test_preprocess_deprocess(tmp_path):
     assert np.allclose(x[0].permute(1, 2, 0).numpy(), want, atol=1e-5)
     assert np.allclose(preprocess_image(arr), want, atol=1e-5)
     back = deprocess(x, should_rescale=False)
-    assert isinstance(back, Image.Image) and np.array_equal(np.asarray(back), arr)
+    # the course's torchvision steps in float32 numpy: x / (1 / std) + mean, then (255 x) truncated to 8 bits
+    inv_std = np.array([1.0 / s for s in SQUEEZENET_STD.tolist()], dtype=np.float32)
+    unnorm = x[0].permute(1, 2, 0).numpy() / inv_std + SQUEEZENET_MEAN
+    assert isinstance(back, Image.Image) and np.array_equal(np.asarray(back), (unnorm * 255).astype(np.uint8))
+    assert set(np.unique(np.asarray(back).astype(int) - arr)) <= {-1, 0}  # truncation, as the course
     r = np.asarray(deprocess(x)).astype(int)
     assert r.min() == 0 and r.max() == 255
+    # rescaled values are truncated too: 0, 0.5, 1 -> 0, 127 (not 128), 255
+    y = torch.tensor([0.0, 0.5, 1.0]).view(1, 1, 1, 3).expand(1, 3, 1, 3)
+    y = (y - torch.from_numpy(SQUEEZENET_MEAN).view(1, 3, 1, 1)) / torch.from_numpy(SQUEEZENET_STD).view(1, 3, 1, 1)
+    assert np.asarray(deprocess(y))[0, :, 0].tolist() == [0, 127, 255]
     assert preprocess(Image.fromarray(arr), size=15).shape == (1, 3, 15, 20)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import torch
 import torch.utils.data
 from torch import nn
@@ -127,16 +128,16 @@ def deprocess_img(x):
     return (x + 1.0) / 2.0
 
 
-def count_params(model: nn.Module) -> int:
-    """Number of parameters in `model` (a Python int; the course returns numpy's sum)."""
-    return _models.count_params(model)
+def count_params(model: nn.Module):
+    """Number of parameters in `model`, as the course computes it: ``np.sum([np.prod(p.size()) ...])``, a numpy
+    int64 (`vislab.gan.models.count_params` returns a Python int)."""
+    return np.sum([np.prod(p.size()) for p in model.parameters()])
 
 
 def show_images(images):
     """The notebook's helper: a square grid of (N, 784) images, drawn with matplotlib (imported on use)."""
     import matplotlib.gridspec as gridspec
     import matplotlib.pyplot as plt
-    import numpy as np
 
     images = np.reshape(np.asarray(images), [np.shape(images)[0], -1])
     sqrtn = int(np.ceil(np.sqrt(images.shape[0])))

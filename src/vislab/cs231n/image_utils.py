@@ -1,5 +1,9 @@
 """`cs231n.image_utils` (and the notebooks' preprocess/deprocess cells) over `vislab.images`.
 
+`image_from_url` reads local paths and ``file://`` URLs offline, ``http(s)://`` with a timeout, and the shapes
+stand-in's ``shapes:i`` names (`vislab.cs231n.coco_utils.shapes_data`); a failure is one `vislab.errors.ImageError`
+where the course printed the error and returned None.
+
 The course feeds SqueezeNet *normalized* tensors: ``(pixels / 255 - SQUEEZENET_MEAN) / SQUEEZENET_STD``, shape
 (1, 3, H, W). vislab's own functions take pixels in [0, 1] and normalize inside (`Backbone.preprocess`); these
 adapters keep the course's convention at the edge.
@@ -8,6 +12,10 @@ adapters keep the course's convention at the edge.
 from __future__ import annotations
 
 import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
 
 import numpy as np
 import torch
@@ -15,12 +23,16 @@ from PIL import Image
 
 from .. import images
 from ..backbones.squeezenet import MEAN, STD
+from ..errors import ImageError
 
 SQUEEZENET_MEAN = np.array(MEAN, dtype=np.float32)
 SQUEEZENET_STD = np.array(STD, dtype=np.float32)
 
 __all__ = ["SQUEEZENET_MEAN", "SQUEEZENET_STD", "preprocess", "deprocess", "rescale", "load_image",
-           "preprocess_image", "deprocess_image"]
+           "preprocess_image", "deprocess_image", "image_from_url", "blur_image"]
+
+URL_TIMEOUT_S = 30.0
+MAX_URL_BYTES = 64 * 1024 * 1024  # far above any photo; stops a wrong URL from filling the disk
 
 
 def _as_pil(img) -> Image.Image:
@@ -67,14 +79,16 @@ def rescale(x: torch.Tensor) -> torch.Tensor:
 
 
 def deprocess(img: torch.Tensor, should_rescale: bool = True) -> Image.Image:
-    """Normalized (1, 3, H, W) (or (3, H, W)) tensor -> PIL image: un-normalize, then min-max `rescale` (the
-    course's default) or clip to [0, 1]; 8-bit by `vislab.images.to_uint8` (rounded; torchvision truncates)."""
+    """Normalized (1, 3, H, W) (or (3, H, W)) tensor -> PIL image, as the course's torchvision pipeline:
+    ``x / (1 / std) + mean`` in float32, then min-max `rescale` (the course's default) and ``(255 x).byte()``
+    (8-bit values truncated, as torchvision's ``ToPILImage``). Without rescaling, values outside [0, 1] are
+    clipped (torchvision's ``byte()`` wraps them around)."""
     x = img.detach().float().cpu()
     x = x[0] if x.dim() == 4 else x
-    # device: cpu-ok (deprocess works on .cpu() pixels)
-    x = x * torch.from_numpy(SQUEEZENET_STD).view(3, 1, 1) + torch.from_numpy(SQUEEZENET_MEAN).view(3, 1, 1)
+    inv_std = torch.tensor([1.0 / s for s in SQUEEZENET_STD.tolist()], dtype=torch.float32).view(3, 1, 1)
+    x = x / inv_std + torch.from_numpy(SQUEEZENET_MEAN).view(3, 1, 1)
     x = rescale(x) if should_rescale else x.clamp(0, 1)
-    return Image.fromarray(images.to_uint8(x))
+    return Image.fromarray(np.ascontiguousarray(x.mul(255).byte().numpy().transpose(1, 2, 0)))
 
 
 def preprocess_image(img: np.ndarray) -> np.ndarray:
@@ -104,3 +118,75 @@ def load_image(filename, size: int | None = None) -> np.ndarray:
         new_h, new_w = (shape * (float(size) / shape.min())).astype(int)
         img = np.asarray(Image.fromarray(img).resize((int(new_w), int(new_h)), Image.BILINEAR))
     return img
+
+
+def blur_image(X: np.ndarray) -> np.ndarray:
+    """The course's gentle blur (its ``image_utils.blur_image``): each channel of X (N, 3, H, W) correlated
+    with ``[[1, 2, 1], [2, 188, 2], [1, 2, 1]] / 200``, zero padding, same size. The course runs its Cython
+    ``conv_forward_fast``; this sums the nine shifted copies. (The NetVis notebooks' Gaussian ``blur_image`` is
+    `vislab.cs231n.net_visualization_pytorch.blur_image`.)"""
+    X = np.asarray(X)
+    k = np.array([[1, 2, 1], [2, 188, 2], [1, 2, 1]], dtype=np.float64) / 200.0
+    H, W = X.shape[2:]
+    padded = np.pad(X, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    out = np.zeros(X.shape, dtype=np.result_type(X, np.float64))
+    for i in range(3):
+        for j in range(3):
+            out += k[i, j] * padded[:, :, i:i + H, j:j + W]
+    return out
+
+
+def image_from_url(url: str) -> np.ndarray:
+    """Read an image as uint8 (H, W, 3) from a URL: ``http(s)://`` (downloaded with a timeout), ``file://``, a
+    local path, ``sample:NAME`` (`vislab.images.SAMPLE_IMAGES`) or ``shapes:i`` (picture i of the shapes
+    stand-in). RGB always (vislab's reader: any mode, EXIF
+    orientation); the course returned imread's array (grayscale 2-d, RGBA 4 channels) or printed an error and
+    returned None. Any failure is one `ImageError` naming the URL."""
+    url = os.fspath(url)
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if url.startswith("shapes:"):
+        return _shapes_image(url)
+    if scheme in ("http", "https"):
+        return _download_image(url)
+    if scheme == "file":
+        url = urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
+    elif scheme and len(scheme) > 1 and scheme != "sample":  # one letter is a Windows drive
+        raise ImageError(f"{url}: unsupported URL scheme {scheme!r} (http, https, file or a local path)")
+    return images.to_uint8(images.load_image(url))
+
+
+def _download_image(url: str) -> np.ndarray:
+    fd, tmp = tempfile.mkstemp(suffix=".img")
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=URL_TIMEOUT_S) as resp:
+            data = resp.read(MAX_URL_BYTES + 1)
+            if len(data) > MAX_URL_BYTES:
+                raise ImageError(f"{url}: larger than {MAX_URL_BYTES // 2**20} MiB, not read")
+            out.write(data)
+        try:
+            return images.to_uint8(images.load_image(tmp))
+        except ImageError as e:
+            raise ImageError(f"{url}: {str(e).split(': ', 1)[-1]}") from e
+    except urllib.error.HTTPError as e:
+        raise ImageError(f"{url}: HTTP error {e.code} ({e.reason})") from e
+    except urllib.error.URLError as e:
+        raise ImageError(f"{url}: cannot be downloaded ({e.reason}; offline?)") from e
+    except (OSError, ValueError) as e:  # timeouts, resets, malformed URLs
+        raise ImageError(f"{url}: cannot be downloaded ({e})") from e
+    finally:
+        os.unlink(tmp)
+
+
+def _shapes_image(name: str) -> np.ndarray:
+    from ..captioning import shapes
+
+    try:
+        i = int(name[len("shapes:"):])
+    except ValueError:
+        i = -1
+    if i < 0:
+        raise ImageError(f"{name}: not a shapes picture name (shapes:<index>)")
+    from ..captioning.data import SHAPES_FEATURES
+
+    # Scenes are drawn in order from one generator, so picture i is the same in any set of more than i pictures.
+    return np.asarray(shapes.make_shapes(i + 1, seed=0, image_size=SHAPES_FEATURES.image_size).image(i))

@@ -10,18 +10,25 @@ functions (`vislab.visualize.saliency`, `.fooling`, `.class_viz`, `.augment`) ta
 from __future__ import annotations
 
 import torch
+from scipy.ndimage import gaussian_filter1d
 from torch import nn
 
-from ..visualize.augment import gaussian_blur
 from ..visualize.augment import jitter as _roll
 from ..visualize.classifier import as_batch, as_targets
 from ..visualize.parameterizations import ascent_step
 from ..visualize.saliency import compute_saliency_maps as _saliency
 from ..visualize.saliency import gradients
-from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, deprocess, preprocess
+from . import image_utils
+from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, deprocess, rescale
 
 __all__ = ["compute_saliency_maps", "make_fooling_image", "class_visualization_update_step", "jitter",
-           "blur_image", "preprocess", "deprocess", "SQUEEZENET_MEAN", "SQUEEZENET_STD"]
+           "blur_image", "preprocess", "deprocess", "rescale", "SQUEEZENET_MEAN", "SQUEEZENET_STD"]
+
+
+def preprocess(img, size: int = 224) -> torch.Tensor:
+    """The NetVis notebook's preprocess: `vislab.cs231n.image_utils.preprocess` with the course's default size
+    224 here (the style notebook's default is 512). PIL image (or path, or array) -> normalized (1, 3, H, W)."""
+    return image_utils.preprocess(img, size=size)
 
 
 def compute_saliency_maps(X: torch.Tensor, y: torch.Tensor, model: nn.Module) -> torch.Tensor:
@@ -79,12 +86,13 @@ def jitter(X: torch.Tensor, ox: int, oy: int) -> torch.Tensor:
 
 
 def blur_image(X: torch.Tensor, sigma: float = 1) -> torch.Tensor:
-    """Gaussian blur of X (N, C, H, W) along H and W, in place; returns X.
-
-    `vislab.visualize.augment.gaussian_blur` (separable, radius ``int(4 sigma + 0.5)`` as scipy's
-    ``gaussian_filter1d``). Differs from the course at the borders only: vislab mirrors without repeating the edge
-    pixel (scipy "mirror"), the course's scipy default repeats it ("reflect").
-    """
+    """Gaussian blur of X (N, C, H, W) along H and then W, in place; returns X. The course's function itself:
+    scipy's ``gaussian_filter1d`` (radius ``int(4 sigma + 0.5)``, borders mirrored with the edge pixel repeated)
+    on a numpy copy, written back through float32. vislab's own `vislab.visualize.augment.gaussian_blur` is the
+    torch version (differentiable, on the tensor's device) and mirrors without repeating the edge pixel."""
+    x_np = X.detach().cpu().clone().numpy()
+    x_np = gaussian_filter1d(x_np, sigma, axis=2)
+    x_np = gaussian_filter1d(x_np, sigma, axis=3)
     with torch.no_grad():
-        X.copy_(gaussian_blur(X, sigma))
+        X.copy_(torch.tensor(x_np, dtype=torch.float32).to(device=X.device, dtype=X.dtype))
     return X

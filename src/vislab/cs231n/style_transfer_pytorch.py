@@ -22,13 +22,15 @@ import torch
 from PIL import Image
 from torch import nn
 
+from ..nn.gradcheck import rel_error
 from ..style.losses import content_loss, gram_matrix, style_loss, tv_loss
-from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, deprocess, preprocess
+from .image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD, deprocess, preprocess, rescale
 
 WEIGHTS_ENV = "VISLAB_SQUEEZENET_WEIGHTS"
 
 __all__ = ["content_loss", "gram_matrix", "style_loss", "tv_loss", "extract_features", "features_from_img",
-           "style_transfer", "default_cnn", "squeezenet_weights", "preprocess", "deprocess", "WEIGHTS_ENV"]
+           "style_transfer", "default_cnn", "squeezenet_weights", "preprocess", "deprocess", "rescale", "rel_error",
+           "WEIGHTS_ENV"]
 
 _CNN: dict[str, nn.Module] = {}
 
