@@ -1,6 +1,12 @@
 """Load on `vislab serve`: a real server process on loopback, 20 concurrent classify jobs and 5 bad uploads.
 
     .venv/bin/python bench/serve_load.py [--jobs 20] [--workers N] [--keep DIR]
+    .venv/bin/python bench/serve_load.py --amplification [--max-memory 2G]
+
+``--amplification`` runs the memory-amplification case instead (issue 22): a 1-bit PNG of 9950x9950 pixels (a
+few kB, 99 megapixels: under the pixel limit) is uploaded once, then a classify job names it 3 times. The bar:
+the job is refused with one line (413) before anything is decoded, and the server's peak RSS (VmHWM, start-up
+included) stays under ``--max-memory``.
 
 Each good job uploads its own picture (a crop of a built-in sample) and classifies it; the bad uploads are an
 empty body, a text file, a decompression bomb (a 108-megapixel PNG of ~14 kB), a 1x1 image and a 60 MB file.
@@ -87,9 +93,10 @@ def bad_uploads() -> dict[str, bytes]:
             "1x1 image": png(np.zeros((1, 1, 3), np.uint8)), "huge file (60 MB)": os.urandom(60 * 2**20)}
 
 
-def start_server(runs: Path, workers: int | None) -> tuple[subprocess.Popen, int]:
+def start_server(runs: Path, workers: int | None, max_memory: str | None = None) -> tuple[subprocess.Popen, int]:
     cmd = [sys.executable, "-m", "vislab", "serve", "--port", "0", "--runs", str(runs)]
     cmd += ["--workers", str(workers)] if workers else []
+    cmd += ["--max-memory", max_memory] if max_memory else []
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if "http://" not in line:
@@ -104,12 +111,54 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def memory_kib(pid: int, field: str) -> int:
+    """VmRSS (now) or VmHWM (peak) of process `pid`, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def amplification(port: int, pid: int, limit: int) -> list[str]:
+    """The issue's memory amplification: one small upload announcing 99 megapixels, named 3 times by a job."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (9950, 9950)).save(buf, format="PNG")
+    mib = 1 / 1024
+    print(f"1-bit PNG 9950x9950: {len(buf.getvalue()) / 1024:.0f} kB; server RSS at start "
+          f"{memory_kib(pid, 'VmRSS') * mib:.0f} MiB, limit {limit / 2**20:.0f} MiB")
+    t0 = time.perf_counter()
+    status, up = request(port, "POST", "/api/uploads", buf.getvalue(), timeout=600)
+    print(f"upload: HTTP {status} in {time.perf_counter() - t0:.1f} s {up}; peak RSS so far "
+          f"{memory_kib(pid, 'VmHWM') * mib:.0f} MiB")
+    failures = [] if status == 201 else [f"upload not stored: {status} {up}"]
+    if status == 201:
+        body = json.dumps({"kind": "classify", "settings": {"images": [up["id"]] * 3}}).encode()
+        t0 = time.perf_counter()
+        status, job = request(port, "POST", "/api/jobs", body)
+        print(f"job naming it 3 times: HTTP {status} in {time.perf_counter() - t0:.2f} s {job}")
+        message = job.get("error", "")
+        if status != 413 or not message or "\n" in message:
+            failures.append(f"job not refused with one line: {status} {job}")
+    peak = memory_kib(pid, "VmHWM") * 1024
+    print(f"server peak RSS {peak / 2**20:.0f} MiB (VmHWM, start-up included), now "
+          f"{memory_kib(pid, 'VmRSS') * mib:.0f} MiB; limit {limit / 2**20:.0f} MiB")
+    if peak >= limit:
+        failures.append(f"peak RSS {peak / 2**20:.0f} MiB not under the limit {limit / 2**20:.0f} MiB")
+    return failures
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--jobs", type=int, default=20)
     ap.add_argument("--workers", type=int, default=None, help="passed to vislab serve (default: its own)")
     ap.add_argument("--keep", metavar="DIR", default=None, help="runs folder to use and keep (default: a temp one)")
+    ap.add_argument("--amplification", action="store_true", help="run the memory-amplification case instead")
+    ap.add_argument("--max-memory", default=None, help="passed to vislab serve (--amplification: default 2G)")
     args = ap.parse_args()
+    if args.amplification:
+        return run_amplification(args)
     import numpy as np
 
     from vislab.images import SAMPLE_IMAGES, sample_image
@@ -147,6 +196,25 @@ def main() -> int:
     if rc != 0:
         failures.append(f"server exit status {rc}: {proc.stderr.read()[-500:]}")
     print("FAILED:\n  " + "\n  ".join(failures) if failures else "PASS: no job lost, every bad upload refused")
+    return 1 if failures else 0
+
+
+def run_amplification(args: argparse.Namespace) -> int:
+    from vislab.serve.limits import parse_memory
+
+    max_memory = args.max_memory or "2G"
+    runs = Path(args.keep or tempfile.mkdtemp(prefix="vislab-serve-amplify-"))
+    proc, port = start_server(runs, args.workers, max_memory)
+    try:
+        failures = amplification(port, proc.pid, parse_memory(max_memory))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    print("FAILED:\n  " + "\n  ".join(failures) if failures else
+          "PASS: the job was refused in one line and the server stayed under its memory limit")
     return 1 if failures else 0
 
 
