@@ -399,3 +399,47 @@ def test_testserver_is_a_host_name_only_when_a_test_asks(tmp_path):
         assert c.get("/api/info", headers={"Host": "127.0.0.1:7860"}).status_code == 200
     with make_client(tmp_path / "runs", workers=1, threads=1) as c:  # conftest passes hosts=["testserver"]
         assert c.get("/api/info").status_code == 200
+
+
+def test_slow_and_silent_connections_are_closed(tmp_path, monkeypatch):
+    """A real server (uvicorn, as `vislab serve` configures it): a connection that sends nothing, or its headers
+    a byte at a time, is closed once the head deadline passes; a normal request on a kept-alive connection is
+    still answered."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from vislab.serve import bind, create_app, uvicorn_config
+    from vislab.serve.protocol import DeadlineH11Protocol
+
+    monkeypatch.setattr(DeadlineH11Protocol, "head_seconds", 0.5)
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(create_app(tmp_path / "runs", workers=1, threads=1)))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+            time.sleep(0.05)
+
+        def closed_after(send: bytes, seconds: float) -> bool:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                c.sendall(send)
+                c.settimeout(seconds)
+                try:
+                    return c.recv(100) == b""  # the server closed it without an answer
+                except TimeoutError:
+                    return False
+
+        assert closed_after(b"", 3)
+        assert closed_after(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: a", 3)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(b"GET /api/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert c.recv(12) == b"HTTP/1.1 200"
+    finally:
+        server.should_exit = True
+        thread.join(30)

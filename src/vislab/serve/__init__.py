@@ -64,10 +64,7 @@ def serve(runs: str | os.PathLike = "runs", *, host: str = "127.0.0.1", port: in
 
     configure_threads(threads)
     app = create_app(runs, workers=workers, threads=threads, hosts=[host], max_memory=max_memory)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            timeout_graceful_shutdown=5, timeout_keep_alive=KEEP_ALIVE_SECONDS,
-                            limit_concurrency=LIMIT_CONCURRENCY)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, host, port))
     sock = bind(host, port)
     port = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
@@ -82,6 +79,18 @@ def serve(runs: str | os.PathLike = "runs", *, host: str = "127.0.0.1", port: in
         pass
     unfinished = sum(j.state == "interrupted" for j in app.state.queue.jobs.values())
     announce(f"vislab serve: stopped; {unfinished} unfinished job(s) marked interrupted, their folders kept")
+
+
+def uvicorn_config(app, host: str = "127.0.0.1", port: int = 0):
+    """How the app is served: quiet logs, idle connections closed after `KEEP_ALIVE_SECONDS`, a request's head
+    due within `protocol.HEAD_SECONDS`, at most `LIMIT_CONCURRENCY` connections at once."""
+    import uvicorn
+
+    from .protocol import DeadlineH11Protocol
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                          timeout_graceful_shutdown=5, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+                          limit_concurrency=LIMIT_CONCURRENCY, http=DeadlineH11Protocol)
 
 
 def bind(host: str, port: int):
