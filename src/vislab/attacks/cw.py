@@ -4,8 +4,9 @@ Minimizes ``||x' - x||_2^2 + c * f(x')`` over ``x' = (tanh(w) + 1) / 2`` (so x' 
 where ``f = max(Z_label - max_{i != label} Z_i, -kappa)`` (targeted: ``max(max_{i != t} Z_i - Z_t, -kappa)``),
 and returns, per image, the successful iterate with the smallest L2 change (the clean image when none was).
 
-Differences from torchattacks 3.5.1, on purpose: early abort is decided per image (torchattacks stops the whole
-batch when the batch's summed cost rises, so one image's result depends on the others); and w starts at
+Differences from torchattacks 3.5.1, on purpose: every image runs all `steps` unless `abort_early` (torchattacks
+stops the whole batch when the batch's summed cost rises, so one image's result depends on the others, and
+its changes come out as large or larger: tests/attacks/test_parity.py); and w starts at
 ``atanh((2x - 1)(1 - 1e-6))`` (torchattacks' ``atanh(2x - 1)`` is infinite at pixels 0 and 1, which then
 never move). Adam's update is torch's, written out so that aborted images stop moving.
 """
@@ -36,11 +37,13 @@ def margin_loss(logits: torch.Tensor, labels: torch.Tensor, kappa: float, target
 
 def cw_l2(model: Backbone | nn.Module, images: torch.Tensor, labels: int | Sequence[int] | torch.Tensor, *,
           c: float = 1.0, kappa: float = 0.0, steps: int = 50, lr: float = 0.01, targeted: bool = False,
-          abort_early: bool = True, on_step: OnStep | None = None,
+          abort_early: bool = False, on_step: OnStep | None = None,
           should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
     """The smallest-L2 adversarial found for each image (N, 3, H, W) in [0, 1] (the clean image if none).
 
-    `abort_early`: every steps // 10 steps, an image whose cost went up since the last check stops."""
+    `abort_early`: every steps // 10 steps, an image whose smallest adversarial did not shrink since the last
+    check stops (faster; measured on the tiny test model, the changes found are then up to 1.8x larger, as
+    an image that crossed back over the boundary stops before it finds a closer adversarial)."""
     x0, y = prepare(images, labels)
     forward = logits_fn(model)
     w = torch.atanh((x0 * 2 - 1) * SHRINK)
@@ -65,9 +68,10 @@ def cw_l2(model: Backbone | nn.Module, images: torch.Tensor, labels: int | Seque
             best_l2[active[better]] = l2[better]
             best[active[better]] = adv[better].detach()
             if abort_early and k % every == 0:
-                rising = cost > prev[active]
-                prev[active] = cost
-                active = active[~rising]
+                # an image stops once it has an adversarial that the last interval did not shrink
+                stalled = torch.isfinite(best_l2[active]) & (best_l2[active] >= prev[active])
+                prev[active] = best_l2[active]
+                active = active[~stalled]
         if on_step is not None:
             on_step(k + 1, steps)
     return best.detach()

@@ -64,18 +64,23 @@ def _run(forward: Logits, x0: torch.Tensor, y: torch.Tensor, x: torch.Tensor, ep
          should_stop: Callable[[], bool] | None) -> torch.Tensor:
     """One PGD run from `x`; with `early_stop`, only the images not fooled yet are scored and stepped."""
     x = x.detach().clone()
-    active = torch.arange(len(x), device=x.device)
+    active = torch.arange(len(x), device=x.device) if early_stop else None  # None: every image, no indexing
     for k in range(steps):
         if should_stop is not None and should_stop():
             break
-        logits, g = logits_and_grad(forward, x[active], y[active], targeted)
-        if early_stop:  # the fooled images keep their iterate; only the others step
-            keep = ~fooled(logits, y[active], targeted)
-            active, g = active[keep], g[keep]
+        xa, x0a, ya = (x, x0, y) if active is None else (x[active], x0[active], y[active])
+        logits, g = logits_and_grad(forward, xa, ya, targeted)
+        if active is not None:  # the fooled images keep their iterate; only the others step
+            keep = ~fooled(logits, ya, targeted)
+            active, xa, x0a, g = active[keep], xa[keep], x0a[keep], g[keep]
             if not len(active):
                 break
         step = g.sign() if norm == "linf" else normalize_l2(g)
-        x[active] = project(x[active] + alpha * step, x0[active], eps, norm).detach()
+        xa = project(xa + alpha * step, x0a, eps, norm).detach()
+        if active is None:
+            x = xa
+        else:
+            x[active] = xa
         if on_step is not None:
             on_step(k + 1)
     return x
