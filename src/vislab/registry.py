@@ -21,16 +21,17 @@ from typing import Any
 
 from .errors import ConfigError
 
-FIELD_KEYS = ("help", "choices", "flag", "short", "metavar", "cli", "page", "page_choices", "min", "max", "input")
-"""Field metadata keys a front end reads (all optional): help; choices; flag (when not --name-with-dashes);
-short ("-n"); metavar; cli (False: no CLI flag); page (False: never settable from the web page: paths, weights,
-devices, module:factory); page_choices (the page offers only these values); min / max (numbers); input ("image" |
-"images" | "checkpoint:<run kind>" | "folder" | "class")."""
+FIELD_KEYS = ("help", "choices", "aliases", "flag", "short", "metavar", "cli", "page", "page_choices", "min", "max",
+              "input")
+"""Field metadata keys a front end reads (all optional): help; choices; aliases (other words for choices); flag
+(when not --name-with-dashes); short ("-n"); metavar; cli (False: no CLI flag); page (False: never settable from the
+web page: paths, weights, devices, module:factory); page_choices (the page offers only these values); min / max
+(numbers); input ("image" | "images" | "checkpoint:<run kind>" | "folder" | "class")."""
 
 GROUPS = ("see", "generate", "learn", "tools")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TourStep:
     """How `vislab tour` runs a capability: settings overrides shared by every level and per level, or a
     hand-written step ("module:function", called as ``fn(run_dir, tour_settings) -> headline file``)."""
@@ -47,7 +48,7 @@ class TourStep:
         return {**self.settings, **getattr(self, level)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: a record is one capability
 class Capability:
     """One capability: what it is called, its settings and run (lazy "module:attribute"), and how front ends
     show it."""
@@ -69,10 +70,10 @@ class Capability:
         return "-".join(self.name.split())
 
     def settings_class(self) -> type:
-        return _load(self.settings)
+        return load(self.settings)
 
     def runner(self) -> Any:
-        return _load(self.run)
+        return load(self.run)
 
     def fields(self) -> list[dataclasses.Field]:
         return list(dataclasses.fields(self.settings_class()))
@@ -121,7 +122,8 @@ def _load_records() -> None:
         importlib.import_module("vislab.records")
 
 
-def _load(spec: str) -> Any:
+def load(spec: str) -> Any:
+    """The object a "module:attribute" spec names."""
     module, _, attr = spec.partition(":")
     return getattr(importlib.import_module(module), attr)
 

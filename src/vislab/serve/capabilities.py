@@ -1,109 +1,89 @@
-"""The capabilities the page offers, each mapped onto a library job: which settings a form may set, how its
-image and checkpoint fields are resolved, which ``run`` to call, and what the page shows of the result.
+"""The capabilities the page offers, read from the registry (`vislab.registry`): a form per record with
+``page=True``, holding the settings whose field metadata does not say ``page: False``.
 
-A form sets only the settings listed here (anything else is refused by name): no output files, weights files,
+A form sets only those settings (anything else is refused by name): no output files, weights files,
 ``module:factory`` models or devices, so a request can neither read nor write outside the runs folder nor import
-code. Values are checked by the job's own settings class, whose messages name the setting.
+code. Pictures are uploads or samples (`uploads.resolve_ref`), checkpoints are runs in the runs folder, a field
+with ``page_choices`` takes only those values. Values are typed by `jobs.settings_from_dict` and checked by the
+job's own settings class, whose messages name the setting.
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 from collections.abc import Callable
-from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from .. import registry
 from ..errors import ConfigError
 from ..jobs import JobSettings, SettingError, settings_from_dict
 from .uploads import resolve_ref
 
-MODELS = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
-"""The built-in classifiers a form may pick (never ``module:factory``: that would import code)."""
 MAX_IMAGES = 32
 """Images one job may list: enough for any page; a longer list belongs on the command line."""
-CHECKPOINT_KINDS = {"caption": "caption-train", "gan-sample": "gan-train", "gan-eval": "gan-train"}
 
 
-@dataclass(frozen=True)
-class Capability:
-    name: str  # the job kind, as run folders record it
-    settings: str  # "module:Class" of its settings
-    runner: str  # "module:function" of its run(settings, out, progress=, should_stop=, ...)
-    fields: tuple[str, ...]  # settings a form may set
-    images: tuple[str, ...] = ()  # of those, the ones naming images (a list or one image)
-    fixed: dict[str, Any] = field(default_factory=dict)  # settings the server sets
-
-    def load(self, spec: str) -> Any:
-        module, name = spec.split(":")
-        return getattr(importlib.import_module(f"vislab.{module}"), name)
+def page_capabilities() -> dict[str, registry.Capability]:
+    """The capabilities with a form on the page, by run kind ("gan-sample")."""
+    return {c.kind: c for c in registry.capabilities() if c.page}
 
 
-_MODEL = ("model",)
-CAPABILITIES: dict[str, Capability] = {c.name: c for c in [
-    Capability("classify", "backbones.classify_job:ClassifySettings", "backbones.classify_job:run",
-               ("images", "topk", *_MODEL), images=("images",)),
-    Capability("saliency", "visualize.settings:SaliencySettings", "visualize.saliency_job:run",
-               ("images", "target", "method", "samples", "noise", "seed", *_MODEL), images=("images",)),
-    Capability("fool", "visualize.settings:FoolSettings", "visualize.fool_job:run",
-               ("image", "target", "linf", "max_iters", "lr", "seed", *_MODEL), images=("image",)),
-    Capability("dream", "visualize.settings:DreamSettings", "visualize.dream_job:run",
-               ("class_", "steps", "size", "seed", *_MODEL)),
-    Capability("style", "style.settings:StyleSettings", "style.runners:run_style",
-               ("content", "styles", "style_blend_weights", "content_weight", "style_weight", "tv_weight",
-                "image_size", "iterations", "scales", "stop_tolerance", "style_scale", "original_colors", "init",
-                "seed", *_MODEL),
-               images=("content", "styles")),
-    Capability("invert", "style.settings:InvertSettings", "style.runners:run_invert",
-               ("image", "layer", "image_size", "iterations", "tv_weight", "seed", *_MODEL), images=("image",)),
-    Capability("texture", "style.settings:TextureSettings", "style.runners:run_texture",
-               ("style", "image_size", "iterations", "style_scale", "tv_weight", "seed", *_MODEL),
-               images=("style",)),
-    Capability("caption", "captioning.settings:CaptionSettings", "captioning.predict:run",
-               ("images", "checkpoint", "beam"), images=("images",)),
-    Capability("gan-sample", "gan.settings:GanSampleSettings", "gan.sample:run", ("checkpoint", "n", "seed", "raw")),
-    Capability("gan-eval", "gan.settings:GanEvalSettings", "gan.score:run", ("checkpoint", "n", "seed", "raw")),
-]}
+def page_fields(cap: registry.Capability) -> list[dataclasses.Field]:
+    """The settings a form may set."""
+    return [f for f in cap.fields() if f.metadata.get("page", True) is not False]
+
+
+def models() -> tuple[str, ...]:
+    """The classifiers a form may pick."""
+    from ..backbones.settings import PAGE_MODELS
+
+    return PAGE_MODELS
 
 
 def build_settings(kind: str, form: Any, root: Path, find_checkpoint: Callable[[str, str], str]) -> JobSettings:
     """The checked settings of a `kind` job from the page's `form` (a JSON object)."""
-    cap = CAPABILITIES.get(kind) if isinstance(kind, str) else None
+    caps = page_capabilities()
+    cap = caps.get(kind) if isinstance(kind, str) else None
     if cap is None:
-        raise ConfigError(f"unknown job kind {kind!r}; choose one of {', '.join(CAPABILITIES)}")
+        raise ConfigError(f"unknown job kind {kind!r}; choose one of {', '.join(caps)}")
     if not isinstance(form, dict):
         raise ConfigError("settings must be a JSON object")
-    unknown = sorted(set(form) - set(cap.fields))
+    allowed = {f.name: f for f in page_fields(cap)}
+    unknown = sorted(set(form) - set(allowed))
     if unknown:
-        raise SettingError(unknown[0], f"cannot be set from the page ({kind} takes {', '.join(cap.fields)})")
-    values = dict(form)
-    for name in cap.images:
-        if name in values:
-            v = values[name]
-            if isinstance(v, list) and len(v) > MAX_IMAGES:
-                raise SettingError(name, f"lists {len(v)} images; a job from the page takes at most {MAX_IMAGES}")
-            values[name] = [resolve_ref(root, x) for x in v] if isinstance(v, list) else resolve_ref(root, v)
-    for name in ("styles", "style_blend_weights"):  # tuples in the settings; JSON has only lists
-        if isinstance(values.get(name), list):
-            values[name] = tuple(values[name])
-    if "init" in values and values["init"] not in ("recolored", "content", "noise"):  # any other names a file
-        raise SettingError("init", f"must be recolored, content or noise; got {values['init']!r}")
-    if "model" in values and values["model"] not in MODELS:
-        raise SettingError("model", f"must be one of {', '.join(MODELS)}; got {values['model']!r}")
-    if kind in CHECKPOINT_KINDS and "checkpoint" in values:
-        values["checkpoint"] = find_checkpoint(values["checkpoint"], CHECKPOINT_KINDS[kind])
-    if kind == "gan-eval":
-        values["data"] = "auto"  # never a folder named by the page
-    cls = cap.load(cap.settings)
-    missing = [f.name for f in fields(cls) if f.name not in values and f.default is MISSING
-               and f.default_factory is MISSING]
-    if missing:
-        raise SettingError(missing[0], f"must be given for a {kind} job")
-    settings = settings_from_dict(cls, values, validate=False)  # each value checked against its field's type
-    settings.validate()
-    return settings
+        raise SettingError(unknown[0], f"cannot be set from the page ({kind} takes {', '.join(allowed)})")
+    values = {}
+    for name, value in form.items():
+        value = _page_value(allowed[name], value, root, find_checkpoint)
+        if value is not _DEFAULT:
+            values[name] = value
+    return settings_from_dict(cap.settings_class(), values)
+
+
+_DEFAULT = object()
+"""A form value that means "the setting's default" (an empty checkpoint choice)."""
+
+
+def _page_value(f: dataclasses.Field, value: Any, root: Path, find_checkpoint: Callable[[str, str], str]) -> Any:
+    """A form's value for field `f`, with pictures and checkpoints resolved inside the runs folder."""
+    name, meta = f.name, f.metadata
+    put = meta.get("input") or ""
+    if put in ("image", "images"):
+        if isinstance(value, list) and len(value) > MAX_IMAGES:
+            raise SettingError(name, f"lists {len(value)} images; a job from the page takes at most {MAX_IMAGES}")
+        return [resolve_ref(root, x) for x in value] if isinstance(value, list) else resolve_ref(root, value)
+    if put.startswith("checkpoint:"):
+        if value in (None, "", registry.field_default(f)):
+            return _DEFAULT
+        return find_checkpoint(value, put.partition(":")[2])
+    choices = meta.get("page_choices")
+    if choices is not None and value not in choices:
+        *most, last = map(str, choices)
+        raise SettingError(name, f"must be {', '.join(most)} or {last}; got {value!r}" if most else
+                           f"must be {last}; got {value!r}")
+    return value
 
 
 def runner(kind: str) -> Callable[..., Any]:
-    cap = CAPABILITIES[kind]
-    return cap.load(cap.runner)
+    return page_capabilities()[kind].runner()

@@ -1,5 +1,6 @@
-"""``GET /api/info``: what the page needs to build its forms (capabilities, samples, class names for
-completion, checkpoints in the runs folder, the limits)."""
+"""``GET /api/info``: what the page needs to build its tabs and forms ("forms", from the capability records and
+their settings' field metadata: see `forms`), samples, class names for completion, checkpoints in the runs
+folder, the limits."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from ..images import SAMPLE_IMAGES, default_max_pixels
 from . import history, uploads
-from .capabilities import CAPABILITIES, MODELS
+from .capabilities import models, page_capabilities
+from .forms import forms
 from .queue import JobQueue
 
 
@@ -23,8 +25,10 @@ def class_names() -> list[str]:
 def info(root: Path, queue: JobQueue, max_upload_bytes: int) -> dict[str, Any]:
     runs = history.list_runs(root)  # one walk of the runs folder for both lists
     return {
-        "capabilities": {name: list(c.fields) for name, c in CAPABILITIES.items()},
-        "samples": list(SAMPLE_IMAGES), "models": list(MODELS), "classes": class_names(),
+        "forms": forms(),
+        "capabilities": {kind: [f["name"] for f in form["fields"]]  # the former schema, until no page reads it
+                         for kind, form in zip(page_capabilities(), forms())},
+        "samples": list(SAMPLE_IMAGES), "models": list(models()), "classes": class_names(),
         "checkpoints": {"caption": history.checkpoints(root, runs, "caption-train"),
                         "gan": history.checkpoints(root, runs, "gan-train")},
         "limits": {"max_upload_bytes": max_upload_bytes, "max_pixels": default_max_pixels(),
