@@ -85,7 +85,9 @@ def deprocess(img: torch.Tensor, should_rescale: bool = True) -> Image.Image:
     clipped (torchvision's ``byte()`` wraps them around)."""
     x = img.detach().float().cpu()
     x = x[0] if x.dim() == 4 else x
+    # device: cpu-ok (deprocess works on .cpu() pixels)
     inv_std = torch.tensor([1.0 / s for s in SQUEEZENET_STD.tolist()], dtype=torch.float32).view(3, 1, 1)
+    # device: cpu-ok (deprocess works on .cpu() pixels)
     x = x / inv_std + torch.from_numpy(SQUEEZENET_MEAN).view(3, 1, 1)
     x = rescale(x) if should_rescale else x.clamp(0, 1)
     return Image.fromarray(np.ascontiguousarray(x.mul(255).byte().numpy().transpose(1, 2, 0)))

@@ -1,0 +1,50 @@
+"""Each picture-making and classifying job on the GPU against the same job on the CPU, at small sizes.
+
+Tolerances (stated per job below): single forward/backward passes agree to float32 rounding (1e-3 relative on
+numbers, 1% of the pixel range on maps); iterative optimizations (L-BFGS, Adam over tens of steps) amplify that
+rounding, so their pictures are compared at a few percent of the pixel range and their losses at a few percent.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import DEVICE, skip_without_device
+from .jobs import Job, compare, run_job
+
+skip_without_device()
+pytestmark = pytest.mark.gpu
+
+IMG = "sample:chelsea"
+JOBS = {
+    "classify": Job("classify", {"images": ["sample:coffee", IMG], "topk": 5}, why="one forward pass"),
+    "saliency-vanilla": Job("saliency", {"images": [IMG], "method": "vanilla"}, pixels=0.01,
+                            why="one gradient"),
+    "saliency-smoothgrad": Job("saliency", {"images": [IMG], "method": "smoothgrad", "samples": 4}, pixels=0.01,
+                               why="the noise is drawn on the CPU from the seed: the same on both"),
+    "saliency-ig": Job("saliency", {"images": [IMG], "method": "ig", "steps": 8, "max_steps": 16}, pixels=0.01,
+                       rtol=1e-2, skip=("steps", "evaluations"),
+                       why="adaptive refinement may split one interval more or less"),
+    "fool": Job("fool", {"image": IMG, "target": "stingray", "max_iters": 30}, pixels=0.01, rtol=0.1, atol=1e-2,
+                skip=("iterations", "steps"), why="stops at the first step the 8-bit image is fooled"),
+    "dream": Job("dream", {"class_": "flamingo", "steps": 5, "size": 64, "views": 1}, pixels=0.03, rtol=0.05,
+                 why="5 Adam steps amplify rounding"),
+    "style": Job("style", {"content": IMG, "image_size": 96, "iterations": 20}, pixels=0.03, rtol=0.05,
+                 skip=("iterations", "steps"), why="the default recipe (recolored start, L-BFGS) at 96 px"),
+    "invert": Job("invert", {"image": IMG, "image_size": 48, "iterations": 10}, pixels=0.03, rtol=0.05,
+                  skip=("iterations", "steps"), why="10 L-BFGS steps"),
+    "texture": Job("texture", {"image_size": 48, "iterations": 10}, pixels=0.03, rtol=0.05,
+                   skip=("iterations", "steps"), why="10 L-BFGS steps from the same CPU-drawn noise"),
+    "gan-sample": Job("gan sample", {"n": 16}, pixels=0.01, why="one generator forward, CPU-drawn noise"),
+    "gan-eval": Job("gan eval", {"n": 500}, rtol=1e-3, atol=1e-3, why="scores of the same 500 samples"),
+}
+
+
+@pytest.mark.parametrize("name", list(JOBS))
+def test_job_on_the_gpu_matches_the_cpu(name, tmp_path):
+    job = JOBS[name]
+    cpu, _ = run_job(job, "cpu", tmp_path / "cpu")
+    gpu, _ = run_job(job, DEVICE, tmp_path / "gpu")
+    assert cpu.status == "ok" or name == "fool", cpu.status
+    problems = compare(job, cpu, gpu)
+    assert not problems, f"{name} on {DEVICE} vs cpu ({job.why}):\n" + "\n".join(problems)
