@@ -1,77 +1,51 @@
-"""A stand-in for ``/api/info``'s ``"forms"`` while the registry's own is not served yet (see
-/work/notes/REGISTRY_API.md): built from the settings dataclasses and `serve.capabilities`, so the page tests can
-run against the same schema. `with_forms(info)` returns the server's answer unchanged once it has ``"forms"``.
+"""A stand-in for ``/api/info``'s ``"forms"`` while the server does not serve its own yet (schema in the registry
+notes, REGISTRY_API.md): built from `vislab.registry` and the settings fields' metadata, so the page tests run
+against the same schema. `with_forms(info)` returns the server's answer unchanged once it has ``"forms"``.
 
-Temporary: delete this file (and its two imports in the serve tests) when routes_info serves "forms".
+Temporary: delete this file (and its use in `browser_page`) once routes_info serves "forms".
 """
 
 from __future__ import annotations
 
-from dataclasses import MISSING, fields
 from typing import Any
 
-IMAGE_FIELDS = {"images": "images", "styles": "images", "image": "image", "content": "image", "style": "image"}
-CLASS_FIELDS = ("target", "class_")
-NEEDS = {"caption": "caption-train", "gan-sample": "gan-train", "gan-eval": "gan-train"}
-SUMMARIES = {"classify": "the classes a network sees in a picture", "saliency": "which pixels a class depends on",
-             "fool": "a picture changed until the network sees another class",
-             "dream": "a picture grown from noise until the network sees a class",
-             "style": "a photo repainted in the style of a painting", "invert": "a picture rebuilt from its features",
-             "texture": "a new picture with a painting's texture", "caption": "a sentence about a picture",
-             "gan-sample": "digits from a trained GAN generator", "gan-eval": "how good a GAN generator's digits are"}
-GROUPS = {"caption": "learn", "gan-sample": "generate", "gan-eval": "generate"}
+from vislab import registry
 
 
-def _choices(name: str) -> list[Any] | None:
-    if name == "method":
-        from vislab.visualize.maps import METHODS
-
-        return list(METHODS)
-    if name == "init":
-        from vislab.style.settings import INITS
-
-        return list(INITS)
-    if name == "model":
-        from vislab.serve.capabilities import MODELS
-
-        return list(MODELS)
-    return None
+def _type(f: Any, hint: Any) -> tuple[str, str | None]:
+    inp = f.metadata.get("input")
+    if inp in ("image", "images", "class"):
+        return inp, inp
+    if inp and inp.startswith("checkpoint"):
+        return "checkpoint", inp
+    if f.metadata.get("page_choices") or f.metadata.get("choices"):
+        return "choice", None
+    base, is_list = registry.base_type(hint)
+    if is_list:
+        return "list", None
+    return {int: "int", float: "float", bool: "bool"}.get(base, "str"), None
 
 
-def _field(kind: str, f: Any) -> dict[str, Any]:
-    default = None if f.default is MISSING else f.default
-    if f.default_factory is not MISSING:
-        default = f.default_factory()
-    t = str(f.type).replace(" | None", "")
-    choices = _choices(f.name)
-    if f.name in IMAGE_FIELDS:
-        typ, inp = IMAGE_FIELDS[f.name], IMAGE_FIELDS[f.name]
-    elif f.name == "checkpoint":
-        typ, inp, default = "checkpoint", f"checkpoint:{NEEDS[kind]}", None
-    elif f.name in CLASS_FIELDS:
-        typ, inp = "class", "class"
-    elif choices:
-        typ, inp = "choice", None
-    elif t.startswith(("tuple", "list")):
-        typ, inp = "list", None
-    else:
-        typ, inp = {"int": "int", "float": "float", "bool": "bool"}.get(t, "str"), None
-    if isinstance(default, tuple):
-        default = list(default)
-    return {"name": f.name, "type": typ, "default": default, "choices": choices, "help": "",
-            "required": f.default is MISSING and f.default_factory is MISSING,
-            "min": 0 if typ in ("int", "float") and f.name != "linf" else None, "max": None, "input": inp}
+def _field(f: Any, hint: Any) -> dict[str, Any]:
+    typ, inp = _type(f, hint)
+    default = registry.field_default(f)
+    choices = f.metadata.get("page_choices") or f.metadata.get("choices")
+    return {"name": f.name, "type": typ, "default": list(default) if isinstance(default, tuple) else default,
+            "choices": list(choices) if choices else None, "help": f.metadata.get("help", ""),
+            "min": f.metadata.get("min"), "max": f.metadata.get("max"), "input": inp,
+            "required": registry.required(f), "flag": f.metadata.get("flag")}
 
 
 def standin_forms() -> list[dict[str, Any]]:
-    from vislab.serve.capabilities import CAPABILITIES
-
     out = []
-    for cap in CAPABILITIES.values():
-        by_name = {f.name: f for f in fields(cap.load(cap.settings))}
-        out.append({"name": cap.name, "summary": SUMMARIES.get(cap.name, ""), "group": GROUPS.get(cap.name, "see"),
-                    "show": "images", "fields": [_field(cap.name, by_name[n]) for n in cap.fields],
-                    "needs": NEEDS.get(cap.name)})
+    for cap in registry.capabilities():
+        if not cap.page:
+            continue
+        hints = registry.field_types(cap.settings_class())
+        fields = [_field(f, hints[f.name]) for f in cap.fields() if f.metadata.get("page", True) is not False]
+        needs = next((f["input"].split(":")[1] for f in fields if f["type"] == "checkpoint"), None)
+        out.append({"name": cap.name, "kind": cap.kind, "summary": cap.summary, "group": cap.group, "show": cap.show,
+                    "positional": list(cap.positional), "fields": fields, "needs": needs})
     return out
 
 

@@ -65,7 +65,8 @@ def test_every_input_the_page_renders_holds_the_settings_default(live_server, br
     checked = 0
     for r in rendered:
         defaults, specs = settings_defaults(r["kind"]), {f["name"]: f for f in forms[r["kind"]]["fields"]}
-        assert sorted(f["name"] for f in r["fields"]) == sorted(n for n, s in specs.items() if s.get("page") is not False)
+        offered = sorted(n for n, s in specs.items() if s.get("page") is not False)
+        assert sorted(f["name"] for f in r["fields"]) == offered, r["kind"]
         for shown in r["fields"]:
             check_field(r["kind"], specs[shown["name"]], shown, defaults[shown["name"]])
             checked += 1
