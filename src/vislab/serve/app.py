@@ -37,9 +37,10 @@ from .views import result_view
 
 STATIC = {"app.js": "text/javascript", "app.css": "text/css"}
 PAGE_CSP = "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; script-src 'self'; connect-src 'self'"
-RUN_FILES_CSP = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+RUN_FILES_CSP = "sandbox allow-same-origin; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
 """Files from run folders (reports included) never run scripts: a run folder copied from elsewhere could hold a
-page that would otherwise act on this server with the page's rights."""
+page that would otherwise act on this server with the page's rights. ``allow-same-origin`` (never with
+``allow-scripts``) keeps the pages' own pictures same-origin requests, which the cross-site guard lets through."""
 MAX_JSON_BYTES = 64 * 1024
 LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 """Host names always answered. (starlette's TestClient sends ``testserver``: tests pass it in `hosts`.)"""
