@@ -54,21 +54,26 @@ def default_max_pixels() -> int:
         raise ImageError(f"VISLAB_MAX_PIXELS={env!r} is not a number") from e
 
 
-def load_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> torch.Tensor:
+def load_image(path: str | os.PathLike, *, max_pixels: int | None = None,
+               min_side: int | None = None) -> torch.Tensor:
     """Read an image file as a float32 RGB tensor (3, H, W) in [0, 1].
 
     Handles JPEG/PNG/WebP/BMP/TIFF/GIF (first frame); grayscale, 16-bit, palette, RGBA/LA (composited on white),
     CMYK; EXIF orientation is applied. ``sample:NAME`` loads one of `SAMPLE_IMAGES`.
     Raises `ImageError` naming the path for missing files, folders, non-images, truncated or corrupt data, and
     images larger than `max_pixels` (None: `default_max_pixels()`; 0 or less: no limit).
+    `min_side`: for a caller that resizes the image down anyway and needs its shorter side only this long; an image
+    more than twice that is decoded reduced (see `decode_image`), with a shorter side still >= 2 * `min_side`.
     """
     spath = os.fspath(path)
     if spath.startswith("sample:"):
         return from_array(sample_image(spath[len("sample:"):]))
-    arr = decode_image(path, max_pixels=max_pixels)
+    arr = decode_image(path, max_pixels=max_pixels, min_side=min_side)
     if arr.dtype != np.uint8:
+        # device: cpu-ok (decoded image file)
         return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
     # uint8 planes first, floats last: peak memory 15 bytes a pixel instead of 40 (a 100-megapixel image)
+    # device: cpu-ok (decoded image file)
     planes = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
     del arr
     return planes.to(torch.float32).div_(255.0)
@@ -112,9 +117,15 @@ def held_bytes(width: int, height: int) -> int:
     return int(width) * int(height) * 12
 
 
-def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> np.ndarray:
+def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None,
+                 min_side: int | None = None) -> np.ndarray:
     """The image file as (H, W, 3): uint8 for 8-bit images, float32 in [0, 1] for 16-bit and float ones.
-    The size is checked from the header, before anything is decoded (decompression bombs)."""
+    The size is checked from the header, before anything is decoded (decompression bombs).
+
+    `min_side`: when the shorter side is over 4 * `min_side`, the image is decoded reduced by a whole factor,
+    keeping the shorter side >= 2 * `min_side`: a JPEG in its decoder (DCT scaling to 1/2, 1/4 or 1/8: neither
+    the memory nor the time of the full size), any other format by PIL's box `reduce` before the RGB and float
+    conversions (the 12 float bytes a pixel are never made for the full size)."""
     if max_pixels is None:
         max_pixels = default_max_pixels()
     p = _check_file(Path(os.fspath(path)))
@@ -127,12 +138,34 @@ def decode_image(path: str | os.PathLike, *, max_pixels: int | None = None) -> n
             )
         try:
             im.seek(0)  # first frame of animations
+            if _factor(im.size, min_side) > 1 and im.format == "JPEG":
+                im.draft("RGB" if im.mode == "RGB" else None, tuple(v // _factor(im.size, min_side) for v in im.size))
             im.load()  # decode now, so truncation is detected here
             if im.getexif().get(0x0112, 1) != 1:  # exif_transpose would copy even an upright image
                 im = ImageOps.exif_transpose(im)
+            if _factor(im.size, min_side) > 1:
+                im = _reduced(im, _factor(im.size, min_side))
             return _to_rgb_array(im)
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise ImageError(f"{p}: corrupt or truncated image ({e})") from e
+
+
+def _factor(size: tuple[int, int], min_side: int | None) -> int:
+    """The whole factor an image of `size` may be shrunk by for a caller needing `min_side` (1: none)."""
+    if not min_side or min_side <= 0:
+        return 1
+    factor = min(size) // (2 * min_side)
+    return factor if factor >= 2 else 1
+
+
+_REDUCE_AS = {"1": "L", "P": "RGBA", "PA": "RGBA", "I;16": "I", "I;16B": "I", "I;16L": "I", "I;16N": "I"}
+"""Modes PIL's `reduce` does not take, and the mode holding the same pixels that it does."""
+
+
+def _reduced(im: Image.Image, factor: int) -> Image.Image:
+    if im.mode in _REDUCE_AS:
+        im = im.convert(_REDUCE_AS[im.mode])
+    return im.reduce(factor)
 
 
 def _check_file(p: Path) -> Path:

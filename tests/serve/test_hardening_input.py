@@ -223,3 +223,34 @@ def test_max_memory_flag(cli):
 
     assert [parse_memory(s) for s in ("4G", "512m", "1.5GiB", "2000", "3kB")] == [
         4 * 2**30, 512 * MB, int(1.5 * 2**30), 2000, 3072]
+
+
+def test_a_large_image_is_decoded_reduced_when_only_a_small_one_is_needed(tmp_path):
+    """`min_side`: a PNG is box-reduced by a whole factor before the float conversion (checked against numpy's
+    block mean), a JPEG is scaled in its decoder (checked against the full decode, block-averaged); the shorter
+    side stays >= 2 * min_side; small images and no `min_side` are untouched."""
+    from vislab.images import load_image
+
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 256, (600, 900, 3), dtype=np.uint8)
+    p = tmp_path / "big.png"
+    Image.fromarray(arr).save(p)
+    got = load_image(p, min_side=100)  # 600 // 200 = 3; PIL rounds the box mean in fixed point: within a level
+    block = arr.reshape(200, 3, 300, 3, 3).astype(np.float64).mean(axis=(1, 3)) / 255
+    assert tuple(got.shape) == (3, 200, 300)
+    assert np.abs(got.numpy().transpose(1, 2, 0) - block).max() <= 1 / 255 + 1e-6
+    assert torch.equal(load_image(p, min_side=200), load_image(p))  # 600 < 4 * 200: full size
+
+    one_bit = tmp_path / "bits.png"
+    Image.fromarray(((rng.random((400, 400)) > 0.5) * 255).astype(np.uint8)).convert("1").save(one_bit)
+    got = load_image(one_bit, min_side=50)  # reduced by 4, through mode L
+    full = load_image(one_bit)[0].numpy().reshape(100, 4, 100, 4).mean(axis=(1, 3))
+    assert tuple(got.shape) == (3, 100, 100) and np.abs(got[0].numpy() - full).max() <= 1 / 255 + 1e-6
+
+    gx, gy = np.meshgrid(np.linspace(0, 1, 1000), np.linspace(0, 1, 900))
+    smooth = (np.stack([gx, gy, gx * gy], axis=-1) * 255).astype(np.uint8)
+    jpeg = tmp_path / "big.jpg"
+    Image.fromarray(smooth).save(jpeg, quality=95)
+    got = load_image(jpeg, min_side=224)  # 900 // 448 = 2: decoded at half size
+    full = load_image(jpeg).numpy().reshape(3, 450, 2, 500, 2).mean(axis=(2, 4))
+    assert tuple(got.shape) == (3, 450, 500) and np.abs(got.numpy() - full).mean() < 2 / 255
