@@ -29,6 +29,7 @@ from torch import nn
 
 from ..backbones import Backbone
 from ..errors import ConfigError
+from ..jobs import SettingError
 from .classifier import Model, as_batch, as_targets, model_device, scores_fn, target_scores
 from .saliency import Explanation, Target
 
@@ -100,8 +101,22 @@ def check_layer(model: Model, layer: str) -> nn.Module:
     if layer not in modules:
         names = list(modules)
         shown = ", ".join(names[-30:]) + (f" (and {len(names) - 30} more)" if len(names) > 30 else "")
-        raise ConfigError(f"layer {layer!r} is not a layer of this model; layers are: {shown}")
+        raise SettingError("layer", f"{layer!r} is not a layer of this model; layers are: {shown}")
     return modules[layer]
+
+
+def check_map(layer: str, seen: list[torch.Tensor]) -> None:
+    """A CAM layer runs once per forward pass and gives (N, C, h, w) maps."""
+    if len(seen) != 1 or seen[0].dim() != 4:
+        raise SettingError("layer", f"{layer!r} must run once per forward pass and give an (N, C, H, W) map; it ran "
+                                    f"{len(seen)} times" + (f" and gave shape {tuple(seen[0].shape)}" if seen else ""))
+
+
+def check_cam_layer(model: Model, layer: str, x: torch.Tensor) -> None:
+    """Refuse a layer that is unknown or gives no spatial map for images `x`, before any work is done."""
+    with tap(check_layer(model, layer)) as seen, torch.no_grad():
+        staged_forward(model)(x[:1])
+    check_map(layer, seen)
 
 
 @contextmanager
@@ -166,9 +181,7 @@ class CAM:
             x = x.detach().requires_grad_(True)
         with tap(module) as seen, torch.set_grad_enabled(self.uses_gradients):
             scores = self.forward(x)
-        if len(seen) != 1 or seen[0].dim() != 4:
-            raise ConfigError(f"layer {self.layer!r} must run once per forward pass and give an (N, C, H, W) map; "
-                              f"it ran {len(seen)} times" + (f" and gave shape {tuple(seen[0].shape)}" if seen else ""))
+        check_map(self.layer, seen)
         acts = seen[0]
         if not self.uses_gradients:
             target_scores(scores, targets)  # checks the targets
@@ -230,7 +243,7 @@ class ScoreCAM(CAM):
     """Channel weights from forward passes only: each channel's activation, upsampled (bilinear, corners aligned,
     as pytorch-grad-cam) and scaled to [0, 1], masks the image (pixels in [0, 1]: masking fades to black); the
     weights are the softmax over channels of the target's score on the masked images. One forward pass per
-    channel, `batch_size` at a time."""
+    channel that is not constant (on EfficientNet-Lite's head most are), `batch_size` at a time."""
 
     name = "scorecam"
     uses_gradients = False
@@ -241,12 +254,16 @@ class ScoreCAM(CAM):
         flat = masks.flatten(2)
         lo, hi = flat.amin(2)[..., None, None], flat.amax(2)[..., None, None]
         masks = (masks - lo) / (hi - lo + 1e-8)
+        constant = (hi == lo).flatten(1)  # a constant channel's mask is all zeros: one black image scores them all
         out = []
         with torch.no_grad():
-            for xi, ti, mi in zip(x, targets, masks):
-                scores = [target_scores(self.forward(xi[None] * m[:, None]), ti.expand(len(m)))
-                          for m in mi.split(self.batch_size)]
-                out.append(torch.cat(scores).softmax(dim=0))
+            for xi, ti, mi, ci in zip(x, targets, masks, constant):
+                scores = xi.new_empty(len(mi))
+                if ci.any():
+                    scores[ci] = target_scores(self.forward(torch.zeros_like(xi)[None]), ti[None])
+                for idx in (~ci).nonzero()[:, 0].split(self.batch_size):
+                    scores[idx] = target_scores(self.forward(xi[None] * mi[idx][:, None]), ti.expand(len(idx)))
+                out.append(scores.softmax(dim=0))
         return torch.stack(out)
 
 

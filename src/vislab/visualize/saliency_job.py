@@ -24,7 +24,8 @@ from ..backbones.inputs import load_images, network_bytes
 from ..devices import seed_everything
 from ..images import colorize, overlay, save_image
 from ..machine import check_memory
-from .maps import LABELS, Explainer, make_explainer
+from .cam import check_cam_layer
+from .maps import LABELS, LAYER_METHODS, Explainer, make_explainer
 from .plots import display_max, saliency_figure
 from .settings import SaliencySettings
 
@@ -44,6 +45,10 @@ def memory_needed(settings: SaliencySettings, side: int) -> float:
         return network_bytes(1, side, grad=True)
     if settings.method == "smoothgrad":
         return network_bytes(min(settings.batch_size, settings.samples), side, grad=True) + settings.samples * image
+    if settings.method in ("scorecam", "occlusion"):  # batches of masked images, forward passes only
+        return network_bytes(settings.batch_size, side, grad=False) + settings.batch_size * image
+    if settings.method != "ig":  # one gradient pass (guided-gradcam: two, one after the other)
+        return network_bytes(1, side, grad=True)
     buffers = (2 * settings.steps + settings.baseline_samples) * image
     return network_bytes(min(settings.batch_size, settings.max_steps), side, grad=True) + buffers
 
@@ -54,7 +59,8 @@ def explainer(settings: SaliencySettings, bb: Backbone, on_gradients: Callable[[
                           n_steps=settings.steps, ig_method="adaptive", tol=settings.tol,
                           max_steps=settings.max_steps, internal_batch_size=settings.batch_size, seed=settings.seed,
                           baseline=settings.baseline, baseline_samples=settings.baseline_samples,
-                          on_gradients=on_gradients)
+                          on_gradients=on_gradients, layer=settings.layer, window=settings.window,
+                          stride=settings.stride)
 
 
 def gradient_budget(settings: SaliencySettings) -> int:
@@ -72,6 +78,11 @@ def run(settings: SaliencySettings, out: str | Path | None = None, *, progress: 
     images = load_images(settings.images)
     bb = settings.load_backbone()
     target = bb.class_index(settings.target) if settings.target is not None else None
+    if settings.layer is not None and settings.method in LAYER_METHODS:
+        check_cam_layer(bb, settings.layer, bb.prepare(images[0]))
+    if settings.method == "occlusion" and settings.window > bb.input_size:
+        raise jobs.SettingError("window", f"must be at most the model's input size ({bb.input_size} px), "
+                                          f"got {settings.window}")
     check_memory(memory_needed(settings, bb.input_size), f"{settings.method} saliency",
                  hint="lower batch_size" + (", samples" if settings.method == "smoothgrad" else ""))
     seed_everything(settings.seed)
@@ -99,12 +110,14 @@ def _explain_one(run_dir: Path, stem: str, bb: Backbone, img: torch.Tensor, targ
                  method: Explainer, settings: SaliencySettings, result: SaliencyResult) -> dict[str, Any]:
     """One image's map and pictures; returns its metrics row."""
     view = bb.prepare(img)
-    name = settings.method + (f" from {settings.baseline}" if settings.method == "ig" else "")
     with torch.no_grad():
         probs = bb(view).softmax(dim=1)[0]
     pred = int(probs.argmax())
     t = pred if target is None else target
     explanation = method.explain(view, t)
+    name = settings.method + (f" from {settings.baseline}" if settings.method == "ig" else "")
+    layer = getattr(method, "layer", None)  # the CAM methods' layer, chosen on the first image when not given
+    name += f" at {layer}" if layer else ""
     heat, view_cpu = explanation.maps[0].cpu(), view[0].cpu()
     top = display_max(heat)  # the same colour scale as the figure's colour bar
     paths = {role: run_dir / f"{stem}_{role}.png" for role in ("heatmap", "overlay", "figure")}
@@ -118,4 +131,5 @@ def _explain_one(run_dir: Path, stem: str, bb: Backbone, img: torch.Tensor, targ
     result.files.update({f"{stem}_{role}": path for role, path in paths.items()})
     return {"target": t, "target_name": bb.class_name(t), "target_prob": float(probs[t]), "predicted": pred,
             "predicted_name": bb.class_name(pred), "predicted_prob": float(probs[pred]),
-            **explanation.numbers[0], "title": title, "figure": str(paths["figure"])}
+            **explanation.numbers[0], **({"layer": layer} if layer else {}), "title": title,
+            "figure": str(paths["figure"])}

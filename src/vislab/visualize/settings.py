@@ -26,6 +26,8 @@ from .parameterizations import (
 DREAM_MIN_SIZE = 32
 """Smallest dream image side: the built-in networks downsample 32 times, so a smaller image is a single
 feature-map cell and the optimization has nothing to shape."""
+METHOD_ALIASES = {"integrated_gradients": "ig"}
+"""Other words for a saliency method (the page and the docs say "integrated gradients")."""
 _F, _PX = FourierParameterization, PixelParameterization  # their defaults fill the dream settings' help texts
 
 
@@ -50,9 +52,11 @@ class SaliencySettings(ModelSettings):
         "metavar": "CLASS",
         "input": "class"})
     method: str = field(default="vanilla", metadata={
-        "help": "vanilla gradients, smoothgrad (averaged over noisy copies) or ig / integrated_gradients "
-                "(integrated gradients from a --baseline image)",
-        "choices": tuple(METHODS)})
+        "help": "vanilla gradients, smoothgrad (averaged over noisy copies), ig (integrated gradients from a "
+                "--baseline image); class activation maps at a feature --layer: gradcam, gradcam++, scorecam "
+                "(forward passes only, one per channel), layercam; guided (guided backpropagation), guided-gradcam; "
+                "occlusion (score drop under a sliding gray --window)",
+        "choices": tuple(METHODS), "aliases": METHOD_ALIASES})
     samples: int = field(default=25, metadata={"help": "smoothgrad: noisy copies", "min": 1})
     noise: float = field(default=0.15, metadata={
         "help": "smoothgrad: noise standard deviation in pixel units, images being in [0, 1]",
@@ -75,9 +79,19 @@ class SaliencySettings(ModelSettings):
         "help": "ig: average over this many uniform-noise baselines; each costs a full path",
         "min": 1})
     batch_size: int = field(default=16, metadata={
-        "help": "smoothgrad/ig: network inputs per forward pass; lower it to save memory",
+        "help": "smoothgrad/ig/scorecam/occlusion: network inputs per forward pass; lower it to save memory",
         "min": 1})
+    layer: str | None = field(default=None, metadata={
+        "help": "CAM methods: the feature layer to explain at, a name --list-layers prints (default: the last "
+                "layer with a spatial output)",
+        "metavar": "NAME"})
+    window: int = field(default=32, metadata={"help": "occlusion: side of the gray square, pixels", "min": 1})
+    stride: int = field(default=16, metadata={
+        "help": "occlusion: pixels between square positions (at most --window)", "min": 1})
     seed: int = field(default=0, metadata={"help": "random seed", "min": 0})
+
+    def __post_init__(self) -> None:
+        self.method = METHOD_ALIASES.get(self.method, self.method) if isinstance(self.method, str) else self.method
 
     def validate(self) -> None:
         super().validate()
@@ -99,6 +113,13 @@ class SaliencySettings(ModelSettings):
                                                    f"got {self.baseline_samples}")
         check_count("batch_size", self.batch_size)
         check_seed("seed", self.seed)
+        if self.layer is not None:
+            check_texts("layer", [self.layer])
+        check_count("window", self.window)
+        check_count("stride", self.stride)
+        if self.stride > self.window:
+            raise SettingError("stride", f"must be at most window ({self.window}): pixels between the squares would "
+                                         f"never be covered, got {self.stride}")
 
 
 @dataclass(kw_only=True)
