@@ -142,5 +142,6 @@ def minimal_norms(bb: Backbone, x0: torch.Tensor, labels: torch.Tensor, s: Robus
         found = {"l2": l2, "l2_8bit": l2_8bit}
     for e in s.eps:
         if state.done(e) is None:
+            # device: cpu-ok (flags for a results file)
             state.save_eps(e, *(torch.tensor([v is None or v > e for v in found[k]]) for k in ("l2", "l2_8bit")))
     return False

@@ -26,8 +26,9 @@ from .. import jobs
 from ..backbones import Backbone
 from ..backbones.inputs import load_images, network_bytes
 from ..devices import seed_everything
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from ..fileio import write_json
+from ..jobs import SettingError
 from ..machine import check_memory
 from .curve import CurveState, minimal_norms, robust_flags
 from .folder import labelled_images
@@ -51,7 +52,7 @@ def run(settings: RobustnessSettings, out: str | Path | None = None, *, progress
     settings.validate()
     resume = settings.resume
     if resume and out is None:
-        raise ConfigError("resume needs the run folder (out) of the run to continue")
+        raise SettingError("resume", "needs --out (out=), the folder of the run to continue")
     items = labelled_images(settings.folder)[: settings.limit]
     bb = settings.load_backbone()
     x0 = quantize(torch.cat([bb.prepare(img) for img in load_images([str(p) for p, _ in items])]))
