@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from tests.serve.browser_page import Page, Seen, browser, live_server  # noqa: F401 (fixtures)
+from vislab.cli import build_parser
 from vislab.images import sample_image
 
 DOCS_SHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "serve.png"
@@ -92,7 +94,9 @@ def test_upload_classify_and_style_in_a_real_browser(live_server, browser, tmp_p
     assert "photo: cat.png" in shown and "style paintings: starry night" in shown, shown  # inputs beside the output
     assert "final loss" in shown and "final_total" not in shown and not HASHED.search(shown), shown
     command = page.js(f"{panel('style')}.querySelector('details.command code').textContent")
-    assert command.startswith("vislab style") and "cat.png" in command and "--image-size 128" in command, command
+    args = build_parser().parse_args(shlex.split(command)[1:])  # a command the CLI takes, with these settings
+    assert (args.content, args.styles, args.image_size, args.iterations) == ("cat.png", ["sample:starry_night"],
+                                                                             128, 40), command
 
     shot = page.screenshot()
     img = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
@@ -153,6 +157,8 @@ def test_every_tab_runs_from_its_defaults_and_survives_a_reload(live_server, bro
     for tab in tabs:
         page.js(f"document.querySelector('#tabs button[data-tab=\"{tab}\"]').click()")
         shown = page.js(f"{panel(tab)}.querySelector('.job').innerText")
+        command = page.js(f"{panel(tab)}.querySelector('details.command code').textContent")
+        assert command.startswith("vislab ") and build_parser().parse_args(shlex.split(command)[1:]), command
         assert not HASHED.search(shown) and "Please select" not in shown and "unfamiliar_images" not in shown, shown
         if tab in NEEDS_MODEL and not finished[tab].startswith("Done"):
             # No shipped model in this build: the failure is one plain line and the page says how to train one.
