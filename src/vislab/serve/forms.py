@@ -2,8 +2,8 @@
 ``/api/info`` as "forms"; the page builds its tabs and inputs from them, so its defaults are the library's):
 
     {"name": "gan sample", "kind": "gan-sample", "summary": ..., "group": "generate", "show": "images",
-     "needs": "gan-train" | null,
-     "fields": [{"name", "type", "default", "choices", "help", "min", "max", "input", "required"}, ...]}
+     "needs": "gan-train" | null, "positional": ["images"],
+     "fields": [{"name", "type", "default", "choices", "help", "min", "max", "input", "required", "flag"}, ...]}
 
 type: int | float | bool | str | choice | image | images | checkpoint | class | list. Only the settings a form may
 set are listed (`capabilities.page_fields`).
@@ -33,7 +33,7 @@ def form(cap: registry.Capability) -> dict[str, Any]:
     fields = [form_field(f, hints[f.name]) for f in page_fields(cap)]
     needs = next((f["input"].partition(":")[2] for f in fields if f["type"] == "checkpoint"), None)
     return {"name": cap.name, "kind": cap.kind, "summary": cap.summary, "group": cap.group, "show": cap.show,
-            "needs": needs, "fields": fields}
+            "needs": needs, "positional": list(cap.positional), "fields": fields}
 
 
 def form_field(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
@@ -52,4 +52,5 @@ def form_field(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
     default = registry.field_default(f)
     return {"name": f.name, "type": kind, "default": list(default) if isinstance(default, tuple) else default,
             "choices": list(choices) if choices is not None else None, "help": meta.get("help", ""),
-            "min": meta.get("min"), "max": meta.get("max"), "input": put, "required": registry.required(f)}
+            "min": meta.get("min"), "max": meta.get("max"), "input": put, "required": registry.required(f),
+            "flag": meta.get("flag")}  # positional and flag: the page shows the equivalent command
