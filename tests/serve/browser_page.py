@@ -13,17 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.report.browser import BrowserUnavailable, Chromium, find_chromium
-from tests.serve.forms_standin import patch_info
 
 
 @pytest.fixture
-def live_server(tmp_path, monkeypatch):
+def live_server(tmp_path):
     pytest.importorskip("uvicorn")
     import uvicorn
 
     from vislab.serve import bind, create_app
 
-    patch_info(monkeypatch)
     sock = bind("127.0.0.1", 0)
     app = create_app(tmp_path / "runs", workers=1, threads=1)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
