@@ -279,7 +279,8 @@ def test_the_report_is_rendered_in_memory_not_over_the_runs_files(server):
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir()}
     r = server.c.get("/runs/classify-1/report", follow_redirects=False)
     assert r.status_code == 200 and "text/html" in r.headers["content-type"]
-    assert "sandbox" in r.headers["content-security-policy"]
+    csp = r.headers["content-security-policy"]
+    assert "sandbox" in csp and "allow-scripts" not in csp and "allow-forms" not in csp
     assert 'src="a.png"' in r.text and "my own notes" not in r.text  # links relative to the run, as index.html's
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in run.iterdir()} == before
 
