@@ -3,7 +3,9 @@
 Everything a run depends on goes into the checkpoint (`checkpoint_state`): both networks, both optimizers, the
 weight average, the noise generator's state, the global RNG states and the step. The data order is a function
 of (seed, epoch), so the step alone says where in the data a resumed run continues; a resumed run therefore
-ends with exactly the weights of an uninterrupted one (CPU, same thread count).
+ends with exactly the weights of an uninterrupted one (CPU, same thread count; CUDA with `deterministic`, as
+cuDNN's default kernels may sum in another order after a restart). The training loop reads nothing back from
+the GPU except the logged losses (every `log_every` steps), so the CPU can queue steps ahead of the GPU.
 
 Under torchrun every process holds a `Trainer`, draws the same global batch of images and noise and keeps its
 rows (`distributed.shard`); gradients and BatchNorm statistics are averaged after each update.
@@ -101,15 +103,23 @@ class Trainer:
         s = self.s
         epoch, b = divmod(self.step, self.steps_per_epoch)
         if self._order is None or b == 0:
-            self._order = epoch_order(s.seed, epoch, self.n_images)
+            # Moved to the device once per epoch: indexing the images there then needs no copy per step.
+            self._order = epoch_order(s.seed, epoch, self.n_images).to(self.device)
         idx = self._order[b * s.batch_size:(b + 1) * s.batch_size][self.rows]
-        real = to_gan_input(self.x_all[idx.to(self.device)])
-        z = sample_noise(s.batch_size, s.noise_dim, generator=self.noise)[self.rows].to(self.device)
+        real = to_gan_input(self.x_all[idx])
+        z = self._to_device(sample_noise(s.batch_size, s.noise_dim, generator=self.noise)[self.rows])
         eps = None
         if s.loss == "wgan-gp":  # interpolation weights for the gradient penalty, from the same stream
             # device: cpu-ok (one seeded CPU stream, same on every device)
-            eps = torch.rand(s.batch_size, 1, generator=self.noise)[self.rows].to(self.device)
+            eps = self._to_device(torch.rand(s.batch_size, 1, generator=self.noise)[self.rows])
         return real, z, eps
+
+    def _to_device(self, t: torch.Tensor) -> torch.Tensor:
+        """CPU-drawn numbers onto the device. On CUDA through pinned memory, without waiting: a copy from ordinary
+        memory makes the CPU wait until the GPU has finished every step queued before it (a host sync per step)."""
+        if self.device.type == "cuda":
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t.to(self.device)
 
     def train_step(self) -> None:
         """One update of both networks (and the weight average); `d_loss`/`g_loss` are this process's."""
