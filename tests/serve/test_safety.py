@@ -70,7 +70,7 @@ def test_forms_cannot_name_files_modules_or_bad_values(server, settings, fragmen
 
 def test_other_inputs_that_could_name_files(server, tmp_path):
     r = server.submit("style", content="sample:chelsea", styles=["sample:astronaut"], init="/etc/passwd")
-    assert r.status_code == 422 and "init must be content, recolored or noise" in r.json()["error"]
+    assert r.status_code == 422 and "init must be one of content, recolored, noise" in r.json()["error"]
     r = server.submit("caption", images=["sample:coffee"], checkpoint="../../etc")
     assert r.status_code == 422 and "no such run" in r.json()["error"]
     assert server.submit("nope").status_code == 422

@@ -58,6 +58,9 @@ def build_settings(kind: str, form: Any, root: Path, find_checkpoint: Callable[[
         value = _page_value(allowed[name], value, root, find_checkpoint)
         if value is not _DEFAULT:
             values[name] = value
+    missing = [f.name for f in cap.fields() if registry.required(f) and f.name not in values]
+    if missing:
+        raise SettingError(missing[0], f"must be given for a {kind} job")
     return settings_from_dict(cap.settings_class(), values)
 
 
@@ -79,9 +82,7 @@ def _page_value(f: dataclasses.Field, value: Any, root: Path, find_checkpoint: C
         return find_checkpoint(value, put.partition(":")[2])
     choices = meta.get("page_choices")
     if choices is not None and value not in choices:
-        *most, last = map(str, choices)
-        raise SettingError(name, f"must be {', '.join(most)} or {last}; got {value!r}" if most else
-                           f"must be {last}; got {value!r}")
+        raise SettingError(name, f"must be one of {', '.join(map(str, choices))}; got {value!r}")
     return value
 
 
