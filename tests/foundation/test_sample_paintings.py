@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 
 import vislab
+import vislab.registry
 from vislab.cli import build_parser
-from vislab.cli import style as style_cli
-from vislab.cli import texture as texture_cli
+from vislab.cli.build import settings_of
 from vislab.images import DEFAULT_PAINTING, SAMPLE_IMAGES, SAMPLE_PAINTINGS, load_image
 from vislab.style.settings import StyleSettings, TextureSettings
 
@@ -49,8 +49,9 @@ def test_default_style_is_starry_night_in_settings_and_cli():
     assert StyleSettings().styles == (DEFAULT_PAINTING,) and TextureSettings().style == DEFAULT_PAINTING
     parser = build_parser()
     args = parser.parse_args(["style", "sample:chelsea"])
-    assert style_cli.settings(args).styles == (DEFAULT_PAINTING,)
+    assert settings_of(vislab.registry.get("style"), args).styles == (DEFAULT_PAINTING,)
     args = parser.parse_args(["style", "sample:chelsea", "sample:the_scream"])  # a given style replaces it
-    assert style_cli.settings(args).styles == ("sample:the_scream",)
-    assert texture_cli.settings(parser.parse_args(["texture"])).style == DEFAULT_PAINTING
-    assert texture_cli.settings(parser.parse_args(["texture", "sample:shipwreck"])).style == "sample:shipwreck"
+    assert settings_of(vislab.registry.get("style"), args).styles == ("sample:the_scream",)
+    assert settings_of(vislab.registry.get("texture"), parser.parse_args(["texture"])).style == DEFAULT_PAINTING
+    texture = settings_of(vislab.registry.get("texture"), parser.parse_args(["texture", "sample:shipwreck"]))
+    assert texture.style == "sample:shipwreck"
