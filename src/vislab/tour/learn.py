@@ -82,7 +82,8 @@ def _caption_grid(data, records: list[dict], shown: list[int], run_dir: Path, s:
 
 def gan(run_dir: Path, s: Settings) -> str:
     """Train a DCGAN on MNIST when it is on disk (never downloaded here), else on the built-in 8x8 digits; the
-    run folder gets fixed-noise sample grids along the way, the loss curves and a checkpoint."""
+    run folder gets fixed-noise sample grids along the way, the loss curves and a checkpoint, and demo.png: the
+    shipped generator's MNIST digits beside this run's samples and losses."""
     from ..gan import data as gdata
     from ..gan.settings import GanTrainSettings
     from ..gan.train import run
@@ -98,4 +99,8 @@ def gan(run_dir: Path, s: Settings) -> str:
                                 sample_every=max(1, steps // 5), checkpoint_every=max(1, steps // 2),
                                 log_every=max(1, steps // 100), eval_samples=0, seed=s.seed, device=s.device)
     run(settings, run_dir, **job_options("gan train", settings))
-    return "samples.png"
+    # A short CPU run draws blobs (offline, from 8x8 digits): the picture puts the shipped generator's digits
+    # beside it, each panel naming its data (gan/demo.py).
+    from ..gan.demo import shipped_beside_run
+
+    return shipped_beside_run(run_dir, seed=s.seed, device=s.device).name
