@@ -33,10 +33,10 @@ from pathlib import Path
 
 import torch
 
-from vislab.tour import STEPS as TOUR_STEPS
+from vislab.tour import steps as tour_steps
 
 ROOT = Path(__file__).resolve().parents[1]
-STEPS = [name for name, _ in TOUR_STEPS]  # in tour order: step i lives in <tour>/<i:02d>-<name>
+STEPS = [name for name, _ in tour_steps()]  # in tour order: step i lives in <tour>/<i:02d>-<name>
 DOC = ROOT / "docs" / "tour.md"
 PICTURES = ROOT / "docs" / "images" / "tour"
 BEGIN, END = "<!-- tour-grid:begin -->", "<!-- tour-grid:end -->"

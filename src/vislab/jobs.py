@@ -6,7 +6,7 @@
 
 - A settings dataclass per job (subclass `JobSettings`) owns every default and validates itself in
   ``validate()``; a bad value raises `SettingError` naming the setting (``beta1 must be in [0, 1), got 5``). The
-  CLI maps setting names to flag names in one place (`vislab.cli.common.flag_name`).
+  CLI words it with the flag's name (`vislab.cli.build.flag_words`, from the field's metadata).
 - ``run(settings, out, *, progress=None, should_stop=None, command=None, overwrite=False) -> JobResult`` makes the
   run folder with `start_run` (refusing one that holds another run), writes config.json (the command is passed
   in, never read from ``sys.argv``), metrics and outputs, and ends with `finish_run` (status.json). It calls
@@ -264,35 +264,3 @@ def stopper(should_stop: StopCheck | None) -> StopCheck:
 
 def reporter(progress: Progress | None) -> Progress:
     return progress if progress is not None else (lambda step, total, **numbers: None)
-
-
-# -- settings as flags: the CLI's error messages and the tour's "equivalent command" -----------------------------
-
-FLAG_NAMES: dict[str, str] = {"class_": "--class", "n": "-n", "output": "--output"}
-"""Settings whose flag is not ``--`` + the name with dashes."""
-
-
-def flag_name(setting: str) -> str:
-    return FLAG_NAMES.get(setting, "--" + setting.replace("_", "-"))
-
-
-def equivalent_command(command: str, settings: JobSettings, *, positional: tuple[str, ...] = ()) -> str:
-    """The ``vislab ...`` command line that runs `settings`: the `positional` settings first, then a flag for every
-    setting that differs from its default (lists of numbers or names comma-separated)."""
-    import shlex
-
-    defaults = {f.name: f.default for f in fields(settings)}
-    words = ["vislab", *command.split()]
-    for name in positional:
-        value = getattr(settings, name)
-        words.extend(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
-    for name, value in settings.to_dict().items():
-        if name in positional or value == defaults.get(name) or value is None:
-            continue
-        if isinstance(value, bool):
-            words += [flag_name(name)] if value else []
-        elif isinstance(value, (list, tuple)):
-            words += [flag_name(name), ",".join(str(v) for v in value)]
-        else:
-            words += [flag_name(name), str(value)]
-    return shlex.join(words)

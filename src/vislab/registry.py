@@ -172,3 +172,28 @@ def redefault(base: type, name: str, default: Any, **metadata: Any) -> Any:
     field otherwise loses it); `metadata` replaces single keys (e.g. help)."""
     old = {f.name: f for f in dataclasses.fields(base)}[name]
     return field(default=default, metadata={**old.metadata, **metadata})
+
+
+def command_line(cap: Capability, settings: Any) -> str:
+    """The ``vislab ...`` command line that runs `settings` (for run folders, the tour, the page): `cap`'s
+    positional settings first, then a flag (the field's "flag" metadata, else --name-with-dashes) for every setting
+    that differs from its default; lists comma-separated."""
+    import shlex
+
+    words = ["vislab", *cap.name.split()]
+    by_name = {f.name: f for f in dataclasses.fields(settings)}
+    for name in cap.positional:
+        value = getattr(settings, name)
+        words.extend(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
+    for name, f in by_name.items():
+        value = getattr(settings, name)
+        if name in cap.positional or value is None or value == field_default(f):
+            continue
+        flag = f.metadata.get("flag") or "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            words += [flag] if value else [f"--no-{name.replace('_', '-')}"] if field_default(f) is True else []
+        elif isinstance(value, (list, tuple)):
+            words += [flag, ",".join(str(v) for v in value)]
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)

@@ -4,6 +4,7 @@ written."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -28,11 +29,14 @@ def _broken_step(run_dir, s):
 
 
 def test_a_failing_step_is_reported_and_the_others_still_run(tmp_path, monkeypatch, cli):
-    monkeypatch.setattr(tour, "STEPS", [("first", _ok_step), ("broken", _broken_step),
-                                        ("last", _ok_step)])
+    monkeypatch.setattr(tour, "steps", lambda: [("first", _ok_step), ("broken", _broken_step), ("last", _ok_step)])
     res = cli("tour", "--out", tmp_path / "t", "--device", "cpu")
     assert res.rc == 1
-    assert res.out.strip() == str(tmp_path / "t" / "index.html")
+    # One line to open the page: the file URL of the report and the tour's time.
+    assert re.fullmatch(r"Open file://\S+/t/index\.html \((\d+ min \d\d|\d+) s\)", res.out.strip()), res.out
+    assert res.out.split()[1] == (tmp_path / "t" / "index.html").as_uri()
+    assert not list((tmp_path / "t").rglob(".vislab.lock"))  # nothing left of the locks
+    assert "3 steps" in res.err
     assert "1 of 3 steps failed (broken)" in res.err.splitlines()[-1]
 
     t = tmp_path / "t"
@@ -56,7 +60,7 @@ def test_interrupt_stops_the_tour_but_keeps_the_page(tmp_path, monkeypatch):
     def interrupted(run_dir, s):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tour, "STEPS", [("first", _ok_step), ("stop", interrupted), ("never", _ok_step)])
+    monkeypatch.setattr(tour, "steps", lambda: [("first", _ok_step), ("stop", interrupted), ("never", _ok_step)])
     with pytest.raises(KeyboardInterrupt):
         tour.run_tour(tmp_path / "t", level="smoke", device="cpu", say=lambda line: None)
     assert json.loads((tmp_path / "t" / "02-stop" / "status.json").read_text())["status"] == "interrupted"
@@ -65,7 +69,7 @@ def test_interrupt_stops_the_tour_but_keeps_the_page(tmp_path, monkeypatch):
 
 
 def test_rerun_into_the_same_folder_is_refused_unless_overwrite(tmp_path, monkeypatch):
-    monkeypatch.setattr(tour, "STEPS", [("a", _ok_step), ("b", _ok_step)])
+    monkeypatch.setattr(tour, "steps", lambda: [("a", _ok_step), ("b", _ok_step)])
     tour.run_tour(tmp_path / "t", level="smoke", device="cpu", say=lambda line: None)
     (tmp_path / "t" / "02-b" / "stale.png").write_bytes(b"old")
     with pytest.raises(ConfigError, match="overwrite"):
@@ -83,6 +87,10 @@ def test_unknown_step_is_a_one_line_error_and_writes_nothing(tmp_path, cli):
     assert_one_line_error(cli("tour", "--steps", "classify", "--out", tmp_path / "file"), "file")
 
 
+def _folder(result, name):
+    return next(s.run_dir for s in result.steps if s.name == name)
+
+
 @pytest.fixture(scope="module")
 def smoke_tour(tmp_path_factory):
     """The real tour, every step, at the tiny "smoke" size (seconds per step), run once for these tests."""
@@ -91,13 +99,14 @@ def smoke_tour(tmp_path_factory):
 
 
 def test_every_step_runs_and_fills_its_run_folder(smoke_tour):
-    assert [(s.name, s.status) for s in smoke_tour.steps] == [(n, "ok") for n, _ in tour.STEPS], \
+    assert [(s.name, s.status) for s in smoke_tour.steps] == [(n, "ok") for n, _ in tour.steps()], \
         [s.message for s in smoke_tour.steps]
     expected = {"classify": ["predictions.png", "predictions.json"],
                 "saliency": ["saliency.png", "vanilla/00_coffee_overlay.png"],
                 "fool": ["fooling.png", "figure.png", "result.json"], "dream": ["dream.png", "figure.png"],
-                "style": ["result.png"], "caption": ["test_captions.png", "captions.json"],
-                "gan": ["samples.png", "checkpoint.pt"]}
+                "style": ["result.png"], "invert": ["result.png"], "texture": ["result.png"],
+                "caption": ["test_captions.png", "captions.json"],
+                "gan": ["samples.png", "checkpoint.pt", "demo.png", "shipped_samples.png"]}
     for step in smoke_tour.steps:
         for name in expected[step.name]:
             assert (step.run_dir / name).is_file(), (step.name, name)
@@ -111,8 +120,8 @@ def test_every_step_runs_and_fills_its_run_folder(smoke_tour):
             assert runs.read_metrics(d), d
     p = parse(smoke_tour.report)
     states = [r[3] for r in p.rows if r and r[0].isdigit()]
-    # The tour, its steps, and the saliency step's one run per method.
-    assert states == ["complete"] * (1 + len(tour.STEPS) + 1)
+    # The tour and its steps (the saliency step's one run per method is shown inside its section).
+    assert states == ["complete"] * (1 + len(tour.steps()))
 
 
 def test_classify_step_matches_the_network(smoke_tour):
@@ -139,7 +148,7 @@ def test_fool_step_reports_what_the_saved_image_is(smoke_tour):
     from vislab.backbones.predict import classify
     from vislab.images import load_image
 
-    d = smoke_tour.out / "03-fool"
+    d = _folder(smoke_tour, "fool")
     result = json.loads((d / "result.json").read_text())
     top = classify(load("efficientnet_lite0"), [load_image(d / "fooling.png")], topk=1)[0][0]
     assert result["after_class"] == top.index and result["after_prob"] == pytest.approx(top.prob, abs=1e-3)
@@ -154,7 +163,7 @@ def test_settings_pick_follows_the_level():
 
 
 def test_caption_step_marks_each_shown_caption_and_the_report_puts_it_under_its_picture(smoke_tour):
-    d = smoke_tour.out / "06-caption"
+    d = _folder(smoke_tour, "caption")
     records = json.loads((d / "captions.json").read_text())
     shown = [r for r in records if "picture" in r]
     assert len(shown) == min(8, len(records)) and all((d / r["picture"]).is_file() for r in shown)
@@ -162,7 +171,7 @@ def test_caption_step_marks_each_shown_caption_and_the_report_puts_it_under_its_
     assert runs.read_metrics(d)[-1]["shown_right"] == right  # what the picture's marks add up to
     page = (smoke_tour.report).read_text()
     for r in shown:  # each shown caption sits in the figure of its own picture
-        figure = page.split(f'src="06-caption/{r["picture"]}"')[1].split("</figure>")[0]
+        figure = page.split(f'src="{d.name}/{r["picture"]}"')[1].split("</figure>")[0]
         assert r["generated"] in figure
     # The 80-odd caption records are there, collapsed: a closed <details>, not an open one.
     assert '<details><summary>captions.json (' in page
@@ -175,7 +184,7 @@ def test_redo_steps_reruns_only_the_named_steps_at_the_tours_level(tmp_path, mon
         levels.append(s.level)
         _ok_step(run_dir, s)
 
-    monkeypatch.setattr(tour, "STEPS", [("a", _ok_step), ("b", recording_step)])
+    monkeypatch.setattr(tour, "steps", lambda: [("a", _ok_step), ("b", recording_step)])
     tour.run_tour(tmp_path / "t", level="smoke", device="cpu", say=lambda line: None)
     (tmp_path / "t" / "01-a" / "kept.txt").write_text("mine")
     (tmp_path / "t" / "02-b" / "stale.txt").write_text("old")

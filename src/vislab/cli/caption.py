@@ -186,7 +186,7 @@ def _predict(args: argparse.Namespace) -> int:
     if args.out is not None:
         records = run_job(predict.run, settings, args, "caption").records
     else:
-        with flag_errors():
+        with flag_errors(settings):
             records = predict.describe(settings)
     if args.json:
         print(json.dumps(records))

@@ -61,27 +61,6 @@ def positive_int(s: str) -> int:
     return v
 
 
-def nonneg_int(s: str) -> int:
-    v = int(s)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
-    return v
-
-
-def positive_float(s: str) -> float:
-    v = float(s)
-    if not v > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {s}")
-    return v
-
-
-def nonneg_float(s: str) -> float:
-    v = float(s)
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {s}")
-    return v
-
-
 # -- the one place that maps settings to flags, and runs a job from the terminal ---------------------------------
 
 _argv: list[str] = []
@@ -97,15 +76,22 @@ def command_line() -> str:
 
 
 @contextlib.contextmanager
-def flag_errors(words: Callable[[str], str] | None = None) -> Iterator[None]:
-    """Re-word a `SettingError` from the library with the flag's name (``beta1 ...`` -> ``--beta1 ...``);
-    `words` re-words the whole message instead (the generated commands: `cli.build.flag_words`)."""
-    from ..jobs import SettingError, flag_name
+def flag_errors(settings: Any = None, words: Callable[[str], str] | None = None) -> Iterator[None]:
+    """Re-word a `SettingError` from the library with the flag's name (``beta1 ...`` -> ``--beta1 ...``; the flag
+    from the `settings` field's metadata); `words` re-words the whole message instead (the generated commands:
+    `cli.build.flag_words`)."""
+    import dataclasses
+
+    from ..jobs import SettingError
 
     try:
         yield
     except SettingError as e:
-        raise ConfigError(words(str(e)) if words else f"{flag_name(e.setting)} {e.detail}") from None
+        if words:
+            raise ConfigError(words(str(e))) from None
+        meta = {f.name: f.metadata for f in dataclasses.fields(settings)} if settings is not None else {}
+        flag = meta.get(e.setting, {}).get("flag") or "--" + e.setting.replace("_", "-")
+        raise ConfigError(f"{flag} {e.detail}") from None
 
 
 def settings_from(cls: type, args: argparse.Namespace) -> Any:
@@ -119,6 +105,6 @@ def run_job(run: Callable[..., Any], settings: Any, args: argparse.Namespace, de
     progress bar, the command line recorded, --out and --overwrite passed through."""
     from ..progress import terminal_progress
 
-    with flag_errors(words), terminal_progress(desc, enabled=not getattr(args, "quiet", False)) as progress:
+    with flag_errors(settings, words), terminal_progress(desc, enabled=not getattr(args, "quiet", False)) as progress:
         return run(settings, getattr(args, "out", None), progress=progress, command=command_line(),
                    overwrite=getattr(args, "overwrite", False), **kwargs)

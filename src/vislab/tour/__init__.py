@@ -3,9 +3,11 @@
     from vislab.tour import run_tour
     result = run_tour("runs/tour-quick", level="quick")    # result.report: runs/tour-quick/index.html
 
-Each step writes its own run folder (``<out>/01-classify``, ...) through the capabilities' public library APIs
-and leaves a ``status.json`` there (ok / failed / interrupted, the message, wall and CPU seconds). A step
-that fails is recorded and the next one runs; the page shows what happened either way.
+The steps are the capability records that have a tour step (`vislab.registry`, `TourStep`), in registry order:
+a record's settings for the level run through its job, or its hand-written step (`see`, `learn`). Each step
+writes its own run folder (``<out>/01-classify``, ...) and leaves a ``status.json`` there (ok / failed /
+interrupted, the message, wall and CPU seconds). A step that fails is recorded and the next one runs; the page
+shows what happened either way. The lock files of the folders it made are removed when the tour ends.
 """
 
 from __future__ import annotations
@@ -21,25 +23,22 @@ from pathlib import Path
 from .. import runs
 from ..devices import resolve_device, seed_everything
 from ..errors import ConfigError, VislabError
-from ..fileio import write_json, write_text
-from .learn import caption, gan
-from .see import classify, dream, fool, saliency, style
-from .steps import Settings
+from ..fileio import LOCK_NAME, write_json, write_text
+from .steps import Settings, StepFn, record_step
 
-StepFn = Callable[[Path, Settings], "str | None"]
-"""``fn(run_dir, settings) -> headline``: a step fills `run_dir` and may name the picture standing for it."""
 
-STEPS: list[tuple[str, StepFn]] = [
-    ("classify", classify), ("saliency", saliency), ("fool", fool), ("dream", dream), ("style", style),
-    ("caption", caption), ("gan", gan),
-]
-"""The tour, in order. Names match the ``vislab`` subcommands the steps stand for."""
+def steps() -> list[tuple[str, StepFn]]:
+    """The tour, in order: (name, step) for every capability record with a tour step. Names are the commands'
+    ("caption" for caption train)."""
+    from ..registry import capabilities
+
+    return [(c.tour.name or c.kind, record_step(c)) for c in capabilities() if c.tour is not None]
 
 LEVELS = ("full", "quick", "smoke")
 """How much work each step does: "full" (the README figures), "quick" (``--quick``, ``make demo``), "smoke"
 (seconds per step; for tests)."""
 
-__all__ = ["run_tour", "redo_steps", "TourResult", "StepResult", "LEVELS", "STEPS", "Settings"]
+__all__ = ["run_tour", "redo_steps", "steps", "TourResult", "StepResult", "LEVELS", "Settings"]
 
 
 @dataclass
@@ -57,6 +56,7 @@ class TourResult:
     out: Path
     steps: list[StepResult] = field(default_factory=list)
     report: Path | None = None
+    seconds: float = 0.0  # the whole tour, report included
 
     @property
     def failed(self) -> list[StepResult]:
@@ -75,8 +75,9 @@ def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, dev
     """
     if level not in LEVELS:
         raise ConfigError(f"unknown tour level {level!r}: choose {', '.join(LEVELS)}")
-    _check_names(only or (), "--steps: ")
-    chosen = [(i, name, fn) for i, (name, fn) in enumerate(STEPS, 1) if not only or name in only]
+    tour = steps()
+    _check_names(tour, only or (), "--steps: ")
+    chosen = [(i, name, fn) for i, (name, fn) in enumerate(tour, 1) if not only or name in only]
     say = say or _to_stderr
     dev = str(resolve_device(device))
 
@@ -99,6 +100,8 @@ def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, dev
                 raise KeyboardInterrupt
     finally:
         _finish(result, len(chosen), time.perf_counter() - t0)
+        result.seconds = time.perf_counter() - t0
+        _unlock([out_dir, *(step.run_dir for step in result.steps if step.run_dir)])
     return result
 
 
@@ -114,22 +117,33 @@ def redo_steps(out: str | Path, names: Sequence[str], *, device: str = "auto",
         config = {}
     if not isinstance(config, dict) or config.get("level") not in LEVELS:
         raise ConfigError(f"{out}: not a finished tour folder (its config.json records no tour level)")
-    _check_names(names)
+    tour = steps()
+    _check_names(tour, names)
     say = say or _to_stderr
     settings = Settings(level=config["level"], seed=int(config.get("seed", 0)), device=str(resolve_device(device)))
     done = []
-    for i, (name, fn) in enumerate(STEPS, 1):
+    for i, (name, fn) in enumerate(tour, 1):
         if name in names:
             run_dir = out / f"{i:02d}-{name}"
             shutil.rmtree(run_dir, ignore_errors=True)
             done.append(_run_step(run_dir, name, fn, settings))
             say(f"tour: {name} again: {done[-1].status} ({done[-1].seconds:.1f} s)")
     _write_page(out)
+    _unlock([d.run_dir for d in done if d.run_dir])
     return done
 
 
-def _check_names(names: Sequence[str], prefix: str = "") -> None:
-    known = [name for name, _ in STEPS]
+def _unlock(folders: list[Path]) -> None:
+    """Release the folders' locks and remove their lock files: the tour is over, nothing writes there now (each
+    job locked its own folder; the lock files would only be clutter in the folder a user opens)."""
+    for folder in folders:
+        for d in [folder, *(p.parent for p in folder.glob(f"*/{LOCK_NAME}"))]:
+            runs.release_run_dir(d)
+            (d / LOCK_NAME).unlink(missing_ok=True)
+
+
+def _check_names(tour: list[tuple[str, StepFn]], names: Sequence[str], prefix: str = "") -> None:
+    known = [name for name, _ in tour]
     unknown = [n for n in names if n not in known]
     if unknown:
         raise ConfigError(f"{prefix}unknown step(s) {', '.join(unknown)}; the steps are {', '.join(known)}")
