@@ -75,10 +75,10 @@ def test_deepfool_is_torchattacks_deepfool(tiny10, images):
     assert _rate(m, ours, y) > 0.5
 
 
-def test_cw_fools_as_many_as_torchattacks_with_changes_no_larger(tiny10, images):
-    """c = 1 on the 10-class model: both fool every image, mean L2 change 0.1622 (ours) vs 0.1621 (measured). (At
-    c = 0.1 both fool 8 of 16, ours with half the change, but torchattacks then takes seconds: pixels at 0 or 1
-    start at atanh(+-1) = inf.)"""
+def test_cw_fools_as_many_as_torchattacks_with_the_same_changes(tiny10, images):
+    """The same loop but for pixels at 0 or 1 (torchattacks starts them at atanh(+-1) = inf, where they stay; ours
+    move): c = 1 on the 10-class model, both fool every image, mean L2 change 0.1622 (ours) vs 0.1621 (measured;
+    at c = 0.1 both fool 8 of 16, 0.130 vs 0.128)."""
     m = PixelModel(tiny10)
     y = _labels(m, images)
     ours = cw_l2(tiny10, images, y, c=1.0, steps=30, lr=0.01)
@@ -86,5 +86,4 @@ def test_cw_fools_as_many_as_torchattacks_with_changes_no_larger(tiny10, images)
     assert _rate(m, ours, y) == _rate(m, ref, y) == 1.0
     l2 = (ours - images).flatten(1).norm(dim=1).mean()
     l2_ref = (ref - images).flatten(1).norm(dim=1).mean()
-    assert l2 <= 1.05 * l2_ref
-    assert l2 > 0.5 * l2_ref  # the same problem solved, not a different one
+    assert float(l2) == pytest.approx(float(l2_ref), rel=0.05)
