@@ -1,9 +1,12 @@
-"""Uploaded pictures: counted while they arrive, decoded by `vislab.images.load_image` (its pixel limit and
-decompression-bomb check), and kept as a server-named PNG in ``<runs>/.uploads``.
+"""Uploaded pictures: counted while they arrive (within a deadline), sized from their header against the server's
+memory limit, decoded by `vislab.images.load_rgb8` (the pixel limit and decompression-bomb check of every
+command, in 8-bit pixels), and kept as a server-named PNG in ``<runs>/.uploads``.
 
 A job names an upload as ``upload:<token>``; the token is 32 hex digits the server chose, so a form can never
 point a job at any other file. The stored copy is re-encoded (orientation applied, alpha flattened), so what a
-job reads is exactly what the page showed.
+job reads is exactly what the page showed. Files are made relative to the ``.uploads`` folder opened without
+following links (``O_EXCL | O_NOFOLLOW``, ``openat``): a ``.uploads`` planted as a symlink is refused, and one
+swapped for a link while a body arrives receives nothing.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ UPLOAD_SECONDS = 120.0
 """Longest an upload's body may take to arrive (50 MB at 3.5 Mbit/s): a client trickling bytes is cut off."""
 UPLOADS = ".uploads"
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
-_decoding = threading.BoundedSemaphore(2)  # a 100-megapixel image decodes to 1.2 GB of floats: two at a time
+_decoding = threading.BoundedSemaphore(2)  # a 100-megapixel image needs about 1 GB to decode: two at a time
 
 
 class UploadError(ImageError):
