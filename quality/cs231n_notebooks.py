@@ -162,13 +162,23 @@ def stub_functions(src: str) -> set[str]:
 
 
 def _is_stub(fn: ast.FunctionDef) -> bool:
-    """A bare ``pass`` in the body, or a body that only sets something to None and returns it."""
+    """A bare ``pass`` in the body, or a body that only sets names to None and returns one of them (or None)."""
     body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
     if any(isinstance(s, ast.Pass) for s in body):
         return True
-    trivial = (lambda s: isinstance(s, ast.Return) or (isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant)
-                                                        and s.value.value is None))
-    return bool(body) and all(trivial(s) for s in body)
+    nones = {t.id for s in body if isinstance(s, ast.Assign) and isinstance(s.value, ast.Constant)
+             and s.value.value is None for t in s.targets if isinstance(t, ast.Name)}
+
+    def trivial(s: ast.stmt) -> bool:
+        if isinstance(s, ast.Assign):
+            return isinstance(s.value, ast.Constant) and s.value.value is None
+        if isinstance(s, ast.Return):
+            v = s.value
+            return v is None or (isinstance(v, ast.Constant) and v.value is None) or \
+                (isinstance(v, ast.Name) and v.id in nones)
+        return False
+
+    return bool(nones) and all(trivial(s) for s in body)
 
 
 def drop_defs(src: str, names: set[str]) -> str:
