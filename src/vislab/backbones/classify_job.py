@@ -18,15 +18,12 @@ from ..fileio import write_json
 from ..machine import check_memory
 from .inputs import load_images, network_bytes
 from .predict import Prediction, classify
-from .settings import ModelSettings, check_count, check_texts
+from .settings import IMAGES_FIELD, ModelSettings, check_count, check_texts
 
 
 @dataclass(kw_only=True)
 class ClassifySettings(ModelSettings):
-    images: list[str] = field(metadata={
-        "help": "image files, or sample:NAME for a built-in photo",
-        "metavar": "IMAGE",
-        "input": "images"})
+    images: list[str] = field(metadata=IMAGES_FIELD)
     topk: int = field(default=5, metadata={"help": "classes to show per image", "min": 1})
     batch_size: int = field(default=32, metadata={"help": "images per forward pass", "min": 1})
 

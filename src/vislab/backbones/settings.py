@@ -18,6 +18,10 @@ MAX_COUNT = 1_000_000  # the most steps, samples or views a visualization job ta
 such as 1e20 is refused instead of overflowing a tensor size."""
 
 
+IMAGES_FIELD = {"help": "image files, or sample:NAME for a built-in photo", "metavar": "IMAGE", "input": "images"}
+"""The field metadata of a job's `images` (classify, saliency, attack ...)."""
+
+
 @dataclass(kw_only=True)
 class ModelSettings(JobSettings):
     """The classifier a job runs: a built-in name or ``module:factory``, an optional weights file, a device."""
