@@ -72,7 +72,9 @@ def test_series_rules():
     assert is_stage([(i, i // 10) for i in range(30)])  # 3 stretches of 10
     assert not is_stage([(i, 1.0 / (i + 1)) for i in range(30)])  # a loss
     assert not is_stage([(i, i % 2) for i in range(30)])  # changes every step: a real series
-    assert not is_stage([(0, 3), (1, 3)])  # too few points to call it a stretch
+    assert is_stage([(0, 3), (1, 3)])  # a setting that held (a one-scale style run)
+    assert not is_stage([(0, 9), (1, 10)])  # a change at every point: a (short) series
+    assert not is_stage([(0, 3)])  # logged once: the metrics table
     views = metric_views([{"step": 0, "a": 1.0}, {"step": 1, "a": 2.0}, {"step": 1, "b": 5.0},
                           {"step": 2, "image": "x", "c": 1.0}])
     assert list(views.curves) == ["a"] and views.items == [{"step": 2, "image": "x", "c": 1.0}]

@@ -56,12 +56,12 @@ def metric_views(rows: list[dict[str, Any]]) -> MetricViews:
 
 
 def is_stage(points: list[tuple[float, float]]) -> bool:
-    """Whole numbers held over several points each, changing at most `MAX_STAGES` - 1 times."""
+    """Whole numbers held over two points or more each on average, changing at most `MAX_STAGES` - 1 times."""
     ys = [y for _, y in points]
-    if len(ys) < 3 or not all(math.isfinite(y) and y == int(y) for y in ys):
+    if len(ys) < 2 or not all(math.isfinite(y) and y == int(y) for y in ys):
         return False
     changes = sum(a != b for a, b in zip(ys, ys[1:]))
-    return changes < MAX_STAGES and len(ys) > 2 * (changes + 1)
+    return changes < MAX_STAGES and len(ys) >= 2 * (changes + 1)
 
 
 def stretches(series: dict[str, list[tuple[float, float]]],
