@@ -41,8 +41,8 @@ def open_shipped(device: torch.device | str = "cpu", *, raw: bool = False,
                  path: str | Path | None = None) -> LoadedGenerator:
     """The shipped generator (eval mode), its training settings and its file's state."""
     if raw:
-        raise SettingError("raw", "the shipped generator keeps only its weight average; train a run with "
-                                  "'vislab gan train' for the raw one")
+        raise SettingError("raw", "is not available for the shipped generator (it keeps only its weight "
+                                  "average); train a run with 'vislab gan train' for a raw one")
     p = Path(path) if path is not None else SHIPPED_PATH
     state = runs.load_checkpoint(p, kind=KIND)
     settings = saved_settings(state, p)
