@@ -273,8 +273,18 @@ def _uses_stand_in(src: str) -> bool:
     return bool(re.search(r"load_coco_data|small_data|\bdata\[|sample_coco_minibatch|_solver\b", src))
 
 
+VERDICT = re.compile(r"\b(Incorrect|Correct|All tests passed|WARNING)\b")
+
+
 def _check_values(output: str, limits: dict[str, float]) -> tuple[bool, list[str]]:
+    """Printed values against the stated orders, and the notebooks' own verdict lines ("Correct number of
+    parameters ..." / "Incorrect ..."); (all good, notes)."""
     notes, good = [], True
+    for line in output.splitlines():
+        m = VERDICT.search(line)
+        if m:
+            good &= m.group(1) not in ("Incorrect", "WARNING")
+            notes.append(line.strip())
     for kind, line, value in printed_values(output):
         limit = limits.get(kind)
         if limit is None:
