@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from ..backbones import Backbone
 from ..images import resize
 from ..jobs import SettingError
+from ..progress import terminal_progress
 from . import colors
 from .inputs import check_sizes, fit, style_side
 from .objective import Objective, Terms
@@ -133,8 +135,9 @@ def synthesize(backbone: Backbone, content: torch.Tensor | None, styles: Sequenc
         else:
             x = _upsample(x, hw, base, base_prev)
         base_prev = base
-        with _Bar(progress, plan[k], f"{desc} {hw[1]}x{hw[0]}") as bar:
-            record = _recorder(history, k, hw, on_step, bar, sum(plan[:k]))
+        with terminal_progress(f"{desc} {hw[1]}x{hw[0]}", enabled=progress) as bar:
+            record = _recorder(history, k, hw, on_step, partial(bar, total=plan[k]) if progress else None,
+                               sum(plan[:k]))
             x = optimize_pixels(x, objective, iterations=plan[k], optimizer=s.optimizer, lr=s.lr, on_step=record,
                                 should_stop=stop, stop_tolerance=s.stop_tolerance)
         if stop.fired:
@@ -184,15 +187,14 @@ def _objective_at(backbone: Backbone, recipe: Recipe, content: torch.Tensor | No
 
 def _recorder(history: list[dict], k: int, hw: tuple[int, int], on_step: Callable[[Step], None] | None, bar,
               offset: int):
-    """The optimizer's per-iteration callback: history, the terminal bar, the caller's `on_step`. `offset`:
+    """The optimizer's per-iteration callback: history, the terminal bar (``bar(step, **numbers)``), the caller's
+    `on_step`. `offset`:
     the planned steps of the scales before this one."""
     def record(it: int, terms: Terms, img: torch.Tensor) -> None:
         vals = terms.floats()
         history.append({"scale": k, "step": len(history) + 1, **vals})
         if bar is not None:
-            bar.update(1)
-            bar.set_postfix(content=f"{vals['content']:.3g}", style=f"{vals['style']:.3g}",
-                            tv=f"{vals['tv']:.3g}", refresh=False)
+            bar(it, content=vals["content"], style=vals["style"], tv=vals["tv"])
         if on_step is not None:
             on_step(Step(k, hw, it, len(history), offset + it, vals, img))
     return record
@@ -219,21 +221,3 @@ def _initial_image(init: str, seed: int, content: torch.Tensor | None, init_imag
         # device: cpu-ok (seeded CPU draw; the caller moves it)
         return torch.rand((1, 3, *hw), generator=torch.Generator().manual_seed(seed))
     return resize(init_image, hw)[None].clamp(0, 1)
-
-
-class _Bar:
-    """A tqdm bar on stderr when `enabled` (the tour's and notebooks' progress), else None."""
-
-    def __init__(self, enabled: bool, total: int, desc: str) -> None:
-        self.enabled, self.total, self.desc, self.bar = enabled, total, desc, None
-
-    def __enter__(self):
-        if self.enabled:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=self.total, desc=self.desc, unit="it", leave=False, dynamic_ncols=True)
-        return self.bar
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.close()

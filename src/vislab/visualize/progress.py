@@ -20,15 +20,7 @@ def as_progress(progress: ProgressArg, desc: str) -> Iterator[Progress]:
     if not progress:
         yield lambda step, total, **numbers: None
         return
-    from tqdm.auto import tqdm
+    from ..progress import terminal_progress
 
-    bar = tqdm(desc=desc, unit="step", leave=False)
-
-    def draw(step: int, total: int | None, **numbers: float) -> None:
-        bar.total = total
-        bar.update(step - bar.n)
-
-    try:
-        yield draw
-    finally:
-        bar.close()
+    with terminal_progress(desc) as bar:
+        yield bar
