@@ -53,11 +53,16 @@ def open_existing_or_new(path: str | os.PathLike, flags: int, what: str = "file"
     """A descriptor for `path` opened with `flags` (plus ``O_CREAT``) without following a link at `path`; refused
     unless it is then a regular file with one name (a hard link to another file would be written through)."""
     check_parents(path)
+    if is_link(path):  # also where the system has no O_NOFOLLOW
+        raise LinkRefused(f"{path}: the {what} is a symlink; vislab never writes through links")
     try:
         fd = os.open(path, flags | os.O_CREAT | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0), 0o666)
     except OSError:
-        if is_link(path):
+        if is_link(path):  # made between the check and the open
             raise LinkRefused(f"{path}: the {what} is a symlink; vislab never writes through links") from None
+        if _is_special(path):  # a FIFO without a reader, a socket
+            raise LinkRefused(f"{path}: the {what} is not a regular file; vislab writes only into files it made") \
+                from None
         raise
     st = os.fstat(fd)
     if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
@@ -71,6 +76,13 @@ def open_append(path: str | os.PathLike) -> Any:
     """`path` opened for appending text (created when missing), never through a link."""
     fd = open_existing_or_new(path, os.O_WRONLY | os.O_APPEND)
     return os.fdopen(fd, "a", encoding="utf-8")
+
+
+def _is_special(path: str | os.PathLike) -> bool:
+    try:
+        return not stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def is_link(path: str | os.PathLike) -> bool:
@@ -94,7 +106,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
     tmp_path = Path(tmp)
     try:  # mkstemp makes the file private (0600); give it the permissions an ordinary open() would
-        os.fchmod(fd, 0o666 & ~_UMASK)
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_UMASK)
+        else:  # Windows before Python 3.13
+            os.chmod(tmp_path, 0o666 & ~_UMASK)
     finally:
         os.close(fd)
     try:

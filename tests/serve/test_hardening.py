@@ -135,6 +135,10 @@ def test_metrics_are_never_appended_through_a_link(locked_run, outside):
     with pytest.raises(LinkRefused, match="hard link"):
         log.log(2, loss=0.25)
     _untouched(outside)
+    (locked_run / "metrics.jsonl").unlink()
+    os.mkfifo(locked_run / "metrics.jsonl")  # opening it for writing would block or fail
+    with pytest.raises(LinkRefused, match="not a regular file"):
+        log.log(3, loss=0.125)
 
 
 def test_a_cli_job_refuses_a_planted_lock_in_one_line(cli, tmp_path, outside):

@@ -161,7 +161,7 @@ def _decode_and_store(root: Path, dfd: int, token: str, max_pixels: int | None, 
         tmp, name = f".{token}.png.tmp", f"{token}.png"
         try:
             with os.fdopen(_new_file(dfd, tmp), "wb") as f:
-                Image.fromarray(arr).save(f, format="PNG")
+                Image.fromarray(arr).save(f, format="PNG", compress_level=1)  # a photo: 1/3 the time, +16% size
             os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
