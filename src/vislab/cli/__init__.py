@@ -54,7 +54,7 @@ def _add_capabilities(sub: argparse._SubParsersAction, modules: set[str]) -> set
 
     taken: set[str] = set()
     for cap in capabilities():
-        word, own = cap.name.split()[0], "_".join(cap.name.split())
+        word, own = cap.name.split()[0], "_".join(cap.name.replace("-", " ").split())  # "gan sample": gan_sample
         hand = importlib.import_module(f"{__name__}.{word}") if word in modules else None
         if hand is not None and hasattr(hand, "register"):  # built by hand (caption, gan)
             if word not in taken:

@@ -1,7 +1,8 @@
 """The subcommands built from the capability records: one flag per setting, typed, with the default, choices and
 help of the settings field, plus the shared --out, --overwrite and --threads.
 
-A capability needs no CLI code. An optional module ``cli/<name>.py`` (``cli/gan_sample.py`` for "gan sample")
+A capability needs no CLI code. An optional module ``cli/<name>.py`` (``cli/gan_sample.py`` for "gan sample",
+``cli/saliency_eval.py`` for "saliency-eval")
 adds what really differs, by defining any of:
 
     TYPES = {"linf": levels}        # setting -> argparse type, where the flag's units or words differ
