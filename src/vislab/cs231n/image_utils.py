@@ -33,6 +33,7 @@ __all__ = ["SQUEEZENET_MEAN", "SQUEEZENET_STD", "preprocess", "deprocess", "resc
 
 URL_TIMEOUT_S = 30.0
 MAX_URL_BYTES = 64 * 1024 * 1024  # far above any photo; stops a wrong URL from filling the disk
+MAX_SHAPES_INDEX = 100_000
 
 
 def _as_pil(img) -> Image.Image:
@@ -141,9 +142,9 @@ def blur_image(X: np.ndarray) -> np.ndarray:
 def image_from_url(url: str) -> np.ndarray:
     """Read an image as uint8 (H, W, 3) from a URL: ``http(s)://`` (downloaded with a timeout), ``file://``, a
     local path, ``sample:NAME`` (`vislab.images.SAMPLE_IMAGES`) or ``shapes:i`` (picture i of the shapes
-    stand-in). RGB always (vislab's reader: any mode, EXIF
-    orientation); the course returned imread's array (grayscale 2-d, RGBA 4 channels) or printed an error and
-    returned None. Any failure is one `ImageError` naming the URL."""
+    stand-in). RGB always (vislab's reader: any mode, EXIF orientation); the course returned imread's array
+    (grayscale 2-d, RGBA 4 channels) or printed an error and returned None. Any failure is one `ImageError`
+    naming the URL."""
     url = os.fspath(url)
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if url.startswith("shapes:"):
@@ -186,8 +187,8 @@ def _shapes_image(name: str) -> np.ndarray:
         i = int(name[len("shapes:"):])
     except ValueError:
         i = -1
-    if i < 0:
-        raise ImageError(f"{name}: not a shapes picture name (shapes:<index>)")
+    if not 0 <= i < MAX_SHAPES_INDEX:  # scene i is drawn after the i before it: bound the work
+        raise ImageError(f"{name}: not a shapes picture name (shapes:<index>, index below {MAX_SHAPES_INDEX})")
     from ..captioning.data import SHAPES_FEATURES
 
     # Scenes are drawn in order from one generator, so picture i is the same in any set of more than i pictures.
