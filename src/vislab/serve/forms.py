@@ -5,8 +5,8 @@
      "needs": "gan-train" | null, "positional": ["images"],
      "fields": [{"name", "type", "default", "choices", "help", "min", "max", "input", "required", "flag"}, ...]}
 
-type: int | float | bool | str | choice | image | images | checkpoint | class | list. Only the settings a form may
-set are listed (`capabilities.page_fields`).
+type: int | float | bool | str | choice | image | images | checkpoint | class | list (with choices: several of
+them). Only the settings a form may set are listed (`capabilities.page_fields`).
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ def form_field(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
     put = meta.get("input")
     if put:
         kind = put.partition(":")[0]
+    elif is_list:
+        kind = "list"  # with choices: several of them
     elif choices is not None:
         kind = "choice"
-    elif is_list:
-        kind = "list"
     else:
         kind = {int: "int", float: "float", bool: "bool"}.get(scalar, "str")
     default = registry.field_default(f)
