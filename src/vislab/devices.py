@@ -83,8 +83,10 @@ def rng_state() -> dict:
         "numpy_gauss": float(np_state[4]),
         "torch": torch.get_rng_state(),
     }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        # This process's GPU only: `get_rng_state_all` would start a CUDA context on every GPU of the machine
+        # (under torchrun, in every process), and a CPU run on a GPU machine would start one for nothing.
+        state["cuda"] = torch.cuda.get_rng_state()
     return state
 
 
@@ -97,7 +99,11 @@ def set_rng_state(state: dict) -> None:
     )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        cuda = state["cuda"]
+        if isinstance(cuda, (list, tuple)):  # checkpoints before issue 21: every GPU's state
+            torch.cuda.set_rng_state_all(cuda)
+        else:
+            torch.cuda.set_rng_state(cuda)
 
 
 def _python_state_to_tensor() -> torch.Tensor:
