@@ -21,10 +21,11 @@ from typing import Any
 
 from .errors import ConfigError
 
-FIELD_KEYS = ("help", "choices", "aliases", "flag", "short", "metavar", "cli", "page", "page_choices", "min", "max",
-              "input")
+FIELD_KEYS = ("help", "choices", "aliases", "flag", "short", "metavar", "flag_scale", "cli", "page", "page_choices",
+              "min", "max", "input")
 """Field metadata keys a front end reads (all optional): help; choices; aliases (other words for choices); flag
-(when not --name-with-dashes); short ("-n"); metavar; cli (False: no CLI flag); page (False: never settable from the
+(when not --name-with-dashes); short ("-n"); metavar; flag_scale (the flag's value is the setting times this:
+fool's --linf in 0-255 levels); cli (False: no CLI flag); page (False: never settable from the
 web page: paths, weights, devices, module:factory); page_choices (the page offers only these values); min / max
 (numbers); input ("image" | "images" | "checkpoint:<run kind>" | "folder" | "class")."""
 
@@ -190,6 +191,8 @@ def command_line(cap: Capability, settings: Any) -> str:
         if name in cap.positional or value is None or value == field_default(f):
             continue
         flag = f.metadata.get("flag") or "--" + name.replace("_", "-")
+        if "flag_scale" in f.metadata:
+            value = f"{value * f.metadata['flag_scale']:g}"
         if isinstance(value, bool):
             words += [flag] if value else [f"--no-{name.replace('_', '-')}"] if field_default(f) is True else []
         elif isinstance(value, (list, tuple)):

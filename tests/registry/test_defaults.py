@@ -72,3 +72,27 @@ def test_page_forms_never_offer_files_devices_or_code():
         assert not names & {"weights", "device", "output", "save_every", "resume", "data"}, (form["kind"], names)
         model = next((f for f in form["fields"] if f["name"] == "model"), None)
         assert model is None or (model["type"] == "choice" and all(":" not in m for m in model["choices"]))
+
+
+@pytest.mark.parametrize("name, values", [
+    ("fool", {"image": "sample:chelsea", "target": "stingray", "linf": 4 / 255, "max_iters": 7}),
+    ("dream", {"class_": "flamingo", "param": "pixel", "blur_sigma": 0.5}),
+    ("saliency", {"images": ["a.png", "b.png"], "method": "ig", "tol": 0.02}),
+    ("style", {"content": "c.png", "styles": ("a.png", "b.png"), "style_blend_weights": (0.25, 0.75),
+               "original_colors": True, "output": "x.png"}),
+    ("gan sample", {"n": 9, "raw": True}),
+])
+def test_the_recorded_command_runs_the_same_settings(name, values):
+    """`registry.command_line` (what run folders and the tour record) parsed by the CLI gives the settings back."""
+    import shlex
+
+    from vislab.cli.build import settings_of
+
+    cap = registry.get(name)
+    settings = cap.settings_class()(**values)
+    words = shlex.split(registry.command_line(cap, settings))
+    assert words[0] == "vislab"
+    args = build_parser().parse_args(words[1:])
+    again = settings_of(cap, args) if not name.startswith("gan") else cap.settings_class()(
+        **{f.name: getattr(args, f.name) for f in cap.fields()})
+    assert again == settings, registry.command_line(cap, settings)

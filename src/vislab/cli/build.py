@@ -5,7 +5,7 @@ A capability needs no CLI code. An optional module ``cli/<name>.py`` (``cli/gan_
 ``cli/saliency_eval.py`` for "saliency-eval")
 adds what really differs, by defining any of:
 
-    TYPES = {"linf": levels}        # setting -> argparse type, where the flag's units or words differ
+    TYPES = {"scales": scales_arg}  # setting -> argparse type, where the flag's words differ (units: flag_scale)
     OUT_HELP = "..."                # --out's help, where the command writes no folder by default
     def add_flags(parser): ...      # flags that are not settings (--json)
     def show(result, settings, args) -> int | None: ...   # what the command prints (default: the files written)
@@ -106,9 +106,11 @@ def _fmt(v: Any) -> str:
 
 
 def _scalar_type(f: dataclasses.Field, scalar: Any) -> Any:
-    aliases = f.metadata.get("aliases")
+    aliases, scale = f.metadata.get("aliases"), f.metadata.get("flag_scale")
     if aliases:
         return lambda s: aliases.get(s, s)
+    if scale:  # the flag counts in other units (--linf in 0-255 levels): the one place that converts
+        return lambda s: float(s) / scale
     return scalar if scalar in (int, float) else str
 
 

@@ -1,19 +1,10 @@
-"""vislab fool IMAGE --target CLASS : what the generated command (`cli.build`) adds: --linf in 0-255 levels, the
-summary line, exit status 1 when the image was not fooled."""
+"""vislab fool IMAGE --target CLASS : what the generated command (`cli.build`) prints, and exit status 1 when the
+image was not fooled (--linf counts 0-255 levels: the field's flag_scale)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
-
-
-def levels(s: str) -> float:
-    """--linf is given in 0-255 levels, as people count pixel changes; the library takes [0, 1] pixel units.
-    This is the one place that converts (the settings check the range)."""
-    return float(s) / 255
-
-
-TYPES = {"linf": levels}
 
 
 def show(result: Any, settings: Any, args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..backbones.settings import ModelSettings, check_count, check_texts
+from ..backbones.settings import IMAGES_FIELD, ModelSettings, check_count, check_texts
 from ..jobs import SettingError, check_choice, check_number, check_seed
 from .baselines import BASELINES, DEFAULT_BASELINE, RANDOM_BASELINES
 from .maps import METHODS
@@ -43,10 +43,7 @@ def check_class(name: str, value: Any, *, optional: bool = False) -> None:
 class SaliencySettings(ModelSettings):
     """Saliency maps of images for a class (None: each image's predicted class)."""
 
-    images: list[str] = field(metadata={
-        "help": "image files, or sample:NAME for a built-in photo",
-        "metavar": "IMAGE",
-        "input": "images"})
+    images: list[str] = field(metadata=IMAGES_FIELD)
     target: str | int | None = field(default=None, metadata={
         "help": "class name or index to explain (default: each image's predicted class)",
         "metavar": "CLASS",
@@ -138,7 +135,8 @@ class FoolSettings(ModelSettings):
                 "the library, in 0-255 levels on the command line (e.g. 4); default: no budget",
         "metavar": "EPS",
         "min": 0,
-        "max": 1})
+        "max": 1,
+        "flag_scale": 255})
     margin: float = field(default=0.01, metadata={
         "help": "stop once the target's logit leads every other class by this much",
         "min": 0})
