@@ -25,6 +25,7 @@ def main() -> None:
     ap.add_argument("--images", type=int, default=4)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=10, help="iterations of pgd and deepfool (cw: twice as many)")
     ap.add_argument("--torchattacks-deepfool", action="store_true", help="also time torchattacks' DeepFool")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -40,7 +41,7 @@ def main() -> None:
     m = attacks.PixelModel(bb)
     with torch.no_grad():
         y = bb.logits(x).argmax(dim=1)
-    cases = _cases(attacks, torchattacks, bb, m, x, y, args.torchattacks_deepfool)
+    cases = _cases(attacks, torchattacks, bb, m, x, y, args.steps, args.torchattacks_deepfool)
     print(f"{args.model}, {len(x)} images of {x.shape[-1]} px, {args.threads} threads, best of {args.repeats}")
     print(f"{'attack':<34} {'vislab s/img':>12} {'torchattacks':>12} {'speed ratio':>11} {'max |diff|':>10}")
     for name, ours, ref in cases:
@@ -91,8 +92,8 @@ def _model_and_images(name, n):
     return bb, quantize(torch.cat([bb.prepare(load_image(s)) for s in specs]))
 
 
-def _cases(attacks, ta, bb, m, x, y, ta_deepfool):
-    eps, alpha, steps = 4 / 255, 1 / 255, 10
+def _cases(attacks, ta, bb, m, x, y, steps, ta_deepfool):
+    eps, alpha = 4 / 255, 1 / 255
 
     def targeted(atk):
         atk.set_mode_targeted_by_label(quiet=True)
@@ -101,10 +102,10 @@ def _cases(attacks, ta, bb, m, x, y, ta_deepfool):
     t = (y + 1) % 1000
     cases = [
         ("fgsm eps 4/255", lambda: attacks.fgsm(bb, x, y, eps=eps), lambda: ta.FGSM(m, eps=eps)(x, y)),
-        ("pgd linf 10 steps, no random start",
+        (f"pgd linf {steps} steps, no random start",
          lambda: attacks.pgd(bb, x, y, eps=eps, alpha=alpha, steps=steps, random_init=False),
          lambda: ta.PGD(m, eps=eps, alpha=alpha, steps=steps, random_start=False)(x, y)),
-        ("pgd linf 10 steps, random start",
+        (f"pgd linf {steps} steps, random start",
          lambda: attacks.pgd(bb, x, y, eps=eps, alpha=alpha, steps=steps, seed=0),
          lambda: ta.PGD(m, eps=eps, alpha=alpha, steps=steps)(x, y)),
         ("pgd linf targeted, no random start",
@@ -115,14 +116,14 @@ def _cases(attacks, ta, bb, m, x, y, ta_deepfool):
          lambda: ta.PGDL2(m, eps=0.5, alpha=0.1, steps=steps, random_start=False)(x, y)),
         ("pgd linf, early stop (vislab only)",
          lambda: attacks.pgd(bb, x, y, eps=eps, alpha=alpha, steps=steps, seed=0, early_stop=True), None),
-        ("cw c=1, 20 steps", lambda: attacks.cw_l2(bb, x, y, c=1.0, steps=20, lr=0.01),
-         lambda: ta.CW(m, c=1.0, steps=20, lr=0.01)(x, y)),
-        ("deepfool 10 steps, top 10 classes", lambda: attacks.deepfool(bb, x, y, steps=10), None),
+        (f"cw c=1, {2 * steps} steps", lambda: attacks.cw_l2(bb, x, y, c=1.0, steps=2 * steps, lr=0.01),
+         lambda: ta.CW(m, c=1.0, steps=2 * steps, lr=0.01)(x, y)),
+        (f"deepfool {steps} steps, top 10 classes", lambda: attacks.deepfool(bb, x, y, steps=steps), None),
     ]
     if len(bb.classes) <= 10 or ta_deepfool:  # every class: one backward pass per class and step, in both
-        cases.append(("deepfool 10 steps, every class",
-                      lambda: attacks.deepfool(bb, x, y, steps=10, candidates=None),
-                      lambda: ta.DeepFool(m, steps=10)(x, y)))
+        cases.append((f"deepfool {steps} steps, every class",
+                      lambda: attacks.deepfool(bb, x, y, steps=steps, candidates=None),
+                      lambda: ta.DeepFool(m, steps=steps)(x, y)))
     return cases
 
 

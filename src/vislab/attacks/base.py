@@ -43,13 +43,16 @@ def prepare(images: torch.Tensor, labels: int | Sequence[int] | torch.Tensor) ->
     return x.clamp(0, 1), as_targets(labels, len(x), x.device)
 
 
-def loss_per_image(logits: torch.Tensor, labels: torch.Tensor, targeted: bool) -> torch.Tensor:
-    """The cross-entropy each image's attack climbs: away from its label, or (targeted) towards it.
+def batch_loss(logits: torch.Tensor, labels: torch.Tensor, targeted: bool, *, check: bool = True) -> torch.Tensor:
+    """The cross-entropy the attacks climb: away from the labels, or (targeted) down towards them.
 
-    Per image; the attacks average it over the batch as torchattacks does (the gradient is only used through
-    its sign or its direction, so the 1/N does not matter, and the float rounding matches)."""
-    check_targets(logits, labels)
-    ce = nn.functional.cross_entropy(logits, labels, reduction="none")
+    Averaged over the batch exactly as torchattacks does (``nn.CrossEntropyLoss()``): the gradient is used only
+    through its sign or direction, so the 1/N does not matter, and the same reduction gives the same float
+    rounding, hence the same signs of near-zero gradient components. `check`: that the labels index the logits
+    (once per attack is enough)."""
+    if check:
+        check_targets(logits, labels)
+    ce = nn.functional.cross_entropy(logits, labels)
     return -ce if targeted else ce
 
 
@@ -58,13 +61,13 @@ def input_grad(forward: Logits, x: torch.Tensor, labels: torch.Tensor, targeted:
     return logits_and_grad(forward, x, labels, targeted)[1]
 
 
-def logits_and_grad(forward: Logits, x: torch.Tensor, labels: torch.Tensor,
-                    targeted: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def logits_and_grad(forward: Logits, x: torch.Tensor, labels: torch.Tensor, targeted: bool, *,
+                    check: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
     """The logits at `x` (detached) and d(loss)/d(pixels), from one forward and one backward pass."""
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
         logits = forward(x)
-        (g,) = torch.autograd.grad(loss_per_image(logits, labels, targeted).mean(), x)
+        (g,) = torch.autograd.grad(batch_loss(logits, labels, targeted, check=check), x)
     return logits.detach(), g
 
 

@@ -69,7 +69,7 @@ def _run(forward: Logits, x0: torch.Tensor, y: torch.Tensor, x: torch.Tensor, ep
         if should_stop is not None and should_stop():
             break
         xa, x0a, ya = (x, x0, y) if active is None else (x[active], x0[active], y[active])
-        logits, g = logits_and_grad(forward, xa, ya, targeted)
+        logits, g = logits_and_grad(forward, xa, ya, targeted, check=k == 0)
         if active is not None:  # the fooled images keep their iterate; only the others step
             keep = ~fooled(logits, ya, targeted)
             active, xa, x0a, g = active[keep], xa[keep], x0a[keep], g[keep]
