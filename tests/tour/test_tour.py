@@ -15,7 +15,7 @@ from tests.conftest import assert_one_line_error
 from tests.report.fake_runs import parse
 from vislab import runs
 from vislab.errors import ConfigError
-from vislab.tour.steps import Settings
+from vislab.tour.steps import TourSettings
 
 
 def _ok_step(run_dir, s):
@@ -156,8 +156,8 @@ def test_fool_step_reports_what_the_saved_image_is(smoke_tour):
 
 
 def test_settings_pick_follows_the_level():
-    assert Settings(level="smoke").pick(full=3, quick=2, smoke=1) == 1
-    assert Settings(level="full").pick(full=3, quick=2, smoke=1) == 3
+    assert TourSettings(level="smoke").pick(full=3, quick=2, smoke=1) == 1
+    assert TourSettings(level="full").pick(full=3, quick=2, smoke=1) == 3
     with pytest.raises(Exception, match="unknown tour level"):
         tour.run_tour(None, level="huge")
 

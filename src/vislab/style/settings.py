@@ -285,7 +285,7 @@ class TextureSettings(SynthesisSettings):
 INVERT_DEFAULTS = InvertSettings()
 TEXTURE_DEFAULTS = TextureSettings()
 Settings = StyleSettings
-"""The name the course-style functions and the tour used for style transfer's settings."""
+"""The name the course-style functions (quality/style.py, notebooks) use for style transfer's settings."""
 
 
 def scale_sizes(image_size: int, scales: int) -> list[int]:

@@ -24,7 +24,7 @@ from .. import runs
 from ..devices import resolve_device, seed_everything
 from ..errors import ConfigError, VislabError
 from ..fileio import LOCK_NAME, write_json, write_text
-from .steps import Settings, StepFn, record_step
+from .steps import StepFn, TourSettings, record_step
 
 
 def steps() -> list[tuple[str, StepFn]]:
@@ -38,7 +38,7 @@ LEVELS = ("full", "quick", "smoke")
 """How much work each step does: "full" (the README figures), "quick" (``--quick``, ``make demo``), "smoke"
 (seconds per step; for tests)."""
 
-__all__ = ["run_tour", "redo_steps", "steps", "TourResult", "StepResult", "LEVELS", "Settings"]
+__all__ = ["run_tour", "redo_steps", "steps", "TourResult", "StepResult", "LEVELS", "TourSettings"]
 
 
 @dataclass
@@ -86,7 +86,7 @@ def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, dev
                                 "steps": [n for _, n, _ in chosen]})
     log = runs.MetricsLog(out_dir)
     result = TourResult(out_dir)
-    settings = Settings(level=level, seed=seed, device=dev)
+    settings = TourSettings(level=level, seed=seed, device=dev)
     t0 = time.perf_counter()
     try:
         for k, (i, name, fn) in enumerate(chosen, 1):
@@ -120,7 +120,8 @@ def redo_steps(out: str | Path, names: Sequence[str], *, device: str = "auto",
     tour = steps()
     _check_names(tour, names)
     say = say or _to_stderr
-    settings = Settings(level=config["level"], seed=int(config.get("seed", 0)), device=str(resolve_device(device)))
+    settings = TourSettings(level=config["level"], seed=int(config.get("seed", 0)),
+                            device=str(resolve_device(device)))
     done = []
     for i, (name, fn) in enumerate(tour, 1):
         if name in names:
@@ -160,7 +161,7 @@ def _write_page(out: Path) -> Path:
     return build_report([out], out / "index.html", title="vislab tour")
 
 
-def _run_step(run_dir: Path, name: str, fn: StepFn, settings: Settings) -> StepResult:
+def _run_step(run_dir: Path, name: str, fn: StepFn, settings: TourSettings) -> StepResult:
     run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(settings.seed)  # every step starts from the same seed, whichever steps ran before it
     t0, cpu0 = time.perf_counter(), time.process_time()

@@ -10,7 +10,7 @@ from .. import runs
 from ..errors import DataError
 from ..images import from_array, load_image, save_image
 from .annotate import labeled_grid, wrap
-from .steps import Settings, job_options
+from .steps import TourSettings, job_options
 
 SHOWN = 8
 """Test pictures shown with their captions (the first of the test split, as `captioning.data.write_samples`)."""
@@ -25,7 +25,7 @@ The 8 pictures shown are a small sample of that (3-5 of 8 right at these setting
 colour, kind or order). Measured with quality/tour_grid.py."""
 
 
-def caption(run_dir: Path, s: Settings) -> str:
+def caption(run_dir: Path, s: TourSettings) -> str:
     """Train an LSTM captioner (numpy engine) on the built-in shapes dataset, then caption its test images."""
     from ..captioning import checkpoint as cckpt
     from ..captioning import data as cdata
@@ -57,7 +57,7 @@ def caption(run_dir: Path, s: Settings) -> str:
     return "test_captions.png"
 
 
-def _caption_grid(data, records: list[dict], shown: list[int], run_dir: Path, s: Settings,
+def _caption_grid(data, records: list[dict], shown: list[int], run_dir: Path, s: TourSettings,
                   threshold: float) -> torch.Tensor:
     """The shown test pictures with their generated captions, each marked right (one of the picture's true
     captions) or wrong, and a photo, which the model has never seen the like of, with the warning it gets."""
@@ -80,7 +80,7 @@ def _caption_grid(data, records: list[dict], shown: list[int], run_dir: Path, s:
     return labeled_grid(pics, labels, size=160, ncol=3, font_size=12)
 
 
-def gan(run_dir: Path, s: Settings) -> str:
+def gan(run_dir: Path, s: TourSettings) -> str:
     """Train a DCGAN on MNIST when it is on disk (never downloaded here), else on the built-in 8x8 digits; the
     run folder gets fixed-noise sample grids along the way, the loss curves and a checkpoint, and demo.png: the
     shipped generator's MNIST digits beside this run's samples and losses."""

@@ -9,10 +9,10 @@ from pathlib import Path
 from .. import runs
 from ..images import SAMPLE_PHOTOS, load_image, save_image
 from .annotate import labeled_grid
-from .steps import Settings, job_options
+from .steps import TourSettings, job_options
 
 
-def classify(run_dir: Path, s: Settings) -> str:
+def classify(run_dir: Path, s: TourSettings) -> str:
     """Top-5 ImageNet classes of the built-in sample photos."""
     from ..backbones.classify_job import ClassifySettings, run
 
@@ -25,7 +25,7 @@ def classify(run_dir: Path, s: Settings) -> str:
     return "predictions.png"
 
 
-def saliency(run_dir: Path, s: Settings) -> str:
+def saliency(run_dir: Path, s: TourSettings) -> str:
     """Saliency maps of sample photos for their top class: gradients, SmoothGrad (full: integrated gradients
     too), one saliency run per method in a subfolder, and one overview grid."""
     from ..visualize.saliency_job import run

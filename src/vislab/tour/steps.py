@@ -2,7 +2,7 @@
 
 A step is ``fn(run_dir, settings) -> headline picture``: it calls one capability's public library API and
 fills its own run folder with ``config.json`` (holding the equivalent ``vislab ...`` command, so a reader can
-rerun it), ``metrics.jsonl`` and pictures. Work sizes come from `Settings.level`: "full" for the README
+rerun it), ``metrics.jsonl`` and pictures. Work sizes come from `TourSettings.level`: "full" for the README
 figures, "quick" for ``make demo``, "smoke" for the tests. Most steps are the generic `record_step`: the
 record's tour settings for the level, run through the capability's job.
 """
@@ -23,7 +23,7 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Settings:
+class TourSettings:
     level: str = "quick"
     seed: int = 0
     device: str = "cpu"
@@ -33,7 +33,7 @@ class Settings:
         return {"full": full, "quick": quick, "smoke": smoke}[self.level]
 
 
-StepFn = Callable[[Path, Settings], "str | None"]
+StepFn = Callable[[Path, TourSettings], "str | None"]
 """``fn(run_dir, settings) -> headline``: a step fills `run_dir` and may name the picture standing for it."""
 
 
@@ -45,7 +45,7 @@ def record_step(cap: Capability) -> StepFn:
     if cap.tour.step:
         return load(cap.tour.step)
 
-    def step(run_dir: Path, s: Settings) -> str | None:
+    def step(run_dir: Path, s: TourSettings) -> str | None:
         cls = cap.settings_class()
         names = {f.name for f in dataclasses.fields(cls)}
         values = {**{k: v for k, v in (("seed", s.seed), ("device", s.device)) if k in names},
