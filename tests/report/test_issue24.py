@@ -56,6 +56,7 @@ def test_per_image_values_are_a_table_not_curves(tmp_path, plotted):
     assert p.row("image") == ["image", "class", "target_prob", "top1_prob"]  # one row per image
     assert p.row("sample:chelsea") == ["sample:chelsea", "285", "0.62", "0.62"]
     assert p.row("sample:coffee") == ["sample:coffee", "967", "0.91", "0.91"]
+    assert p.row("logged") == ["logged", "2 rows, one per image"]  # not "steps"
 
 
 def test_stage_settings_are_a_table_and_the_losses_curves(tmp_path, plotted):
@@ -66,6 +67,7 @@ def test_stage_settings_are_a_table_and_the_losses_curves(tmp_path, plotted):
     assert p.row("1\u201310") == ["1\u201310", "0", "32", "48"]
     assert p.row("21\u201330") == ["21\u201330", "2", "128", "192"]
     assert p.row("final_total")[1] == "0.3"  # a value logged once: the metrics table
+    assert p.row("total")[0] == "total" and not any(r and r[0] == "scale" for r in p.rows)  # stages: once
 
 
 def test_series_rules():

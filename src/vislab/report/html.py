@@ -322,7 +322,9 @@ def _timing_table(r: RunInfo) -> str:
     if cpu is not None:
         rows.append(("CPU time", f"{_fmt_seconds(cpu)} (all threads)"))
     steps = [s for s in (finite_number(row.get("step")) for row in r.rows) if s is not None]
-    if steps:
+    if r.rows and all(is_item_row(row) for row in r.rows):  # a record per picture: its "step" is no progress
+        rows.append(("logged", f"{len(r.rows)} row{'s' * (len(r.rows) != 1)}, one per image"))
+    elif steps:
         rows.append(("steps logged", f"{len(r.rows)} rows, last step {_fmt_num(max(steps))}"))
         # Only for a real training log: a handful of rows (one per image, say) makes no meaningful rate.
         if len(r.rows) >= 10 and len(times) >= 2 and max(times) > min(times) and max(steps) > min(steps):
@@ -388,7 +390,7 @@ def _metrics_html(r: RunInfo) -> list[str]:
     if views.items:
         out.append(f"<h3>Per {views.item_columns[0] if views.item_columns else 'item'}</h3>{_items_table(views)}")
     rest = [row for row in r.rows if not is_item_row(row)]
-    series = numeric_series(rest)
+    series = {k: v for k, v in numeric_series(rest).items() if k not in views.stage_columns}  # shown as stages
     if series or other_values(rest):
         out.append(f"<h3>Metrics</h3>{_metrics_table(rest, series)}")
     return out
