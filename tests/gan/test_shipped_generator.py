@@ -9,6 +9,7 @@ import json
 import pytest
 import torch
 
+from tests.conftest import assert_one_line_error
 from vislab.gan import evaluate as ev
 from vislab.gan import sample, shipped
 from vislab.gan.checkpoint import open_generator
@@ -112,3 +113,18 @@ def test_library_sample_matches_the_demo_grid(tmp_path):
     assert load_image(figure).shape[0] == 3
     # The demo's grid is `gan sample`'s for the same seed: both draw the same noise from the same stream.
     assert torch.equal(load_image(run / SHIPPED_GRID), load_image(result.files["grid"]))
+
+
+@pytest.mark.parametrize("damage", ["missing", "not a checkpoint", "wrong shapes"])
+def test_an_unusable_asset_is_one_line_and_no_run(cli, tmp_path, monkeypatch, damage):
+    fake = tmp_path / "generator.pt"
+    if damage == "not a checkpoint":
+        fake.write_bytes(b"not a checkpoint")
+    elif damage == "wrong shapes":
+        state = torch.load(shipped.SHIPPED_PATH, weights_only=True)
+        state["config"]["noise_dim"] = 64  # the weights were made for 96
+        torch.save(state, fake)
+    monkeypatch.setattr(shipped, "SHIPPED_PATH", fake)
+    r = cli("gan", "sample", "-n", "4", "--device", "cpu", "--out", tmp_path / "run")
+    assert_one_line_error(r, "--checkpoint", str(fake))
+    assert not (tmp_path / "run").exists()
