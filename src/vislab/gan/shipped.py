@@ -1,7 +1,7 @@
 """The DCGAN MNIST generator that ships in vislab/assets: what `gan sample` and `gan eval` use with no checkpoint.
 
     g = open_shipped("cpu")                      # a `LoadedGenerator`, like `checkpoint.open_generator`'s
-    export_generator("runs/dcgan", SHIPPED_PATH, provenance={...}, rank=160)   # how the file was made
+    export_generator("runs/dcgan", SHIPPED_PATH, rank=128)   # how the file was made (quality/export_generator.py)
 
 The file holds the generator's weights only (no discriminator, optimizers or RNG states), in float16, read with
 ``torch.load(weights_only=True)``. The DCGAN generator has 6.7 M weights, 6.4 M of them in one 6272x1024 matrix:
