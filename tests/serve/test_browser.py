@@ -121,6 +121,8 @@ def start_every_tab(page: Page) -> tuple[list[str], dict[str, str]]:
     messages of the jobs the server refused."""
     tabs = [t for t in page.js("Array.from(document.querySelectorAll('#tabs button')).map(b => b.dataset.tab)")
             if t != "history"]
+    titles = page.js("Array.from(document.querySelectorAll('#tabs button')).map(b => b.textContent)")
+    assert len(set(titles)) == len(titles), titles
     for tab in tabs:
         page.js(f"document.querySelector('#tabs button[data-tab=\"{tab}\"]').click()")
         text = page.js(f"{panel(tab)}.innerText")
@@ -128,6 +130,9 @@ def start_every_tab(page: Page) -> tuple[list[str], dict[str, str]]:
         small = {} if tab in PURE_DEFAULTS else {**SMALL, **({"n": SMALL_N[tab]} if tab in SMALL_N else {})}
         for name, value in small.items():
             page.js(f"{{ const i = {panel(tab)}.querySelector('input[name={name}]'); if (i) i.value = {value} }}")
+        if small:  # lists of choices (methods to compare...): only the first
+            page.js(f"{panel(tab)}.querySelectorAll('.choices input').forEach(b => {{"
+                    " b.checked = b === b.closest('.boxes').querySelector('input'); })")
         if tab == "caption":  # the tiny captioner trained on shapes: a photo is out of its domain
             page.js(f"{panel(tab)}.querySelector('select[name=checkpoint]').value = 'cap'")
         page.js(f"{panel(tab)}.querySelector('button[type=submit]').click()")

@@ -15,6 +15,7 @@ READ_FORMS = """Array.from(document.querySelectorAll('form[data-kind]')).map(f =
     const i = d.querySelector('[name]');
     return {name: d.dataset.name, type: d.dataset.type,
             refs: d.refs ? d.refs.map(r => r.ref) : null,
+            chosen: d.classList.contains('choices') ? d.read() : null,
             value: i ? (i.type === 'checkbox' ? i.checked : i.value) : null,
             choice: i && i.tagName === 'SELECT' && d.dataset.type === 'choice' ? i.selectedIndex : null};
   })}))"""
@@ -42,6 +43,8 @@ def check_field(kind: str, spec: dict, shown: dict, default) -> None:
         named = [v for v in (default if isinstance(default, (list, tuple)) else [default]) if v]
         assert shown["refs"] == list(named) if named else all(r.startswith("sample:") for r in shown["refs"]), \
             (kind, spec["name"], shown, default)
+    elif shown["chosen"] is not None:  # a list of choices: the boxes ticked
+        assert shown["chosen"] == list(default), (kind, spec["name"], shown, default)
     elif shown["type"] == "checkpoint":  # "" is the model the library uses when the setting keeps its default
         assert shown["value"] == "", (kind, shown)
     elif shown["choice"] is not None:

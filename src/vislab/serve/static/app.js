@@ -21,7 +21,7 @@ const WORDS = { // setting, choice and number names as a person reads them
   final_tv: "final smoothness loss", loss: "loss", tv: "smoothness", psnr: "PSNR (dB)", ssim: "SSIM",
   target_prob: "target probability", predicted_prob: "predicted probability", mnist_score: "MNIST score",
   frechet_distance: "Fréchet distance", prob: "probability", fooled: "fooled", images: "images",
-  image: "picture", content: "photo", style: "texture", styles: "style paintings", result: "result", grid: "samples", heatmap: "heatmap", overlay: "overlay", figure: "figure",
+  result: "result", grid: "samples", heatmap: "heatmap", overlay: "overlay", figure: "figure",
   gan: "GAN", "gan sample": "GAN sample", "gan-sample": "GAN sample", "gan eval": "GAN score",
   "gan-eval": "GAN score", modes: "digit classes seen", real_test_score: "score of real test digits",
   classifier_test_accuracy: "scorer's test accuracy", generator: "generator", dataset: "data", score: "measure",
@@ -29,6 +29,7 @@ const WORDS = { // setting, choice and number names as a person reads them
   l2: "L2 change", success: "fooled", iterations: "iterations", index: "class index", name: "class",
 };
 const ROLE_WORDS = {image: "result", result: "result"}; // a job's output file roles
+const FIELD_WORDS = {image: "picture", content: "photo", style: "texture", styles: "style paintings"};
 let INFO = null;
 const TABS = {}; // tab id -> {form, box, spec}
 
@@ -51,7 +52,9 @@ async function api(method, url, body, headers) {
 }
 
 function words(name) { return WORDS[name] || String(name).replace(/[_-]+/g, " "); }
-function title(name) { const w = words(name); return w.charAt(0).toUpperCase() + w.slice(1); }
+function fieldWords(name) { return FIELD_WORDS[name] || words(name); }
+function capital(w) { return w.charAt(0).toUpperCase() + w.slice(1); }
+function title(name) { return capital(words(name)); }
 
 function fmt(v) { // 3 significant digits; whole numbers as they are
   if (typeof v !== "number" || !isFinite(v)) return String(v);
@@ -105,12 +108,12 @@ function picker(field) {
   div.refs = [];
   const thumbs = el("div", {class: "thumbs"});
   const error = el("div", {class: "error"});
-  const file = el("input", {type: "file", accept: "image/*", "aria-label": `upload ${words(field.name)}`});
+  const file = el("input", {type: "file", accept: "image/*", "aria-label": `upload ${fieldWords(field.name)}`});
   if (multiple) file.multiple = true;
   const sample = el("select", {class: "sample", "aria-label": "built-in samples"},
     el("option", {value: "", text: "or a built-in sample..."}), ...INFO.samples.map((s) => el("option", {value: s, text: s.replace(/_/g, " ")})));
   const drop = el("div", {class: "drop"}, el("span", {text: "Drop a picture here, or"}), file, sample);
-  div.append(el("span", {class: "label", text: title(field.name)}), drop, thumbs, error);
+  div.append(el("span", {class: "label", text: capital(fieldWords(field.name))}), drop, thumbs, error);
   if (field.help) div.append(el("small", {class: "help", text: field.help}));
   const show = () => thumbs.replaceChildren(...div.refs.map((r, i) => {
     const x = el("button", {type: "button", class: "remove", title: "remove", text: "x"});
@@ -144,7 +147,7 @@ function picker(field) {
   drop.ondrop = async (ev) => { ev.preventDefault(); drop.classList.remove("over"); for (const f of ev.dataTransfer.files) await send(f); };
   div.read = () => {
     const refs = div.refs.map((r) => r.ref);
-    if (!refs.length) throw new Error(`choose a picture for ${words(field.name)}`);
+    if (!refs.length) throw new Error(`choose a picture for ${fieldWords(field.name)}`);
     return multiple ? refs : refs[0];
   };
   div.reset();
@@ -187,13 +190,13 @@ function plainInput(field) {
     if (d != null) input.value = String(d); else input.placeholder = "(automatic)";
   } else {
     input = el("input", {...attrs, type: "text"});
-    if (t === "class") { input.setAttribute("list", "class-names"); if (d == null) input.placeholder = "(the predicted class)"; }
     if (t === "list" && Array.isArray(d)) input.value = d.join(", ");
     else if (d != null) input.value = String(d);
     else input.placeholder = "(automatic)";
+    if (t === "class") { input.setAttribute("list", "class-names"); if (d == null) input.placeholder = "(the predicted class)"; }
   }
   if (field.required && field.type === "class" && d == null) input.value = CLASS_EXAMPLE;
-  const label = el("label", {class: t === "bool" ? "check" : ""}, el("span", {text: title(field.name)}), input);
+  const label = el("label", {class: t === "bool" ? "check" : ""}, el("span", {text: capital(fieldWords(field.name))}), input);
   return el("div", {class: "field", "data-name": field.name, "data-type": t}, label,
     field.help ? el("small", {class: "help", text: field.help}) : null);
 }
@@ -209,7 +212,27 @@ function readInput(field, input) { // the setting's value, or undefined to leave
   return v;
 }
 
+function choiceList(field) { // a list setting with choices: one checkbox per choice
+  const d = Array.isArray(field.default) ? field.default : [];
+  const boxes = field.choices.map((c) => {
+    const box = el("input", {type: "checkbox", value: String(c)});
+    box.checked = d.includes(c);
+    box.choice = c;
+    return el("label", {class: "check"}, el("span", {text: words(c)}), box);
+  });
+  const div = el("div", {class: "field choices", "data-name": field.name, "data-type": "list"},
+    el("span", {class: "label", text: capital(fieldWords(field.name))}), el("div", {class: "boxes"}, ...boxes),
+    field.help ? el("small", {class: "help", text: field.help}) : null);
+  div.read = () => {
+    const chosen = boxes.map((b) => b.querySelector("input")).filter((i) => i.checked).map((i) => i.choice);
+    if (!chosen.length) throw new Error(`choose at least one of ${fieldWords(field.name)}`);
+    return chosen;
+  };
+  return div;
+}
+
 function fieldFor(field, spec) {
+  if (field.type === "list" && Array.isArray(field.choices)) return choiceList(field);
   if (field.type === "image" || field.type === "images") return picker(field);
   if (field.type === "checkpoint") return checkpointField(field, spec);
   return plainInput(field);
@@ -231,8 +254,8 @@ function argText(field, value) {
   return Array.isArray(value) ? value.map(one).join(",") : one(value);
 }
 
-function commandFor(tab, settings) {
-  const parts = ["vislab", ...tab.spec.name.replace(/-/g, " ").split(" ")];
+function commandFor(tab, settings) { // as vislab.registry.command_line writes it
+  const parts = ["vislab", ...tab.spec.name.split(" ")];
   for (const name of tab.spec.positional || []) {
     const f = tab.fields.find((x) => x.name === name);
     if (f && settings[name] !== undefined) parts.push(...[].concat(settings[name]).map((x) => argText(f, x)));
@@ -241,9 +264,9 @@ function commandFor(tab, settings) {
     const v = settings[f.name];
     if (v === undefined || (tab.spec.positional || []).includes(f.name)) continue;
     if (JSON.stringify(v) === JSON.stringify(f.default)) continue;
-    const flag = f.flag || `--${f.name.replace(/_$/, "").replace(/_/g, "-")}`;
-    if (f.type === "bool") { if (v) parts.push(flag); continue; }
-    parts.push(flag, argText(f, v));
+    const flag = f.flag || `--${f.name.replace(/_/g, "-")}`;
+    if (f.type === "bool") { if (v) parts.push(flag); else if (f.default === true) parts.push(`--no-${f.name.replace(/_/g, "-")}`); continue; }
+    parts.push(flag, f.flag_scale && typeof v === "number" ? fmt(v * f.flag_scale) : argText(f, v));
   }
   return parts.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(" ");
 }
@@ -268,6 +291,7 @@ function scalePlan(tab, settings) {
 
 function stepWords(tab, job, settings) {
   const n = job.numbers || {}, step = job.step || 0, total = job.total;
+  if (!step && !total) return "starting";
   if (n.scale != null && n.scales != null) {
     return `scale ${n.scale}/${n.scales} · iteration ${n.iteration ?? step}${n.iterations ? "/" + n.iterations : ""}`;
   }
@@ -289,12 +313,13 @@ function stepWords(tab, job, settings) {
   return total ? `${unit} ${step}/${total}` : `${unit} ${step}`;
 }
 
-function etaText(box, job) {
+function etaText(box, job, upperBound) { // from the pace seen on this page; a bound when the total is a most
   const now = performance.now() / 1000, step = job.step || 0;
   if (box.t0 == null || step < box.step0) { box.t0 = now; box.step0 = step; }
   const rate = (step - box.step0) / (now - box.t0);
   if (!job.total || !(rate > 0) || now - box.t0 < 1) return "";
-  return ` · ETA ${clock((job.total - step) / rate)}`;
+  const left = clock((job.total - step) / rate);
+  return upperBound ? ` · at most ${left} left` : ` · ETA ${left}`;
 }
 
 function isProb(name) { return /(^|_)prob(_|$)/.test(name); }
@@ -331,6 +356,7 @@ async function submit(tab, ev) {
       {"Content-Type": "application/json"});
     saveJob(tab.id, {id: job.id, settings});
     follow(tab, job, settings);
+    if (window.innerWidth < 760) tab.box.scrollIntoView({behavior: "smooth"}); // one column: the job is below
   } catch (e) {
     tab.box.append(el("p", {class: "error", text: unhash(e.message)}));
     if (settings) tab.box.append(commandView(tab, null, settings));
@@ -351,7 +377,10 @@ function follow(tab, job, settings) {
 function stateLine(tab, job, settings) {
   const head = el("p", {class: `state state-${job.state}`});
   if (job.state === "queued") head.textContent = `Waiting: place ${job.position} in the queue`;
-  else if (job.state === "running") head.textContent = `Running: ${stepWords(tab, job, settings)}${etaText(tab.box, job)}`;
+  else if (job.state === "running") {
+    const what = stepWords(tab, job, settings);
+    head.textContent = `Running: ${what}${etaText(tab.box, job, what.includes("at most"))}`;
+  }
   else if (job.state === "ok") head.textContent = job.finished && job.started ? `Done in ${clock(job.finished - job.started)}` : "Done";
   else head.textContent = `${title(job.state)}${job.message ? ": " + unhash(job.message) : ""}`;
   return head;
@@ -391,7 +420,7 @@ function inputsOf(fields, settings) {
     if (f.type !== "image" && f.type !== "images") continue;
     for (const spec of [].concat((settings || {})[f.name] ?? [])) {
       const p = inputPicture(spec);
-      if (p) out.push({url: p.url, label: `${words(f.name)}: ${p.label}`, cls: "input"});
+      if (p) out.push({url: p.url, label: `${fieldWords(f.name)}: ${p.label}`, cls: "input"});
     }
   }
   return out;
@@ -414,7 +443,7 @@ function tableView(rows) {
 async function captionPictures(run) { // each picture with its caption and, for an unfamiliar one, why to doubt it
   const rows = await fetch(`/runs/${run}/captions.json`).then((r) => (r.ok ? r.json() : [])).catch(() => []);
   return rows.filter((r) => r && r.picture).map((r) => ({
-    url: `/runs/${run}/${r.picture}`, label: `“${r.caption}”`, cls: "output",
+    url: `/runs/${run}/${r.picture}`, label: `${shownName(r.image || "")}: “${r.caption}”`, cls: "output",
     note: r.warning ? `This picture is ${r.warning}.` : ""}));
 }
 
