@@ -3,7 +3,8 @@
 
     {"name": "gan sample", "kind": "gan-sample", "summary": ..., "group": "generate", "show": "images",
      "needs": "gan-train" | null, "positional": ["images"],
-     "fields": [{"name", "type", "default", "choices", "help", "min", "max", "input", "required", "flag"}, ...]}
+     "fields": [{"name", "type", "default", "choices", "help", "min", "max", "input", "required", "flag",
+                 "flag_scale"}, ...]}
 
 type: int | float | bool | str | choice | image | images | checkpoint | class | list (with choices: several of
 them). Only the settings a form may set are listed (`capabilities.page_fields`).
@@ -53,4 +54,4 @@ def form_field(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
     return {"name": f.name, "type": kind, "default": list(default) if isinstance(default, tuple) else default,
             "choices": list(choices) if choices is not None else None, "help": meta.get("help", ""),
             "min": meta.get("min"), "max": meta.get("max"), "input": put, "required": registry.required(f),
-            "flag": meta.get("flag")}  # positional and flag: the page shows the equivalent command
+            "flag": meta.get("flag"), "flag_scale": meta.get("flag_scale")}  # for the page's equivalent command
