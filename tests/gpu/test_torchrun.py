@@ -71,4 +71,5 @@ def test_more_processes_than_gpus_are_refused_in_one_line(tmp_path):
     assert proc.returncode != 0
     errors = [line for line in proc.stderr.splitlines() if line.startswith("vislab: error:")]
     assert errors and all(f"torchrun started {n} processes" in e for e in errors), proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr.split("torch.distributed.elastic")[0]
+    # (torchrun itself then prints its ChildFailedError traceback; the processes print one line each)
+    assert proc.stderr.count("Traceback") <= 1, proc.stderr[-3000:]
