@@ -43,29 +43,40 @@ class FeatureSpec:
     image_size: int = 224  # shorter side resized to this, then centre-cropped square
     layer: str | None = None  # None: the penultimate representation (`Backbone.pooled_features`)
     grid: tuple[int, int] = (1, 1)  # average-pool `layer` over rows x cols cells, so features keep "where"
+    spatial: bool = False  # keep the grid's cells apart: (N, L * C) position-major, for attention (L = rows x cols)
 
     def as_dict(self) -> dict:
-        return {"backbone": self.backbone, "weights": self.weights, "image_size": self.image_size,
-                "layer": self.layer, "grid": list(self.grid)}
+        d = {"backbone": self.backbone, "weights": self.weights, "image_size": self.image_size,
+             "layer": self.layer, "grid": list(self.grid)}
+        return {**d, "spatial": True} if self.spatial else d  # older readers never see the key
+
+    @property
+    def positions(self) -> int:
+        """L, the feature vectors per image that attention chooses among (1 for pooled features)."""
+        return self.grid[0] * self.grid[1] if self.spatial else 1
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureSpec:
         """The spec a checkpoint recorded (a malformed one is a `CheckpointError`)."""
         try:
             spec = cls(d["backbone"], d.get("weights"), d["image_size"], d.get("layer"),
-                       tuple(d.get("grid", (1, 1))))
+                       tuple(d.get("grid", (1, 1))), d.get("spatial", False))
         except (KeyError, TypeError, AttributeError):
             raise CheckpointError(f"feature spec {str(d)[:80]} is malformed") from None
         ok = (isinstance(spec.backbone, str) and isinstance(spec.weights, (str, type(None)))
               and isinstance(spec.layer, (str, type(None))) and _whole(spec.image_size, 1, 1 << 14)
+              and isinstance(spec.spatial, bool) and (spec.layer is not None or not spec.spatial)
               and len(spec.grid) == 2 and all(_whole(g, 1, 1 << 10) for g in spec.grid))
         if not ok:
             raise CheckpointError(f"feature spec {str(d)[:80]} is malformed")
         return spec
 
     def __call__(self, bb: backbones.Backbone, images: torch.Tensor) -> torch.Tensor:
-        """Feature vectors (N, D) of a batch of views in [0, 1]."""
+        """Feature vectors (N, D) of a batch of views in [0, 1]; spatial: (N, L * C), cell by cell (row-major),
+        each cell's C channels together."""
         if self.layer is None:
+            if self.spatial:
+                raise SettingError("feature_layer", "must be given for spatial features (attention)")
             if self.grid != (1, 1):
                 raise SettingError("feature_grid", "needs feature_layer (penultimate features are pooled)")
             return bb.pooled_features(images)
@@ -75,7 +86,8 @@ class FeatureSpec:
             raise SettingError("feature_layer", f"{self.layer!r}: {e}") from None
         if fmap.dim() != 4:
             raise SettingError("feature_layer", f"{self.layer} gives {tuple(fmap.shape)}, not a feature map")
-        return F.adaptive_avg_pool2d(fmap, self.grid).flatten(1)
+        pooled = F.adaptive_avg_pool2d(fmap, self.grid)
+        return pooled.permute(0, 2, 3, 1).flatten(1) if self.spatial else pooled.flatten(1)
 
 
 def _whole(v: object, lo: int, hi: int) -> bool:
@@ -141,11 +153,14 @@ def _cache_path(what: list, spec: FeatureSpec) -> Path:
     if spec.weights:
         w = Path(spec.weights)
         weights = [str(w.resolve()), w.stat().st_size, w.stat().st_mtime_ns] if w.is_file() else spec.weights
-    blob = json.dumps([spec.backbone, weights, spec.image_size, spec.layer, spec.grid, what],
+    # Pooled features keep their old keys; spatial ones add a kind to the key and the file name.
+    kind = ["spatial"] if spec.spatial else []
+    blob = json.dumps([spec.backbone, weights, spec.image_size, spec.layer, spec.grid, what, *kind],
                       default=str).encode()
     key = hashlib.sha256(blob).hexdigest()[:24]
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in spec.backbone)
-    return cache_dir("captioning", "features") / f"{safe}-{spec.image_size}-{key}.npy"
+    suffix = "-spatial" if spec.spatial else ""
+    return cache_dir("captioning", "features") / f"{safe}-{spec.image_size}-{key}{suffix}.npy"
 
 
 @torch.no_grad()
