@@ -27,7 +27,12 @@ Each code cell is reported as
 
 ``--stand-ins``: where the COCO files are absent, `load_coco_data` is `vislab.cs231n.coco_utils.shapes_data`
 (the course's dict from vislab's shapes captioning data), so the captioning notebooks' training and sampling
-cells run (marked ``ok*``). Exit status 1 when any cell is ``vislab``.
+cells run; and where torchvision cannot import, the NetworkVisualization notebooks get a minimal ``torchvision``
+whose ``models.squeezenet1_1`` is vislab's SqueezeNet 1.1 (weights file) or else EfficientNet-Lite0 taking
+SqueezeNet-normalized images, and whose ``transforms`` are the six the 2019 notebook's preprocess cells use.
+Cells on stand-ins are marked ``ok*``. (The style notebooks compare SqueezeNet features with stored answers and
+the GAN notebooks train on MNIST for minutes: they keep torchvision missing.) Exit status 1 when any cell is
+``vislab``.
 """
 
 from __future__ import annotations
@@ -296,7 +301,8 @@ def _check_values(output: str, limits: dict[str, float]) -> tuple[bool, list[str
     return good, notes
 
 
-def run_notebook(path: Path, *, answers: bool, stand_in: bool, cell_timeout: int) -> list[CellResult]:
+def run_notebook(path: Path, *, answers: bool, stand_in: bool, cell_timeout: int,
+                 model_stand_in: bool = False) -> list[CellResult]:
     import matplotlib.pyplot as plt
 
     nb = json.loads(path.read_text())
@@ -348,7 +354,8 @@ def run_notebook(path: Path, *, answers: bool, stand_in: bool, cell_timeout: int
         else:
             good, notes = _check_values(out.getvalue() + _final_losses(src, ns, limits), limits)
             status = "ok" if good else "vislab"
-            if status == "ok" and stand_in and _uses_stand_in(src):
+            if status == "ok" and ((stand_in and _uses_stand_in(src)) or
+                                   (model_stand_in and re.search(r"\bmodel\b", src))):
                 status = "ok*"
             results.append(CellResult(i, status, "; ".join(notes), seconds, notes))
         new_stubs = stub_functions(src)
@@ -401,6 +408,86 @@ def coco_stand_in(enabled: bool):
         yield active
     finally:
         coco_utils.load_coco_data = real
+
+
+def _squeezenet1_1(pretrained: bool = False, **kwargs):
+    """The stand-in's ``torchvision.models.squeezenet1_1``: vislab's SqueezeNet 1.1 when a weights file is found
+    (`vislab.cs231n.style_transfer_pytorch.squeezenet_weights`), else vislab's default backbone
+    (EfficientNet-Lite0, offline) taking SqueezeNet-normalized images to ImageNet logits."""
+    from torch import nn
+
+    from vislab import backbones
+    from vislab.backbones import squeezenet
+    from vislab.cs231n import style_transfer_pytorch as st
+
+    weights = st.squeezenet_weights()
+    if weights:
+        return squeezenet.build(weights, download=False).eval()
+    bb = backbones.load(backbones.DEFAULT)
+    return nn.Sequential(st._Renormalize(bb.mean, bb.std), bb.model).eval()
+
+
+def _transforms():
+    """The six torchvision transforms the 2019 notebooks' preprocess / deprocess cells use, on PIL images and
+    tensors as torchvision's (Resize: shorter side, PIL bilinear; ToPILImage: ``(255 x).byte()``)."""
+    import types
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from vislab.cs231n.image_utils import _shorter_side_to
+
+    def compose(fs):
+        def run(x):
+            for f in fs:
+                x = f(x)
+            return x
+        return run
+
+    def normalize(mean, std):
+        return lambda x: (x - torch.tensor(mean, dtype=x.dtype).view(-1, 1, 1)) / \
+            torch.tensor(std, dtype=x.dtype).view(-1, 1, 1)
+
+    def to_tensor(im):
+        return torch.from_numpy(np.asarray(im.convert("RGB"), np.float32) / 255).permute(2, 0, 1)
+
+    return types.SimpleNamespace(
+        Compose=compose, Resize=lambda size: (lambda im: _shorter_side_to(im, size)), ToTensor=lambda: to_tensor,
+        Normalize=normalize, Lambda=lambda f: f,
+        ToPILImage=lambda: (lambda x: Image.fromarray(x.detach().mul(255).byte().permute(1, 2, 0).numpy())))
+
+
+@contextlib.contextmanager
+def torchvision_stand_in(enabled: bool):
+    """A minimal ``torchvision`` (models.squeezenet1_1, transforms) while a notebook runs, when asked and the
+    real one cannot import; yields whether it is in place."""
+    import types
+
+    try:
+        import torchvision  # noqa: F401
+        real = True
+    except Exception:  # not installed, or built for another torch
+        real = False
+    if not enabled or real:
+        yield False
+        return
+    tv = types.ModuleType("torchvision")
+    tv.models = types.ModuleType("torchvision.models")
+    tv.models.squeezenet1_1 = _squeezenet1_1
+    tv.transforms = types.ModuleType("torchvision.transforms")
+    tv.transforms.__dict__.update(vars(_transforms()))
+    mods = {"torchvision": tv, "torchvision.models": tv.models, "torchvision.transforms": tv.transforms}
+    saved = {k: sys.modules.get(k) for k in mods}
+    sys.modules.update(mods)
+    try:
+        yield True
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
 
 
 def release_folder(arg: str, tmp: Path) -> Path:
@@ -458,10 +545,12 @@ def main() -> int:
                     continue
                 os.chdir(folder)
                 try:
-                    with coco_stand_in(args.stand_ins) as active:
+                    netvis = name.startswith("NetworkVisualization")
+                    with coco_stand_in(args.stand_ins) as active, \
+                            torchvision_stand_in(args.stand_ins and netvis) as tv_stand_in:
                         uses_coco = "load_coco_data" in path.read_text()
                         results = run_notebook(path, answers=args.answers, stand_in=active and uses_coco,
-                                               cell_timeout=args.cell_timeout)
+                                               cell_timeout=args.cell_timeout, model_stand_in=tv_stand_in)
                 finally:
                     os.chdir(here)
                 print(report(f"{Path(arg).name} {name}", results), flush=True)

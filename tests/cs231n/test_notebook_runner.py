@@ -72,3 +72,25 @@ def test_a_notebook_run_classifies_each_cell(runner, tmp_path):
                    (7, "todo"), (8, "vislab"), (9, "ok")]
     answered = runner.run_notebook(path, answers=True, stand_in=False, cell_timeout=60)
     assert [r.status for r in answered if r.index == 7] == ["ok"]  # vislab.cs231n.gan_pytorch.sample_noise
+
+
+def test_the_2019_notebooks_torchvision_preprocess_on_the_stand_in_is_vislabs(runner):
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from vislab.cs231n.image_utils import SQUEEZENET_MEAN, SQUEEZENET_STD
+    from vislab.cs231n.net_visualization_pytorch import deprocess, preprocess, rescale
+
+    T = runner._transforms()
+    # the 2019 NetVis notebook's own cell, verbatim but for the T namespace
+    nb_pre = T.Compose([T.Resize(224), T.ToTensor(),
+                        T.Normalize(mean=SQUEEZENET_MEAN.tolist(), std=SQUEEZENET_STD.tolist()),
+                        T.Lambda(lambda x: x[None])])
+    nb_de = T.Compose([T.Lambda(lambda x: x[0]), T.Normalize(mean=[0, 0, 0], std=(1.0 / SQUEEZENET_STD).tolist()),
+                       T.Normalize(mean=(-SQUEEZENET_MEAN).tolist(), std=[1, 1, 1]), T.Lambda(rescale),
+                       T.ToPILImage()])
+    img = Image.fromarray(np.random.default_rng(0).integers(0, 256, (240, 300, 3), dtype=np.uint8))
+    x = nb_pre(img)
+    assert x.shape == (1, 3, 224, 280) and torch.allclose(x, preprocess(img), atol=1e-6)
+    assert np.array_equal(np.asarray(nb_de(x)), np.asarray(deprocess(x)))
