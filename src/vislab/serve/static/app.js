@@ -532,9 +532,10 @@ async function showRun(r) {
     fetch(`/runs/${r.id}/config.json`).then((x) => (x.ok ? x.json() : {})).catch(() => ({}))]);
   const tab = tabOfKind(r.kind);
   const box = el("div", {});
-  const cmd = cfg && typeof cfg.command === "string" && !cfg.command.includes("serve (") ? cfg.command : "";
+  const given = cfg && typeof cfg.command === "string" && !cfg.command.includes("serve (") ? cfg.command : "";
+  const cmd = given || (tab && cfg && cfg.config ? commandFor(tab, cfg.config) : "");
   document.getElementById("history-view").replaceChildren(el("h3", {text: `${title(r.kind)}: ${r.id}`}),
-    cmd ? el("p", {}, el("code", {text: unhash(cmd)})) : null, box);
+    ...(cmd ? [el("p", {class: "command"}, el("code", {text: unhash(cmd)}))] : []), box);
   await showResult(box, v, tab || {fields: [], spec: {name: r.kind}}, (cfg && cfg.config) || {}, r.id);
 }
 
