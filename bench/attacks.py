@@ -84,6 +84,7 @@ def _model_and_images(name, n):
             bb = backbones.load("tests.visualize.tiny_classifier:build")
         else:  # 10 classes: torchattacks' DeepFool (a backward pass per class) in seconds
             from tests.attacks.conftest import FirstTen
+
             from vislab.backbones.backbone import Backbone
             from vislab.backbones.custom import IMAGENET_MEAN, IMAGENET_STD
 
