@@ -4,7 +4,8 @@ gets it as `PixelModel`, an nn.Module on [0, 1] images), images, budget, steps a
     .venv/bin/python bench/attacks.py [--model efficientnet_lite0|tiny] [--images 4] [--repeats 3] [--threads 2]
 
 Prints per attack the time per image of each library (the best of --repeats interleaved runs: the least
-disturbed by other processes), the speed ratio vislab/torchattacks (torchattacks' time / vislab's; > 1: vislab
+disturbed by other processes, and past one-time set-up such as the first torch.optim step in a process, which
+costs torchattacks' CW seconds; keep --repeats >= 2), the speed ratio vislab/torchattacks (torchattacks' time / vislab's; > 1: vislab
 is faster) and how far the two results are apart (max |pixel difference|; the deterministic attacks agree to
 float rounding). DeepFool: torchattacks takes one backward pass per class per step (1000 for ImageNet), so on
 an ImageNet model it is timed only with --torchattacks-deepfool; vislab's own default (the paper's 10 candidate
