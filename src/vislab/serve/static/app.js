@@ -476,7 +476,7 @@ function tabId(name) { return String(name).replace(/[^a-z0-9]+/gi, "-").toLowerC
 
 function buildTab(spec) {
   const id = tabId(spec.name);
-  const fields = (spec.fields || []).filter((f) => f.page !== false);
+  const fields = orderFields(spec);
   const form = el("form", {"data-kind": kindOf(spec)});
   if (spec.summary) form.append(el("p", {class: "summary", text: spec.summary}));
   const tab = {id, spec, fields, form, box: el("div", {class: "job"})};
@@ -492,12 +492,23 @@ function buildTab(spec) {
   return el("button", {"data-tab": id, type: "button", title: spec.summary || "", text: title(spec.name)});
 }
 
-const INPUT_TYPES = ["image", "images", "checkpoint", "class", "choice"];
-function isAdvanced(tab, f) { // the schema may say; else the inputs and the first four numbers show, the rest fold
+const INPUT_TYPES = ["image", "images", "checkpoint", "class"];
+const FOLDED = ["seed", "model", "raw"];
+function orderFields(spec) { // what the job works on first (the command's positional inputs), then the rest
+  const fields = (spec.fields || []).filter((f) => f.page !== false);
+  const rank = (f) => {
+    const p = (spec.positional || []).indexOf(f.name);
+    return p >= 0 ? p : INPUT_TYPES.includes(f.type) ? 50 : f.name === "method" ? 60 : 100;
+  };
+  return fields.map((f, i) => [f, i]).sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1]).map((x) => x[0]);
+}
+
+function isAdvanced(tab, f) { // the schema may say; else the inputs and the next four settings show, the rest fold
   if (f.advanced != null) return f.advanced;
-  if (["seed", "model", "raw"].includes(f.name)) return true;
-  if (INPUT_TYPES.includes(f.type)) return false;
-  return tab.fields.filter((x) => !INPUT_TYPES.includes(x.type) && !["seed", "model", "raw"].includes(x.name)).indexOf(f) >= 4;
+  if (FOLDED.includes(f.name)) return true;
+  if (INPUT_TYPES.includes(f.type) || f.name === "method") return false;
+  return tab.fields.filter((x) => !INPUT_TYPES.includes(x.type) && x.name !== "method" && !FOLDED.includes(x.name))
+    .indexOf(f) >= 4;
 }
 
 function fillForm(tab) { // every field at the library's default ("More settings": those marked advanced)
