@@ -18,6 +18,7 @@ import torch
 
 from ..errors import CheckpointError, DataError
 from ..runs import load_checkpoint
+from .attention import AttentionCaptioner, attention_param_shapes
 from .familiarity import Familiarity
 from .features import FeatureSpec, FeatureTransform
 from .model import CELL_TYPES, CaptioningRNN, param_shapes
@@ -68,8 +69,7 @@ def _check(state: Any) -> None:
     if not all(isinstance(w, str) for w in state["vocab"]):
         raise CheckpointError("vocab must be a list of words (text)")
     vocab = Vocabulary(state["vocab"])
-    _check_params(state["params"], param_shapes(len(vocab), m["input_dim"], m["wordvec_dim"], m["hidden_dim"],
-                                                m["cell_type"]))
+    _check_params(state["params"], _shapes(m, len(vocab)))
     f = state["features"]
     transform = FeatureTransform.from_state(f.get("transform"))
     if transform.output_dim != m["input_dim"]:
@@ -78,6 +78,22 @@ def _check(state: Any) -> None:
     if f.get("spec") is not None:
         FeatureSpec.from_dict(f["spec"])
     Familiarity.from_state(f.get("familiarity"))
+
+
+def _shapes(m: dict, vocab_size: int) -> dict[str, tuple[int, ...]]:
+    """The parameter shapes the model record describes (an attention model's, when it has "attention")."""
+    a = m.get("attention")
+    if a is None:
+        return param_shapes(vocab_size, m["input_dim"], m["wordvec_dim"], m["hidden_dim"], m["cell_type"])
+    if not isinstance(a, dict) or m["cell_type"] != "lstm" or not isinstance(a.get("reg"), (int, float)):
+        raise CheckpointError(f"model attention {str(a)[:80]} is malformed (an lstm with positions, "
+                              "attention_dim and reg)")
+    _whole(a.get("positions"), "model attention positions", 1, DIM_MAX)
+    _whole(a.get("attention_dim"), "model attention attention_dim", 1, DIM_MAX)
+    if m["input_dim"] % a["positions"]:
+        raise CheckpointError(f"model input_dim {m['input_dim']} is not {a['positions']} cells of equal size")
+    return attention_param_shapes(vocab_size, m["input_dim"] // a["positions"], m["wordvec_dim"], m["hidden_dim"],
+                                  a["attention_dim"])
 
 
 def _whole(v: Any, name: str, lo: int, hi: int) -> None:
@@ -119,8 +135,13 @@ class Captioner:
         m = state["model"]
         vocab = Vocabulary(state["vocab"])
         dtype = np.float32 if m["dtype"] == "float32" else np.float64
-        model = CaptioningRNN(vocab.word_to_idx, m["input_dim"], m["wordvec_dim"], m["hidden_dim"], m["cell_type"],
-                              dtype=dtype, seed=0)
+        a = m.get("attention")
+        if a is not None:
+            model = AttentionCaptioner(vocab.word_to_idx, m["input_dim"], m["wordvec_dim"], m["hidden_dim"],
+                                       a["positions"], a["attention_dim"], a["reg"], dtype=dtype, seed=0)
+        else:
+            model = CaptioningRNN(vocab.word_to_idx, m["input_dim"], m["wordvec_dim"], m["hidden_dim"],
+                                  m["cell_type"], dtype=dtype, seed=0)
         model.params = {k: state["params"][k].detach().cpu().numpy().astype(dtype, copy=True) for k in model.params}
         f = state["features"]
         spec = FeatureSpec.from_dict(f["spec"]) if f.get("spec") else None

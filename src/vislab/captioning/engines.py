@@ -14,7 +14,9 @@ import torch.nn.functional as F
 from ..distributed import DistInfo
 from ..errors import CheckpointError
 from ..nn.optim import adam
-from .model import PARAM_NAMES, CaptioningRNN
+from .attention import AttentionCaptioner
+from .attention_torch import TorchAttentionCaptioner
+from .model import CaptioningRNN
 from .torch_model import TorchCaptioningRNN
 
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
@@ -22,15 +24,19 @@ DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.
 
 class NumpyEngine:
     def __init__(self, word_to_idx: dict, input_dim: int, wordvec_dim: int, hidden_dim: int, cell: str,
-                 dtype: str, seed: int) -> None:
-        self.model = CaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,
-                                   dtype=DTYPES[dtype][0], seed=seed)
-        self.opt: dict[str, dict] = {k: {} for k in PARAM_NAMES}  # one Adam config (m, v, t) per parameter
+                 dtype: str, seed: int, positions: int = 0) -> None:
+        if positions:  # attention over `positions` cells of input_dim / positions channels (an lstm)
+            self.model = AttentionCaptioner(word_to_idx, input_dim, wordvec_dim, hidden_dim, positions,
+                                            dtype=DTYPES[dtype][0], seed=seed)
+        else:
+            self.model = CaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,
+                                       dtype=DTYPES[dtype][0], seed=seed)
+        self.opt: dict[str, dict] = {k: {} for k in self.model.params}  # one Adam config (m, v, t) per parameter
 
     def train_step(self, features: np.ndarray, captions: np.ndarray, lr: float, global_n: int) -> float:
         loss, grads = self.model.loss(features, captions)
         new = {}
-        for k in PARAM_NAMES:
+        for k in self.model.params:
             self.opt[k]["learning_rate"] = lr
             new[k], self.opt[k] = adam(self.model.params[k], grads[k], self.opt[k])
         self.model.params.update(new)  # all at once: params never hold half an update
@@ -55,18 +61,22 @@ class NumpyEngine:
 
     def load_state(self, state: dict) -> None:
         self.model.params = _numpy_params(state, self.model.params)
-        self.opt = {k: {} for k in PARAM_NAMES}
+        self.opt = {k: {} for k in self.model.params}
         for k, c in state.get("optimizer", {}).items():
             self.opt[k] = {"m": c["m"].numpy().copy(), "v": c["v"].numpy().copy(), "t": int(c["t"])}
 
 
 class TorchEngine:
     def __init__(self, word_to_idx: dict, input_dim: int, wordvec_dim: int, hidden_dim: int, cell: str,
-                 dtype: str, seed: int, dist: DistInfo) -> None:
+                 dtype: str, seed: int, dist: DistInfo, positions: int = 0) -> None:
         self.dist = dist
         self.dtype = DTYPES[dtype][1]
-        self.model = TorchCaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,
-                                        dtype=self.dtype, seed=seed).to(dist.device)
+        if positions:
+            self.model = TorchAttentionCaptioner(word_to_idx, input_dim, wordvec_dim, hidden_dim, positions,
+                                                 dtype=self.dtype, seed=seed).to(dist.device)
+        else:
+            self.model = TorchCaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,
+                                            dtype=self.dtype, seed=seed).to(dist.device)
         self.null = self.model.word_to_idx["<NULL>"]
         self.net = self.model
         if dist.enabled:
@@ -94,7 +104,11 @@ class TorchEngine:
         cap_in, cap_out = c[:, :-1], c[:, 1:]
         mask = cap_out != self.null
         scores = self.net(f, cap_in)  # through the DDP wrapper, so backward averages gradients over processes
-        total = F.cross_entropy(scores[mask], cap_out[mask], reduction="sum") * (n > 0)
+        penalty = 0.0
+        if isinstance(scores, tuple):  # attention: (scores, alphas), and the regularizer on the alphas
+            scores, alphas = scores
+            penalty = self.model.penalty(alphas, mask)
+        total = (F.cross_entropy(scores[mask], cap_out[mask], reduction="sum") + penalty) * (n > 0)
         # DDP averages gradients over processes; scaling each process's sum by world / global_n makes that
         # average the gradient of (sum over the global batch) / global_n, the one-process loss, whatever the
         # size of each share.

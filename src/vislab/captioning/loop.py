@@ -123,12 +123,23 @@ def prepare(data: CaptionData, settings: CaptionTrainSettings, run_dir: Path, di
         transform = FeatureTransform.fit(data.features[data.split_images("train")], s.pca_dim)
     devices.seed_everything(s.seed)
     args = (data.vocab.word_to_idx, transform.output_dim, s.wordvec_dim, s.hidden_dim, s.cell, s.dtype, s.seed)
-    engine = NumpyEngine(*args) if s.engine == "numpy" else TorchEngine(*args, dist=dist)
+    positions = attention_positions(s, data)
+    engine = (NumpyEngine(*args, positions=positions) if s.engine == "numpy"
+              else TorchEngine(*args, dist=dist, positions=positions))
     at = Position() if state is None else _restore(engine, state, data)
     return Training(data, s, run_dir, dist, transform, transform(data.features), engine,
                     data.split_captions("train"), val_images, np.flatnonzero(np.isin(data.image_idxs, val_images)),
                     at, resumed=state is not None,
                     familiarity=Familiarity.fit(transform, data.features[data.split_images("train")]))
+
+
+def attention_positions(s: CaptionTrainSettings, data: CaptionData) -> int:
+    """L, the feature cells an attention model looks among (0: no attention)."""
+    if not getattr(s, "attention", False):
+        return 0
+    if data.feature_spec is None or not data.feature_spec.spatial:
+        raise SettingError("attention", f"needs images read by a backbone ({data.source} has precomputed features)")
+    return data.feature_spec.positions
 
 
 def open_log(t: Training) -> Training:
@@ -241,7 +252,7 @@ def checkpoint_state(t: Training) -> dict[str, Any]:
     return {
         "config": config_record(s, t.data),
         "model": {"cell_type": s.cell, "input_dim": t.transform.output_dim, "wordvec_dim": s.wordvec_dim,
-                  "hidden_dim": s.hidden_dim, "dtype": s.dtype},
+                  "hidden_dim": s.hidden_dim, "dtype": s.dtype, **_attention_record(t)},
         **t.engine.state(),
         "vocab": list(t.data.vocab.idx_to_word),
         "features": {"spec": spec.as_dict() if spec else None, "transform": t.transform.state(),
@@ -249,6 +260,13 @@ def checkpoint_state(t: Training) -> dict[str, Any]:
         "progress": {"epoch": t.at.epoch, "batch": t.at.batch, "step": t.at.step},
         "rng": devices.rng_state(),
     }
+
+
+def _attention_record(t: Training) -> dict[str, Any]:
+    m = t.engine.model
+    if not getattr(m, "positions", 0):
+        return {}
+    return {"attention": {"positions": m.positions, "attention_dim": m.attention_dim, "reg": float(m.reg)}}
 
 
 def config_record(settings: CaptionTrainSettings, data: CaptionData) -> dict[str, Any]:

@@ -106,6 +106,9 @@ class CaptionTrainSettings(JobSettings):
 
     data: str = field(default="shapes", metadata={"help": DATA_HELP, "metavar": "SPEC", "page": False})
     cell: str = field(default="lstm", metadata={"help": "recurrent cell", "choices": ("rnn", "lstm", "gru")})
+    attention: bool = field(default=False, metadata={
+        "help": "soft attention over the backbone's feature grid (Show, Attend and Tell; needs cell lstm): the model "
+                "looks at a part of the picture for every word"})
     engine: str = field(default="numpy", metadata={
         "help": "numpy (hand-written backprop) or torch (autograd; GPU, torchrun)",
         "choices": ENGINES})
@@ -178,11 +181,16 @@ class CaptionTrainSettings(JobSettings):
 
     def validate(self) -> None:
         _validate(self, _TRAIN_CHECKS)
+        if self.attention and self.cell != "lstm":
+            raise SettingError("attention", f"needs cell lstm, got cell {self.cell}")
+        if self.attention and self.pca_dim is not None:
+            raise SettingError("pca_dim", "does not apply with attention (it would mix the grid's cells)")
 
 
 _TRAIN_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "data": lambda n, v: parse_data_spec(v, n),
     "cell": lambda n, v: check_choice(n, v, cell_types()),
+    "attention": check_bool,
     "engine": lambda n, v: check_choice(n, v, ENGINES),
     "epochs": _optional(check_count, hi=EPOCHS_MAX),
     "batch_size": check_count, "hidden_dim": check_count, "wordvec_dim": check_count,
@@ -240,6 +248,9 @@ class CaptionSettings(JobSettings):
         "metavar": "CKPT",
         "input": "checkpoint:caption-train"})
     beam: int = field(default=1, metadata={"help": "beam size (1: greedy decoding)", "min": 1, "max": BEAM_MAX})
+    attention: bool = field(default=False, metadata={
+        "help": "also draw where the model looked for each word (a strip of attention maps per image; models "
+                "trained with attention)"})
     device: str = field(default="auto", metadata={
         "help": "auto|cpu|cuda|mps (default auto: GPU when present)",
         "page": False})
@@ -247,7 +258,7 @@ class CaptionSettings(JobSettings):
     def validate(self) -> None:
         _validate(self, {
             "images": _check_images, "checkpoint": _required_checkpoint,
-            "beam": lambda n, v: check_count(n, v, hi=BEAM_MAX), "device": check_device})
+            "beam": lambda n, v: check_count(n, v, hi=BEAM_MAX), "attention": check_bool, "device": check_device})
 
 
 def _required_checkpoint(name: str, value: Any) -> None:

@@ -36,6 +36,7 @@ __all__ = ["run", "train", "CaptionTrainSettings", "CaptionTrainResult", "TrainC
            "save_curves"]
 
 FEATURE_SETTINGS = ("model", "weights", "image_size", "feature_layer", "feature_grid")
+ATTENTION_LAYER = "head"  # the last feature map of the built-in EfficientNets (give feature_layer for others)
 
 
 @dataclass
@@ -115,10 +116,21 @@ def feature_spec(s: CaptionTrainSettings) -> FeatureSpec | None:
         for name in FEATURE_SETTINGS:
             if getattr(s, name) != _DEFAULTS[name]:
                 raise SettingError(name, f"does not apply to {s.data}: its features are precomputed")
+    elif s.attention:
+        return attention_spec(spec, s)
     elif spec.grid != (1, 1) and spec.layer is None:
         raise SettingError("feature_grid", f"{s.feature_grid} needs feature_layer (penultimate features are "
                                            "already pooled)")
     return spec
+
+
+def attention_spec(spec: FeatureSpec, s: CaptionTrainSettings) -> FeatureSpec:
+    """Attention looks among the cells of a feature map: the given layer (shapes: block7, 8x8 cells at 128 px),
+    else the backbone's last stage (7x7 at 224 px), kept cell by cell."""
+    shapes = s.data.split(":")[0] == "shapes"
+    layer = s.feature_layer or spec.layer or ATTENTION_LAYER
+    grid = parse_grid(s.feature_grid) if s.feature_grid else (8, 8) if shapes else (7, 7)
+    return replace(spec, layer=layer, grid=grid, spatial=True)
 
 
 _DEFAULTS = {f.name: f.default for f in fields(CaptionTrainSettings)}
