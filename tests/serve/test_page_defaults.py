@@ -61,6 +61,9 @@ def test_every_input_the_page_renders_holds_the_settings_default(live_server, br
     page.ready()
     forms = {f.get("kind") or f["name"].replace(" ", "-"): f for f in page.js("fetch('/api/info').then(r => r.json())")
              ["forms"]}
+    # Change every number, then press each form's Defaults button: the form comes back to the library's defaults.
+    page.js("document.querySelectorAll('form input[type=number]').forEach(i => { i.value = '7'; });"
+            "document.querySelectorAll('form button.reset').forEach(b => b.click())")
     rendered = page.js(READ_FORMS)
     assert {r["kind"] for r in rendered} == set(forms) and len(forms) >= 10
     checked = 0
