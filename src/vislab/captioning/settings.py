@@ -34,7 +34,6 @@ ENGINES = ("numpy", "torch")
 DTYPE_NAMES = ("float32", "float64")
 SPLIT_CHOICES = ("train", "val", "test", "all")
 DEFAULT_EPOCHS = 10
-COUNT_MAX = 2**31 - 1  # beyond this numpy and torch index types overflow
 EPOCHS_MAX = 1_000_000
 IMAGE_SIZE_RANGE = (16, 2048)  # smaller views leave no feature map; larger ones only cost memory
 GRID_MAX = 64  # cells per side: more than a feature map has pixels only repeats values

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from ..devices import DETERMINISTIC_HELP
 from ..jobs import (
+    COUNT_MAX,
     JobSettings,
     SettingError,
     check_bool,
@@ -25,9 +26,6 @@ from ..jobs import (
 )
 from .losses import LOSSES
 from .models import ARCHS
-
-COUNT_MAX = 2**31 - 1
-"""Upper bound of step and sample counts: beyond it torch indexes and loops stop being meaningful."""
 
 ARCH_CHOICES = ARCHS
 LOSS_CHOICES = tuple(LOSSES)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 from ..backbones.settings import ModelSettings
 from ..images import DEFAULT_PAINTING
-from ..jobs import JobSettings, SettingError, check_choice, check_number, check_seed
+from ..jobs import JobSettings, SettingError, check_bool, check_choice, check_number, check_seed, check_text
 from ..registry import redefault
 
 OPTIMIZER_LR = {"lbfgs": (1.0, 10.0), "adam": (0.02, 1.0)}
@@ -325,22 +325,12 @@ def check_weight(name: str, value: Any, *, positive: bool = False) -> None:
     check_number(name, value, lo=0, lo_open=positive, hi=MAX_WEIGHT)
 
 
-def check_text(name: str, value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise SettingError(name, f"must be a non-empty string, got {value!r}")
-
-
 def check_image_name(name: str, value: Any) -> None:
     """A file name `save_image` can write: a known image suffix."""
     check_text(name, value)
     if Path(value).suffix.lower() not in IMAGE_SUFFIXES:
         raise SettingError(name, f"{value!r} has an unsupported image suffix {Path(value).suffix!r} "
                                  "(use .png or .jpg)")
-
-
-def check_bool(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise SettingError(name, f"must be true or false, got {value!r}")
 
 
 def check_inputs(name: str, values: Any, item: str = "image") -> None:
