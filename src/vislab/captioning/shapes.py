@@ -34,6 +34,16 @@ class Shape:
     def phrase(self) -> str:
         return f"a {self.size} {self.color} {self.kind}"
 
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """(left, top, right, bottom) of the drawn shape, fractions of the image side (as `render` draws it)."""
+        r = SIZES[self.size]
+        if self.kind == "circle":
+            return self.x - r, self.y - r, self.x + r, self.y + r
+        if self.kind == "square":
+            return self.x - 0.88 * r, self.y - 0.88 * r, self.x + 0.88 * r, self.y + 0.88 * r
+        return self.x - 1.1 * r, self.y - 1.1 * r, self.x + 1.1 * r, self.y + 0.8 * r
+
 
 def random_scene(rng: np.random.Generator) -> list[Shape]:
     """1-3 shapes, one per horizontal slot, listed left to right."""
