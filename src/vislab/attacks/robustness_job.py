@@ -90,9 +90,9 @@ def _write(run_dir: Path, s: RobustnessSettings, state: CurveState, cancelled: b
     files = {"result": run_dir / "robustness.json", "table": write_csv(run_dir / "robustness.csv", curve)}
     if curve:
         xlabel = "eps (0-255 levels, L-inf)" if s.curve_norm == "linf" else "eps (L2, [0, 1] pixel units)"
+        title = f"{s.attack} ({s.n_steps} steps) on {s.model}, {curve[0]['images']} images"
         files["figure"] = curve_figure([r["eps"] for r in curve], [r["accuracy"] for r in curve],
-                                       run_dir / "robustness.png", xlabel=xlabel,
-                                       title=f"{s.attack} on {s.model}, {curve[0]['images']} images",
+                                       run_dir / "robustness.png", xlabel=xlabel, title=title,
                                        accuracy_8bit=[r["accuracy_8bit"] for r in curve])
     numbers = {f"accuracy_at_{r['eps']:g}": r["accuracy"] for r in curve}
     return RobustnessResult(run_dir, status="cancelled" if cancelled else "ok", files=files, numbers=numbers,
