@@ -33,3 +33,37 @@ def test_attention_refuses_what_it_cannot_use(tmp_path, kw, setting):
     with pytest.raises(SettingError) as e:
         train_tiny(tmp_path / "x", **ATT, **kw)
     assert e.value.setting == setting
+
+
+def test_caption_attention_writes_one_strip_per_image(tmp_path, cli):
+    import json
+
+    from vislab.images import load_image
+
+    run = train_tiny(tmp_path / "run", **ATT)
+    out = tmp_path / "pics"
+    r = cli("caption", "sample:chelsea", "sample:coffee", "--checkpoint", run.run_dir, "--attention", "--out", out)
+    assert r.rc == 0, r.err
+    records = json.loads((out / "captions.json").read_text())
+    status = json.loads((out / "status.json").read_text())
+    cap = Captioner.load(run.run_dir)
+    for i, rec in enumerate(records):
+        maps = np.array(rec["attention_weights"])
+        assert maps.shape == (len(rec["words"]), 3, 3)
+        np.testing.assert_allclose(maps.sum(axis=(1, 2)), 1, atol=1e-3)
+        assert " ".join(rec["words"]) == rec["caption"] or "<UNK>" in rec["caption"]
+        strip = load_image(out / rec["attention"])
+        assert strip.shape[2] == 2 + (1 + len(rec["words"])) * (112 + 2)  # the view + one panel per word
+        assert status["files"][f"attention_{i:02d}"] == rec["attention"]
+    # the weights are the model's own: the same as re-reading the caption
+    from vislab.captioning.evaluate import image_features
+
+    feats = cap.transform(image_features(cap, ["sample:chelsea"]))
+    ids = cap.model.sample(feats, cap.max_length + 1)
+    n = len(records[0]["words"])
+    np.testing.assert_allclose(cap.model.attend(feats, ids)[0, :n].reshape(n, 3, 3),
+                               records[0]["attention_weights"], atol=1e-4)
+    # a model without attention has no maps: one line, nothing written
+    plain = train_tiny(tmp_path / "plain")
+    r = cli("caption", "sample:chelsea", "--checkpoint", plain.run_dir, "--attention", "--out", tmp_path / "none")
+    assert r.rc == 2 and "without attention" in r.err and not (tmp_path / "none").exists()

@@ -16,6 +16,7 @@ from .. import jobs, runs
 from ..fileio import write_json
 from ..images import load_image, resize, save_image
 from ..jobs import JobResult, Progress, StopCheck
+from .attention_maps import attention_strip, check_attention, word_attention
 from .checkpoint import Captioner
 from .evaluate import check_decoding_fits, decode, image_features, unfamiliar_summary
 from .settings import CaptionSettings
@@ -49,6 +50,8 @@ def read_inputs(settings: CaptionSettings) -> tuple[Captioner, np.ndarray]:
     settings.validate()
     captioner = Captioner.load(settings.checkpoint)
     check_decoding_fits(captioner, settings.beam)
+    if settings.attention:
+        check_attention(captioner)
     return captioner, image_features(captioner, settings.images, device=settings.device)
 
 
@@ -69,8 +72,12 @@ def describe(settings: CaptionSettings, *, progress: Progress | None = None,
 def _records(settings: CaptionSettings, captioner: Captioner, feats: np.ndarray, progress: Progress | None,
              should_stop: StopCheck | None) -> list[dict]:
     hyps = decode(captioner, feats, settings.beam, progress=progress, should_stop=should_stop)
-    return [{"image": p, "caption": c, **note}
-            for p, c, note in zip(settings.images, hyps, captioner.notes(feats[:len(hyps)]))]
+    records = [{"image": p, "caption": c, **note}
+               for p, c, note in zip(settings.images, hyps, captioner.notes(feats[:len(hyps)]))]
+    if settings.attention:  # where it looked for each word: (words, rows, cols) weights, rounded for the json
+        for r, (words, maps) in zip(records, word_attention(captioner, feats[:len(records)], settings.beam)):
+            r["words"], r["attention_weights"] = words, np.round(maps, 4).tolist()
+    return records
 
 
 def run(settings: CaptionSettings, out: str | Path | None = None, *, progress: Progress | None = None,
@@ -82,11 +89,15 @@ def run(settings: CaptionSettings, out: str | Path | None = None, *, progress: P
     captioner, feats = read_inputs(settings)
     run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite)
     records = _records(settings, captioner, feats, progress, should_stop)
+    files = {"captions": run_dir / "captions.json"}
     for i, r in enumerate(records):
         r["picture"] = _thumbnail(r["image"], i, run_dir)
+        if settings.attention:
+            r["attention"] = _strip(r, captioner, i, run_dir)
+            files[f"attention_{i:02d}"] = run_dir / r["attention"]
     write_json(run_dir / "captions.json", records)
     result = CaptionResult(run_dir, status="ok" if len(records) == len(feats) else "cancelled",
-                           files={"captions": run_dir / "captions.json"},
+                           files=files,
                            numbers={"images": len(records)}, captions=[(r["image"], r["caption"]) for r in records],
                            records=records)
     if captioner.familiarity is not None:
@@ -104,6 +115,20 @@ def _thumbnail(image: str, i: int, run_dir: Path) -> str:
     scale = min(1.0, THUMBNAIL / max(h, w))  # the longer side: a long thin image stays small
     save_image(resize(img, (max(1, round(h * scale)), max(1, round(w * scale)))), run_dir / rel)
     return rel
+
+
+def _strip(record: dict, captioner: Captioner, i: int, run_dir: Path) -> str:
+    """The image's attention strip (view + each word's map) in the run folder; its path relative to the folder."""
+    rel = f"attention_{i:02d}_{_stem(record['image'])}.png"
+    maps = np.asarray(record["attention_weights"], dtype=np.float32).reshape(len(record["words"]),
+                                                                            *captioner.feature_spec.grid)
+    save_image(attention_strip(load_image(record["image"]), captioner.feature_spec.image_size, record["words"],
+                               maps), run_dir / rel)
+    return rel
+
+
+def _stem(image: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(image.split(":")[-1]).stem)[:60] or "image"
 
 
 def _message(result: CaptionResult, total: int) -> str:

@@ -50,6 +50,9 @@ def _add_predict_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", metavar="CKPT", default=s.checkpoint,
                    help="a captioning checkpoint (or its run folder)")
     p.add_argument("--beam", type=int, default=s.beam, help=f"beam size (default {s.beam}: greedy decoding)")
+    p.add_argument("--attention", action="store_true", default=s.attention,
+                   help=s.__dataclass_fields__["attention"].metadata["help"] + "; writes a run folder (--out, "
+                        "default runs/caption-TIME)")
     p.add_argument("--json", action="store_true", help="print one JSON list instead of lines")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="also write captions.json into this run folder (default: print only); a folder holding "
@@ -72,6 +75,8 @@ def _train_parser() -> ArgumentParser:
                                    "checkpoints). Under torchrun, --engine torch trains with DDP.")
     p.add_argument("--data", default=s.data, metavar="SPEC", help=f"{DATA_HELP} (default {s.data})")
     p.add_argument("--cell", choices=cell_types(), default=s.cell, help=f"default {s.cell}")
+    p.add_argument("--attention", action="store_true", default=s.attention,
+                   help=s.__dataclass_fields__["attention"].metadata["help"])
     p.add_argument("--engine", choices=ENGINES, default=s.engine,
                    help=f"numpy (hand-written backprop) or torch (autograd; GPU, torchrun); default {s.engine}")
     p.add_argument("--epochs", type=int, default=s.epochs,
@@ -183,8 +188,11 @@ def _predict(args: argparse.Namespace) -> int:
     from ..captioning import predict
 
     settings = settings_from(CaptionSettings, args)
-    if args.out is not None:
-        records = run_job(predict.run, settings, args, "caption").records
+    if args.out is not None or settings.attention:  # attention strips are pictures: they need a run folder
+        result = run_job(predict.run, settings, args, "caption")
+        records = result.records
+        if settings.attention:
+            print(f"attention maps: {result.run_dir}", file=sys.stderr)
     else:
         with flag_errors(settings):
             records = predict.describe(settings)
