@@ -51,6 +51,8 @@ def check_field(kind: str, spec: dict, shown: dict, default) -> None:
         assert spec["choices"][shown["choice"]] == default, (kind, spec["name"], shown, default)
     elif registry.required(next(f for f in registry.get(kind).fields() if f.name == spec["name"])):
         assert shown["value"], (kind, spec["name"])  # an example where the library has no default
+    elif spec["type"] == "class" and default is None:  # empty (e.g. the predicted class), or a class to make
+        assert shown["value"] in ("", spec.get("example") or "tarantula"), (kind, spec["name"], shown)
     else:
         assert same(shown["value"], default), (kind, spec["name"], shown["value"], default)
 

@@ -10,7 +10,7 @@ const GROUPS = ["see", "generate", "learn", "tools"];
 // style fields, when the server ships them).
 const SAMPLE_FOR = {styles: ["starry_night", "great_wave", "hubble_deep_field"], style: ["starry_night", "great_wave"],
                     content: ["chelsea"], image: ["chelsea"], images: ["chelsea"]};
-const CLASS_EXAMPLE = "tarantula"; // a class field the library requires but gives no default for
+const CLASS_EXAMPLE = "tarantula"; // a class to make where the library names none (dream's class_)
 const WORDS = { // setting, choice and number names as a person reads them
   topk: "top-k", max_iters: "steps at most", linf: "L-inf budget (0-1)", lr: "step size", image_size: "size (px)",
   class_: "class", n: "samples", beam: "beam size", tv_weight: "smoothness weight", init: "starting picture",
@@ -171,6 +171,12 @@ function checkpointField(field, spec) {
     el("label", {}, el("span", {text: "Model"}), select), hint);
 }
 
+function exampleOf(field) { // a value to start from where the library has no default but needs one
+  if (field.example != null) return field.example;
+  const needed = field.required || field.name === "class_"; // class_: the class a picture is made for
+  return field.type === "class" && needed ? CLASS_EXAMPLE : null;
+}
+
 function plainInput(field) {
   const t = field.type;
   const attrs = {name: field.name, "data-type": t};
@@ -195,7 +201,7 @@ function plainInput(field) {
     else input.placeholder = "(automatic)";
     if (t === "class") { input.setAttribute("list", "class-names"); if (d == null) input.placeholder = "(the predicted class)"; }
   }
-  if (field.required && field.type === "class" && d == null) input.value = CLASS_EXAMPLE;
+  if (d == null && exampleOf(field) != null) input.value = String(exampleOf(field));
   const label = el("label", {class: t === "bool" ? "check" : ""}, el("span", {text: capital(fieldWords(field.name))}), input);
   return el("div", {class: "field", "data-name": field.name, "data-type": t}, label,
     field.help ? el("small", {class: "help", text: field.help}) : null);
