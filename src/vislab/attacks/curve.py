@@ -61,8 +61,8 @@ class CurveState:
         path.parent.mkdir(exist_ok=True)
         write_json(path, {**payload, "key": self.key})
 
-    def save_eps(self, eps: float, correct: torch.Tensor, correct_8bit: torch.Tensor) -> None:
-        self.save(self.path(eps), eps=eps, correct=correct.cpu().tolist(), correct_8bit=correct_8bit.cpu().tolist())
+    def save_eps(self, eps: float, correct: Sequence[bool], correct_8bit: Sequence[bool]) -> None:
+        self.save(self.path(eps), eps=eps, correct=list(correct), correct_8bit=list(correct_8bit))
 
     def curve(self) -> list[dict[str, Any]]:
         """One row per finished budget, in the settings' order."""
@@ -110,7 +110,7 @@ def robust_flags(bb: Backbone, x0: torch.Tensor, labels: torch.Tensor, s: Robust
         if e == 0:
             done += len(idx)
             report(done, total, eps=e, accuracy=float(correct.float().mean()))
-        state.save_eps(e, correct, correct8)
+        state.save_eps(e, correct.tolist(), correct8.tolist())
     return False
 
 
@@ -143,5 +143,5 @@ def minimal_norms(bb: Backbone, x0: torch.Tensor, labels: torch.Tensor, s: Robus
     for e in s.eps:
         if state.done(e) is None:
             # device: cpu-ok (flags for a results file)
-            state.save_eps(e, *(torch.tensor([v is None or v > e for v in found[k]]) for k in ("l2", "l2_8bit")))
+            state.save_eps(e, *([v is None or v > e for v in found[k]] for k in ("l2", "l2_8bit")))
     return False
