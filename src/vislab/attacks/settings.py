@@ -83,7 +83,10 @@ class _AttackOptions(ModelSettings):
 
     @property
     def n_steps(self) -> int:
-        return self.steps if self.steps is not None else DEFAULT_STEPS[self.attack]
+        """The iterations the attack takes (fgsm: always one)."""
+        if self.attack == "fgsm" or self.steps is None:
+            return DEFAULT_STEPS[self.attack]
+        return self.steps
 
 
 @dataclass(kw_only=True)
