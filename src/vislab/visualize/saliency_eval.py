@@ -34,6 +34,7 @@ from .maps import METHODS
 from .saliency_job import explainer
 from .settings import SaliencySettings
 
+DEFAULT_METHODS = tuple(m for m in METHODS if m != "scorecam")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 COLUMNS = {"deletion_auc": "deletion AUC (low)", "insertion_auc": "insertion AUC (high)",
            "road_morf": "ROAD MoRF (low)", "road_lerf": "ROAD LeRF (high)",
@@ -47,8 +48,9 @@ class SaliencyEvalSettings(ModelSettings):
     images: list[str] = field(metadata={
         "help": "image files, sample:NAME, or folders (a folder's labels.json gives each image's class)",
         "metavar": "IMAGE", "input": "images"})
-    methods: tuple[str, ...] = field(default=tuple(METHODS), metadata={
-        "help": "the saliency methods to compare", "choices": tuple(METHODS)})
+    methods: tuple[str, ...] = field(default=DEFAULT_METHODS, metadata={
+        "help": "the saliency methods to compare (default: all but scorecam, which takes one forward pass per "
+                "channel of the layer)", "choices": tuple(METHODS)})
     steps: int = field(default=16, metadata={"help": "deletion/insertion: pixel chunks along each curve", "min": 2})
     road_fractions: tuple[float, ...] = field(default=(0.1, 0.3, 0.5, 0.7, 0.9), metadata={
         "help": "ROAD: fractions of the pixels removed (and refilled by noisy linear imputation)"})
