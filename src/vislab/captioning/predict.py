@@ -17,6 +17,7 @@ from ..fileio import write_json
 from ..images import load_image, resize, save_image
 from ..jobs import JobResult, Progress, StopCheck
 from .attention_maps import attention_strip, check_attention, word_attention
+from .attention_shipped import resolve
 from .checkpoint import Captioner
 from .evaluate import check_decoding_fits, decode, image_features, unfamiliar_summary
 from .settings import CaptionSettings
@@ -48,7 +49,7 @@ def read_inputs(settings: CaptionSettings) -> tuple[Captioner, np.ndarray]:
     """The checked settings' model and the features of their images (every image read, or an error naming the
     one that cannot be)."""
     settings.validate()
-    captioner = Captioner.load(settings.checkpoint)
+    captioner = Captioner.load(resolve(settings.checkpoint))  # None: the shipped captioner
     check_decoding_fits(captioner, settings.beam)
     if settings.attention:
         check_attention(captioner)
@@ -76,7 +77,7 @@ def _records(settings: CaptionSettings, captioner: Captioner, feats: np.ndarray,
                for p, c, note in zip(settings.images, hyps, captioner.notes(feats[:len(hyps)]))]
     if settings.attention:  # where it looked for each word: (words, rows, cols) weights, rounded for the json
         for r, (words, maps) in zip(records, word_attention(captioner, feats[:len(records)], settings.beam)):
-            r["words"], r["attention_weights"] = words, np.round(maps, 4).tolist()
+            r["words"], r["attention_weights"] = words, np.round(maps.astype(np.float64), 4).tolist()
     return records
 
 

@@ -243,7 +243,8 @@ class CaptionSettings(JobSettings):
         "metavar": "IMAGE",
         "input": "images"})
     checkpoint: str | None = field(default=None, metadata={
-        "help": "a captioning checkpoint (or its run folder)",
+        "help": "a captioning checkpoint (or its run folder); default: the shipped shapes captioner (with "
+                "attention; it knows only the built-in shapes pictures)",
         "metavar": "CKPT",
         "input": "checkpoint:caption-train"})
     beam: int = field(default=1, metadata={"help": "beam size (1: greedy decoding)", "min": 1, "max": BEAM_MAX})
@@ -256,7 +257,7 @@ class CaptionSettings(JobSettings):
 
     def validate(self) -> None:
         _validate(self, {
-            "images": _check_images, "checkpoint": _required_checkpoint,
+            "images": _check_images, "checkpoint": _optional(check_text),
             "beam": lambda n, v: check_count(n, v, hi=BEAM_MAX), "attention": check_bool, "device": check_device})
 
 

@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _add_predict_flags(p: argparse.ArgumentParser) -> None:
     s = CaptionSettings
     p.add_argument("--checkpoint", metavar="CKPT", default=s.checkpoint,
-                   help="a captioning checkpoint (or its run folder)")
+                   help=s.__dataclass_fields__["checkpoint"].metadata["help"])
     p.add_argument("--beam", type=int, default=s.beam, help=f"beam size (default {s.beam}: greedy decoding)")
     p.add_argument("--attention", action="store_true", default=s.attention,
                    help=s.__dataclass_fields__["attention"].metadata["help"] + "; writes a run folder (--out, "
