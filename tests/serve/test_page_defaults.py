@@ -77,6 +77,13 @@ def test_every_input_the_page_renders_holds_the_settings_default(live_server, br
             check_field(r["kind"], specs[shown["name"]], shown, defaults[shown["name"]])
             checked += 1
     assert checked >= 40, checked
+    # With no trained run in the runs folder: the shipped generator is offered, and each model tab shows the
+    # command that trains another (never an empty list to "select" from).
+    for kind, train in (("caption", "vislab caption train"), ("gan-sample", "vislab gan train")):
+        text = page.js(f"document.querySelector('form[data-kind={kind}]').innerText")
+        assert train in text and "Please select" not in text, text
+    assert page.js("document.querySelector('form[data-kind=gan-sample] select[name=checkpoint]').selectedOptions[0]"
+                   ".textContent") == "the model that ships with vislab"
 
 
 def test_the_forms_served_carry_the_settings_defaults(tmp_path):
