@@ -157,3 +157,13 @@ def test_occlusion_equals_captum(net, images, window, stride):
                                       strides=(3, stride, stride), baselines=0.5)
     assert torch.allclose(ref[:, 0], ref[:, 2])  # captum's windows span the channels: one map per image
     _close(ours, ref[:, 0])
+
+
+def test_guided_backprop_treats_relu6_modules_like_relus():
+    torch.manual_seed(3)
+    body = [nn.Conv2d(3, 4, 3), None, nn.Flatten(), nn.Linear(4 * 6 * 6, 3)]
+    with_relu = nn.Sequential(*[m if m is not None else nn.ReLU() for m in body])
+    with_relu6 = nn.Sequential(*[m if m is not None else nn.ReLU6() for m in body])
+    x = torch.rand(2, 3, 8, 8) * 0.3  # small activations: ReLU6 never saturates, so both nets are the same function
+    torch.testing.assert_close(GuidedBackprop(with_relu6).attribute(x, 1),
+                               ca.GuidedBackprop(with_relu).attribute(x, target=1))

@@ -40,7 +40,8 @@ _RELUS = {F.relu, F.relu_, F.relu6, torch.relu, torch.relu_, torch.Tensor.relu, 
 
 
 class GuidedReLUs(TorchFunctionMode):
-    """While active, every relu / relu6 output passes back only positive gradients (run out of place)."""
+    """While active, every relu / relu6 output (functions, nn.ReLU and nn.ReLU6 modules) passes back only positive
+    gradients (run out of place)."""
 
     def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
         kwargs = kwargs or {}
@@ -48,7 +49,16 @@ class GuidedReLUs(TorchFunctionMode):
             x = args[0]
             out = F.relu6(x) if func is F.relu6 else F.relu(x)  # out of place: the guided copy replaces it
             return _PositiveGrad.apply(out) if out.requires_grad else out
+        if func is F.hardtanh and _hardtanh_bounds(args, kwargs)[0] == 0:  # nn.ReLU6 modules
+            out = F.hardtanh(args[0], 0.0, _hardtanh_bounds(args, kwargs)[1])
+            return _PositiveGrad.apply(out) if out.requires_grad else out
         return func(*args, **kwargs)
+
+
+def _hardtanh_bounds(args: tuple, kwargs: dict) -> tuple[float, float]:
+    lo = args[1] if len(args) > 1 else kwargs.get("min_val", -1.0)
+    hi = args[2] if len(args) > 2 else kwargs.get("max_val", 1.0)
+    return lo, hi
 
 
 class GuidedBackprop:
