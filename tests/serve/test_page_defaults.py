@@ -82,8 +82,9 @@ def test_every_input_the_page_renders_holds_the_settings_default(live_server, br
     for kind, train in (("caption", "vislab caption train"), ("gan-sample", "vislab gan train")):
         text = page.js(f"document.querySelector('form[data-kind={kind}]').innerText")
         assert train in text and "Please select" not in text, text
-    assert page.js("document.querySelector('form[data-kind=gan-sample] select[name=checkpoint]').selectedOptions[0]"
-                   ".textContent") == "the model that ships with vislab"
+    for kind in ("caption", "gan-sample", "gan-eval"):
+        assert page.js(f"document.querySelector('form[data-kind={kind}] select[name=checkpoint]').selectedOptions[0]"
+                       ".textContent") == "the model that ships with vislab"
 
 
 def test_the_forms_served_carry_the_settings_defaults(tmp_path):

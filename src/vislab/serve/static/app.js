@@ -156,14 +156,12 @@ function picker(field) {
 
 // -- one form field per setting --------------------------------------------------------------------------------------
 function checkpointField(field, spec) {
-  // The library's default (e.g. "shipped") is the model that ships with vislab: the page then sends nothing.
+  // The setting's default (empty, or "shipped") is the model that ships with vislab: the page then sends nothing.
   const runKind = (field.input || "").split(":")[1] || spec.needs || "";
   const have = (INFO.checkpoints || {})[runKind] || (INFO.checkpoints || {})[runKind.split("-")[0]] || [];
-  const shipped = typeof field.default === "string" && field.default !== "";
-  const options = have.map((c) => el("option", {value: c, text: `trained run ${c}`}));
-  if (shipped) options.unshift(el("option", {value: "", text: "the model that ships with vislab"}));
-  if (!options.length) options.push(el("option", {value: "", text: "no model yet: train one (below)"}));
-  const select = el("select", {name: field.name, "data-type": "checkpoint"}, ...options);
+  const select = el("select", {name: field.name, "data-type": "checkpoint"},
+    el("option", {value: "", text: "the model that ships with vislab"}),
+    ...have.map((c) => el("option", {value: c, text: `trained run ${c}`})));
   const train = `vislab ${runKind.replace(/-/g, " ")} --out ${INFO.runs || "runs"}/${runKind}-mine`;
   const hint = el("small", {class: "help"}, "To use your own model, train one with ", el("code", {text: train}),
     " (it appears in this list once it is in the runs folder).");
