@@ -43,3 +43,31 @@ def test_multi_head_attention_is_torchs():
     torch.testing.assert_close(ours(q, kv, kv), ref(q, kv, kv, need_weights=False)[0])
     mask = torch.tril(torch.ones(4, 4))  # ours: 0 = may not look; torch's bool mask: True = may not look
     torch.testing.assert_close(ours(q, q, q, attn_mask=mask), ref(q, q, q, attn_mask=mask == 0, need_weights=False)[0])
+
+
+def test_captioning_transformer_matches_the_notebook_where_dropout_left_it_alone():
+    """The notebook's check (all weights linspace(-1.4, 1.3)) ran in training mode, so most of its scores carry
+    that torch's dropout masks; two of them (image 2, words 0 and 2) equal the scores without dropout, which this
+    model gives everywhere (the weights saturate the LayerNorms). Also: position t never sees later words."""
+    from vislab.cs231n.classifiers.transformer import CaptioningTransformer
+
+    torch.manual_seed(231)
+    N, D, W, T = 4, 20, 30, 3
+    model = CaptioningTransformer({"<NULL>": 0, "cat": 2, "dog": 3}, input_dim=D, wordvec_dim=W, num_heads=2,
+                                  num_layers=2, max_length=30)
+    for p in model.parameters():
+        p.data = torch.tensor(np.linspace(-1.4, 1.3, num=p.numel()).reshape(*p.shape))
+    model.eval()
+    features = torch.tensor(np.linspace(-1.5, 0.3, num=N * D).reshape(N, D))
+    captions = torch.tensor((np.arange(N * T) % 3).reshape(N, T))
+    scores = model(features, captions).detach().numpy()
+    notebook = np.asarray([[-17.2172, 4.7701, 26.7574], [-17.2172, 4.7701, 26.7574]])  # expected_scores[2, [0, 2]]
+    assert rel_error(notebook, scores[2, [0, 2]]) < 1e-4
+    # causality, with ordinary weights: changing the last word changes no earlier position's scores
+    torch.manual_seed(0)
+    fresh = CaptioningTransformer({"<NULL>": 0, "<START>": 1, "<END>": 2, "cat": 3}, 5, 8, num_heads=2).eval()
+    a, b = torch.tensor([[1, 3, 3]]), torch.tensor([[1, 3, 2]])
+    f = torch.randn(1, 5)
+    torch.testing.assert_close(fresh(f, a)[:, :2], fresh(f, b)[:, :2])
+    assert not torch.allclose(fresh(f, a)[:, 2], fresh(f, b)[:, 2])
+    assert fresh.sample(f, max_length=4).shape == (1, 4)
