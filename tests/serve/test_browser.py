@@ -104,6 +104,9 @@ def test_upload_classify_and_style_in_a_real_browser(live_server, browser, tmp_p
     shown = page.js(f"{panel('style')}.querySelector('.job').innerText")
     assert "photo: cat.png" in shown and "style paintings: starry night" in shown, shown  # inputs beside the output
     assert "final loss" in shown and "final_total" not in shown and not HASHED.search(shown), shown
+    numbers = page.js(f"{panel('style')}.querySelector('.result .numbers').textContent")
+    decimals = re.findall(r"\d+\.\d+", numbers)
+    assert decimals and all(len(d.replace(".", "").lstrip("0")) <= 3 for d in decimals), numbers  # 3 digits
     command = page.js(f"{panel('style')}.querySelector('details.command code').textContent")
     args = build_parser().parse_args(shlex.split(command)[1:])  # a command the CLI takes, with these settings
     assert (args.content, args.styles, args.image_size, args.iterations) == ("cat.png", ["sample:starry_night"],
