@@ -16,6 +16,7 @@ from typing import Any
 
 from .. import runs
 from ..fileio import write_json
+from ..jobs import SettingError
 from . import checkpoint as ckpt
 
 SHIPPED_PATH = Path(__file__).resolve().parent.parent / "assets" / "captioner-shapes-attention-v1.pt"
@@ -24,8 +25,12 @@ KEPT = ("config", "model", "params", "vocab", "features", "progress")
 
 
 def resolve(checkpoint: str | os.PathLike | None) -> str | os.PathLike:
-    """The checkpoint to caption with: the one given, else the shipped captioner."""
-    return SHIPPED_PATH if checkpoint is None else checkpoint
+    """The checkpoint to caption with: the one given, else the shipped captioner (when this install has it)."""
+    if checkpoint is not None:
+        return checkpoint
+    if not SHIPPED_PATH.is_file():
+        raise SettingError("checkpoint", f"must be given: this install has no shipped captioner ({SHIPPED_PATH.name})")
+    return SHIPPED_PATH
 
 
 def export_captioner(run: str | os.PathLike, path: str | os.PathLike = SHIPPED_PATH, *,
