@@ -87,3 +87,25 @@ def test_cw_fools_as_many_as_torchattacks_with_the_same_changes(tiny10, images):
     l2 = (ours - images).flatten(1).norm(dim=1).mean()
     l2_ref = (ref - images).flatten(1).norm(dim=1).mean()
     assert float(l2) == pytest.approx(float(l2_ref), rel=0.05)
+
+
+def test_pixel_model_stays_in_eval_mode_through_torchattacks(images):
+    """torchattacks restores the module's mode after each attack; a PixelModel must come back in eval mode, or a
+    BatchNorm network would switch to batch statistics and drift (the first bench run measured exactly that)."""
+    from torch import nn
+
+    from vislab.backbones.backbone import Backbone
+    from vislab.backbones.custom import IMAGENET_MEAN, IMAGENET_STD
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+    with torch.no_grad():
+        net[1].running_mean.fill_(0.3)
+    bb = Backbone("bn", net, None, None, tuple(map(str, range(10))), IMAGENET_MEAN, IMAGENET_STD, input_size=32)
+    m = PixelModel(bb)
+    m.train()
+    assert not m.training and not net.training
+    y = _labels(m, images[:4])
+    torchattacks.PGD(m, eps=2 / 255, alpha=1 / 255, steps=2)(images[:4], y)
+    assert not net.training and torch.equal(net[1].running_mean, torch.full((4,), 0.3))
+    torch.testing.assert_close(fgsm(bb, images[:4], y, eps=2 / 255),
+                               torchattacks.FGSM(m, eps=2 / 255)(images[:4], y), atol=1e-6, rtol=0)

@@ -21,12 +21,20 @@ Logits = Callable[[torch.Tensor], torch.Tensor]
 
 
 class PixelModel(nn.Module):
-    """A Backbone as an ``nn.Module`` on [0, 1] images: ``forward(x01) = bb.logits(x01)``."""
+    """A Backbone as an ``nn.Module`` on [0, 1] images: ``forward(x01) = bb.logits(x01)``.
+
+    Always in eval mode, like the frozen Backbone: ``train()`` is a no-op. torchattacks, for one, remembers the
+    module's mode before an attack and restores it after; a module left in its default training mode would come
+    back with the network's BatchNorm on batch statistics (updating its running averages on every call)."""
 
     def __init__(self, backbone: Backbone) -> None:
         super().__init__()
         self.backbone = backbone
-        self.net = backbone.model  # registered so .eval() / parameters() reach the network
+        self.net = backbone.model  # registered so parameters() reach the network
+        self.eval()
+
+    def train(self, mode: bool = True) -> PixelModel:
+        return super().train(False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone.logits(x)
