@@ -64,9 +64,11 @@ register(Capability(
     tour=TourStep(settings={"image": "sample:chelsea", "target": "stingray"}, smoke={"max_iters": 2})))
 
 register(Capability(
-    "dream", "class visualization: an image the network takes for a class",
+    "dream", "feature visualization: an image the network takes for a class, or that drives a channel, neuron or layer",
     settings="vislab.visualize.settings:DreamSettings", run="vislab.visualize.dream_job:run", group="see",
-    description="Class visualization by gradient ascent on the class score, from noise. --param fourier "
+    description="Class visualization by gradient ascent on the class score, from noise; or feature visualization "
+                "of one --channel LAYER:INDEX, one --neuron or a whole layer (--deepdream LAYER), --batch images "
+                "at once pushed apart by --diversity. --param fourier "
                 "(default): decorrelated Fourier image, Adam, random zoom/rotate/shift; --param pixel: the classic "
                 "loop with jitter, blur and an L2 penalty. Unset settings take the parameterization's defaults; a "
                 "setting the parameterization does not use is an error. Writes dream.png and figure.png.",

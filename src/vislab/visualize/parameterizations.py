@@ -2,9 +2,10 @@
 lucent, where ``param_f`` chooses between pixels and a decorrelated Fourier image).
 
 Each parameterization is a small settings object with its own defaults and checks; ``start(...)`` gives a
-`Search` whose ``step()`` takes one optimization step and returns the target's (logit, probability) at the
-image it just scored, and whose ``image()`` is the current image in [0, 1]. `create_class_visualization` runs
-any of them with the same loop.
+`Search` whose ``step()`` takes one optimization step up an objective (`vislab.visualize.objectives`: a class
+score, a channel, a neuron, a layer, their sums) and returns the objective's value and the activations at the
+images it just scored, and whose ``image()`` is the current batch of images in [0, 1]. `create_visualization`
+runs any of them with the same loop.
 
 - `PixelParameterization`: the classic loop. Start from noise; each step roll the image by a random jitter,
   take one L2-normalized gradient-ascent step on s_y(I) - l2_reg * ||I - 0.5||^2, roll back, clamp to [0, 1],
@@ -17,7 +18,7 @@ any of them with the same loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Protocol
 
@@ -30,6 +31,8 @@ from .classifier import target_scores
 from .fourier import FourierImage
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
+Evaluate = Callable[[torch.Tensor, int], tuple[torch.Tensor, Mapping[str, torch.Tensor]]]
+"""(images, how many distinct images) -> (objective value to maximize, captured activations)."""
 
 MAX_LR = 1e6
 MAX_WEIGHT = 1e6
@@ -38,7 +41,7 @@ infinity (and then NaN)."""
 
 
 class Search(Protocol):
-    def step(self) -> tuple[float, float]: ...
+    def step(self) -> tuple[float, Mapping[str, torch.Tensor]]: ...
     def image(self) -> torch.Tensor: ...
 
 
@@ -57,9 +60,21 @@ def ascent_step(img: torch.Tensor, forward: Forward, targets: torch.Tensor, l2_r
     return scores.detach()
 
 
-def _numbers(scores: torch.Tensor, target: int) -> tuple[float, float]:
-    """Mean target logit and probability over a batch of scores."""
-    return float(scores[:, target].mean()), float(scores.softmax(dim=1)[:, target].mean())
+def objective_ascent_step(img: torch.Tensor, evaluate: Evaluate, l2_reg: float,
+                          lr: float) -> tuple[torch.Tensor, Mapping[str, torch.Tensor]]:
+    """`ascent_step` for any objective: a step of length `lr` (L2, per image) up N * objective(I) - l2_reg *
+    ||I - 0.5||^2, in place on `img` (N, 3, H, W). (N times the batch mean: each image climbs its own term.)
+    Returns the objective's value and the activations of `img` before the step."""
+    n = len(img)
+    x = img.detach().requires_grad_(True)
+    with torch.enable_grad():
+        value, acts = evaluate(x, n)
+        objective = value * n - l2_reg * ((x - 0.5) ** 2).sum()
+        (g,) = torch.autograd.grad(objective, x)
+    with torch.no_grad():
+        norms = g.flatten(1).norm(dim=1).clamp_min(1e-12).view(-1, 1, 1, 1)
+        img.add_((lr * g / norms).view_as(img))
+    return value.detach(), acts
 
 
 @dataclass(kw_only=True)
@@ -79,30 +94,29 @@ class PixelParameterization:
     def views_per_step(self) -> int:
         return 1
 
-    def start(self, size: int, forward: Forward, target: int, generator: torch.Generator,
-              device: torch.device) -> Search:
-        return _PixelSearch(self, size, forward, target, generator, device)
+    def start(self, size: int, evaluate: Evaluate, generator: torch.Generator, device: torch.device,
+              batch: int = 1) -> Search:
+        return _PixelSearch(self, size, evaluate, generator, device, batch)
 
 
 class _PixelSearch:
-    def __init__(self, p: PixelParameterization, size: int, forward: Forward, target: int,
-                 generator: torch.Generator, device: torch.device) -> None:
-        self.p, self.forward, self.gen, self.t = p, forward, generator, 0
-        self.target = torch.tensor([target], device=device)
+    def __init__(self, p: PixelParameterization, size: int, evaluate: Evaluate, generator: torch.Generator,
+                 device: torch.device, batch: int = 1) -> None:
+        self.p, self.evaluate, self.gen, self.t = p, evaluate, generator, 0
         # device: cpu-ok (seeded CPU draw, moved .to(device))
-        self.img = (0.5 + 0.2 * torch.randn((1, 3, size, size), generator=generator)).clamp(0, 1).to(device)
+        self.img = (0.5 + 0.2 * torch.randn((batch, 3, size, size), generator=generator)).clamp(0, 1).to(device)
 
-    def step(self) -> tuple[float, float]:
+    def step(self) -> tuple[float, Mapping[str, torch.Tensor]]:
         p = self.p
         # device: cpu-ok (host-side shift amounts)
         ox, oy = torch.randint(-p.jitter, p.jitter + 1, (2,), generator=self.gen).tolist() if p.jitter else (0, 0)
         x = jitter(self.img, ox, oy)
-        scores = ascent_step(x, self.forward, self.target, p.l2_reg, p.lr)
+        value, acts = objective_ascent_step(x, self.evaluate, p.l2_reg, p.lr)
         x = jitter(x, -ox, -oy).clamp(0, 1)
         if p.blur_every and self.t % p.blur_every == p.blur_every - 1:
             x = gaussian_blur(x, p.blur_sigma)
         self.img, self.t = x, self.t + 1
-        return _numbers(scores, int(self.target[0]))
+        return float(value), acts
 
     def image(self) -> torch.Tensor:
         return self.img
@@ -128,30 +142,32 @@ class FourierParameterization:
     def views_per_step(self) -> int:
         return self.views
 
-    def start(self, size: int, forward: Forward, target: int, generator: torch.Generator,
-              device: torch.device) -> Search:
-        return _FourierSearch(self, size, forward, target, generator, device)
+    def start(self, size: int, evaluate: Evaluate, generator: torch.Generator, device: torch.device,
+              batch: int = 1) -> Search:
+        return _FourierSearch(self, size, evaluate, generator, device, batch)
 
 
 class _FourierSearch:
-    def __init__(self, p: FourierParameterization, size: int, forward: Forward, target: int,
-                 generator: torch.Generator, device: torch.device) -> None:
-        self.p, self.forward, self.gen, self.target = p, forward, generator, target
-        self.fourier = FourierImage((size, size), decay_power=p.decay_power, generator=generator).to(device)
+    def __init__(self, p: FourierParameterization, size: int, evaluate: Evaluate, generator: torch.Generator,
+                 device: torch.device, batch: int = 1) -> None:
+        self.p, self.evaluate, self.gen, self.n = p, evaluate, generator, batch
+        self.fourier = FourierImage((size, size), batch, decay_power=p.decay_power, generator=generator).to(device)
         self.opt = torch.optim.Adam(self.fourier.parameters(), lr=p.lr)
 
-    def step(self) -> tuple[float, float]:
-        p = self.p
+    def step(self) -> tuple[float, Mapping[str, torch.Tensor]]:
+        p, n = self.p, self.n
         with torch.enable_grad():
-            img = self.fourier().expand(p.views, -1, -1, -1)
+            img = self.fourier()
+            # View-major: `views` blocks of the n images (what objectives.Diversity expects).
+            img = img.expand(p.views, -1, -1, -1) if n == 1 else img.repeat(p.views, 1, 1, 1)
             x = random_affine(img, scale=p.zoom, degrees=p.degrees, shift=p.jitter,
                               generator=self.gen) if p.jitter or p.views > 1 else img
-            scores = self.forward(x)
-            loss = -scores[:, self.target].mean() + p.l2_reg * ((img[:1] - 0.5) ** 2).sum()
+            value, acts = self.evaluate(x, n)
+            loss = -value + p.l2_reg * ((img[:n] - 0.5) ** 2).sum()
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
         self.opt.step()
-        return _numbers(scores.detach(), self.target)
+        return float(value.detach()), acts
 
     def image(self) -> torch.Tensor:
         with torch.no_grad():

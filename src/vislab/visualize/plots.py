@@ -82,8 +82,9 @@ def fooling_figure(original: torch.Tensor, fooling: torch.Tensor, path: str | os
 
 
 def dream_figure(image: torch.Tensor, path: str | os.PathLike, *, title: str, steps: Sequence[int] = (),
-                 probs: Sequence[float] = (), target_name: str = "") -> Path:
-    """The synthesized image, and (when given) the target's probability over the optimization."""
+                 probs: Sequence[float] = (), target_name: str = "", ylabel: str | None = None) -> Path:
+    """The synthesized image, and (when given) the target's probability over the optimization (`ylabel`:
+    any other objective's values, on their own scale)."""
     curve = len(steps) > 0
     fig = _figure(9.5 if curve else 5, 4.6)
     axes = fig.subplots(1, 2 if curve else 1, width_ratios=(1, 1) if curve else None)
@@ -92,9 +93,10 @@ def dream_figure(image: torch.Tensor, path: str | os.PathLike, *, title: str, st
     if curve:
         ax = axes[1]
         ax.plot(list(steps), list(probs), color="tab:blue")
-        ax.set_ylim(0, 1.02)
         ax.set_xlabel("step")
-        ax.set_ylabel(f"p({target_name})" if target_name else "target probability")
-        ax.set_title("target probability during optimization", fontsize=10)
+        if ylabel is None:
+            ax.set_ylim(0, 1.02)
+        ax.set_ylabel(ylabel or (f"p({target_name})" if target_name else "target probability"))
+        ax.set_title(f"{ylabel or 'target probability'} during optimization", fontsize=10)
         ax.grid(alpha=0.3)
     return save_figure(fig, path)

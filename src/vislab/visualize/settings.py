@@ -14,8 +14,10 @@ from ..backbones.settings import IMAGES_FIELD, ModelSettings, check_count, check
 from ..jobs import SettingError, check_choice, check_number, check_seed
 from .baselines import BASELINES, DEFAULT_BASELINE, RANDOM_BASELINES
 from .maps import METHODS
+from .objectives import Objective, channel, class_logit, deepdream, diversity, neuron, parse_unit
 from .parameterizations import (
     MAX_LR,
+    MAX_WEIGHT,
     PARAMETERIZATIONS,
     FourierParameterization,
     Parameterization,
@@ -24,6 +26,8 @@ from .parameterizations import (
 )
 
 DREAM_MIN_SIZE = 32
+MAX_BATCH = 64
+"""Most images a dream grows together."""
 """Smallest dream image side: the built-in networks downsample 32 times, so a smaller image is a single
 feature-map cell and the optimization has nothing to shape."""
 METHOD_ALIASES = {"integrated_gradients": "ig"}
@@ -164,16 +168,35 @@ def check_attack(lr: Any, max_iters: Any, linf: Any, margin: Any) -> None:
 
 @dataclass(kw_only=True)
 class DreamSettings(ModelSettings):
-    """A class visualization: an image grown from noise until the model sees `class_` in it.
+    """A feature visualization: an image grown from noise until the model sees `class_` in it (the default
+    objective), or until it drives one `channel`, one `neuron` or a whole layer (`deepdream`); exactly one of
+    the four. `batch` images are grown together, pushed apart by `diversity` (weight of the Gram-matrix
+    diversity term at the objective's layer).
 
     `lr`, `l2_reg`, `jitter`, `views`, `blur_every` and `blur_sigma` belong to the image parameterization
     (`param`); None takes that parameterization's own default, and setting one it does not use is an error."""
 
-    class_: str | int = field(metadata={
-        "help": "class name or index, e.g. tarantula or 76",
+    class_: str | int | None = field(default=None, metadata={
+        "help": "class name or index, e.g. tarantula or 76 (the objective unless --channel, --neuron or "
+                "--deepdream is given)",
         "flag": "--class",
         "metavar": "NAME_OR_INDEX",
         "input": "class"})
+    channel: str | None = field(default=None, metadata={
+        "help": "maximize one channel's mean activation: LAYER:INDEX, e.g. block5:17 (layers: the model's "
+                "layer names)",
+        "metavar": "LAYER:INDEX"})
+    neuron: str | None = field(default=None, metadata={
+        "help": "maximize one neuron: LAYER:INDEX (the centre of the channel's grid) or LAYER:INDEX:X,Y",
+        "metavar": "LAYER:INDEX[:X,Y]"})
+    deepdream: str | None = field(default=None, metadata={
+        "help": "DeepDream: maximize the mean squared activation of the layer LAYER, e.g. block8",
+        "metavar": "LAYER"})
+    batch: int = field(default=1, metadata={"help": "images grown together", "min": 1, "max": MAX_BATCH})
+    diversity: float = field(default=0.0, metadata={
+        "help": "weight of the diversity term pushing the batch's images apart (channel/neuron/deepdream; "
+                "needs batch >= 2)",
+        "min": 0})
     param: str = field(default="fourier", metadata={
         "help": "image parameterization",
         "choices": tuple(PARAMETERIZATIONS)})
@@ -206,12 +229,47 @@ class DreamSettings(ModelSettings):
         """The chosen parameterization with the settings given here (its own defaults for the rest)."""
         return make_parameterization(self.param, **{k: getattr(self, k) for k in PARAMETERIZATION_SETTINGS})
 
+    def objective_setting(self) -> str:
+        """The one objective setting given: class_ (the default), channel, neuron or deepdream."""
+        given = [k for k in OBJECTIVE_SETTINGS if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise SettingError(given[1], f"cannot be combined with {given[0]}: give only one objective (class_, "
+                                         f"channel, neuron or deepdream)")
+        if not given:
+            raise SettingError("class_", "is required unless channel, neuron or deepdream is given")
+        return given[0]
+
+    def objective(self, target: int | None = None) -> Objective:
+        """The objective to maximize (`target`: class_ resolved to an index), plus the weighted diversity."""
+        kind = self.objective_setting()
+        if kind == "class_":
+            return class_logit(int(self.class_ if target is None else target))  # type: ignore[arg-type]
+        try:
+            name, index, x, y = parse_unit(getattr(self, kind), kind, position=kind == "neuron") \
+                if kind != "deepdream" else (self.deepdream, 0, None, None)
+        except ValueError as e:
+            raise SettingError(kind, str(e)) from None
+        obj = {"channel": lambda: channel(name, index), "neuron": lambda: neuron(name, index, x, y),
+               "deepdream": lambda: deepdream(name)}[kind]()
+        return obj + self.diversity * diversity(name) if self.diversity else obj
+
     def validate(self) -> None:
         super().validate()
-        check_class("class_", self.class_)
+        kind = self.objective_setting()
+        if kind == "class_":
+            check_class("class_", self.class_)
+        elif not isinstance(getattr(self, kind), str) or not getattr(self, kind).strip():
+            raise SettingError(kind, f"must be a layer name{'' if kind == 'deepdream' else ':INDEX'}, "
+                                     f"got {getattr(self, kind)!r}")
+        check_count("batch", self.batch, hi=MAX_BATCH)
+        check_number("diversity", self.diversity, lo=0, hi=MAX_WEIGHT)
+        if self.diversity and (kind == "class_" or self.batch < 2):
+            raise SettingError("diversity", "needs batch >= 2 and a channel, neuron or deepdream objective")
+        self.objective(0)
         check_dream(self.parameterization(), self.size, self.steps, self.seed)
 
 
+OBJECTIVE_SETTINGS = ("class_", "channel", "neuron", "deepdream")
 PARAMETERIZATION_SETTINGS = ("lr", "l2_reg", "jitter", "views", "blur_every", "blur_sigma")
 
 
