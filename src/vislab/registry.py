@@ -22,12 +22,13 @@ from typing import Any
 from .errors import ConfigError
 
 FIELD_KEYS = ("help", "choices", "aliases", "flag", "short", "metavar", "flag_scale", "cli", "page", "page_choices",
-              "min", "max", "input")
+              "min", "max", "input", "example")
 """Field metadata keys a front end reads (all optional): help; choices; aliases (other words for choices); flag
 (when not --name-with-dashes); short ("-n"); metavar; flag_scale (the flag's value is the setting times this:
 fool's --linf in 0-255 levels); cli (False: no CLI flag); page (False: never settable from the
 web page: paths, weights, devices, module:factory); page_choices (the page offers only these values); min / max
-(numbers); input ("image" | "images" | "checkpoint:<run kind>" | "folder" | "class")."""
+(numbers); input ("image" | "images" | "checkpoint:<run kind>" | "folder" | "class"); example (a value the page
+starts from where the setting has no default but a run needs one: dream's class_)."""
 
 GROUPS = ("see", "generate", "learn", "tools")
 

@@ -81,7 +81,7 @@ def test_the_page_gets_its_form(toy, tmp_path):
     fields = {f["name"]: f for f in forms["toy"]["fields"]}
     assert fields["color"] == {"name": "color", "type": "choice", "default": "green", "choices": list(COLORS),
                                "help": "the square's colour", "min": None, "max": None, "input": None,
-                               "required": False, "flag": None, "flag_scale": None}
+                               "required": False, "flag": None, "flag_scale": None, "example": None}
     assert fields["size"]["type"] == "int" and fields["size"]["default"] == 16 and fields["size"]["min"] == 1
 
 

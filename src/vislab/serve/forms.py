@@ -4,7 +4,7 @@
     {"name": "gan sample", "kind": "gan-sample", "summary": ..., "group": "generate", "show": "images",
      "needs": "gan-train" | null, "positional": ["images"],
      "fields": [{"name", "type", "default", "choices", "help", "min", "max", "input", "required", "flag",
-                 "flag_scale"}, ...]}
+                 "flag_scale", "example"}, ...]}
 
 type: int | float | bool | str | choice | image | images | checkpoint | class | list (with choices: several of
 them). Only the settings a form may set are listed (`capabilities.page_fields`).
@@ -54,4 +54,5 @@ def form_field(f: dataclasses.Field, hint: Any) -> dict[str, Any]:
     return {"name": f.name, "type": kind, "default": list(default) if isinstance(default, tuple) else default,
             "choices": list(choices) if choices is not None else None, "help": meta.get("help", ""),
             "min": meta.get("min"), "max": meta.get("max"), "input": put, "required": registry.required(f),
-            "flag": meta.get("flag"), "flag_scale": meta.get("flag_scale")}  # for the page's equivalent command
+            "flag": meta.get("flag"), "flag_scale": meta.get("flag_scale"),  # for the page's equivalent command
+            "example": meta.get("example")}  # where the page starts when there is no default (dream's class_)

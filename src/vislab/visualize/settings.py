@@ -181,7 +181,7 @@ class DreamSettings(ModelSettings):
                 "--deepdream is given)",
         "flag": "--class",
         "metavar": "NAME_OR_INDEX",
-        "input": "class"})
+        "input": "class", "example": "tarantula"})
     channel: str | None = field(default=None, metadata={
         "help": "maximize one channel's mean activation: LAYER:INDEX, e.g. block5:17 (layers: the model's "
                 "layer names)",
