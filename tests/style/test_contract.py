@@ -47,7 +47,11 @@ def test_style_runs_through_run_with_progress_two_scales_and_an_output_file(tmp_
     assert s.scale_iterations == [coarse, 3]
     n = coarse + 3
     assert [c[0] for c in progress.calls] == list(range(1, n + 1)) and {c[1] for c in progress.calls} == {n}
-    assert set(progress.calls[0][2]) == {"loss", "content", "style", "tv", "preview"}
+    assert set(progress.calls[0][2]) == {"loss", "content", "style", "tv", "preview", "scale", "scales", "iteration",
+                                         "iterations"}
+    # where each step is: scale k of 2 (1-based), iteration i of that scale's own plan
+    assert [(c[2]["scale"], c[2]["scales"], c[2]["iteration"], c[2]["iterations"]) for c in progress.calls] == \
+        [(1, 2, i, coarse) for i in range(1, coarse + 1)] + [(2, 2, i, 3) for i in range(1, 4)]
     check_finished(r, n)
     assert r.files["image"] == tmp_path / "o.png" and r.files["image"].is_file()
     assert r.image.shape == (3, 27, 40)

@@ -56,13 +56,16 @@ def run_session(settings: SynthesisSettings, out: str | Path | None, synthesize:
     run_dir = jobs.start_run(settings.kind, settings, out, command=command, overwrite=overwrite,
                              extra=extra_config)
     rec = Recorder(run_dir, save_every=settings.save_every or 0)
-    report, total = jobs.reporter(progress), settings.total_steps
+    report, total, plan = jobs.reporter(progress), settings.total_steps, settings.scale_iterations
 
     def on_step(step: Step) -> None:
         rec(step)
         t = step.terms
         extra = {"preview": preview(step.image)} if wants_preview(step) else {}
-        report(step.planned, total, loss=t["total"], content=t["content"], style=t["style"], tv=t["tv"], **extra)
+        # where the run is, as a person reads it: scale 2/3, iteration 80/150 (1-based; the scale's own plan)
+        report(step.planned, total, loss=t["total"], content=t["content"], style=t["style"], tv=t["tv"],
+               scale=step.scale + 1, scales=len(plan), iteration=step.iteration, iterations=plan[step.scale],
+               **extra)
 
     with rec.saving_on_interrupt():
         r = synthesize(on_step, jobs.stopper(should_stop))
