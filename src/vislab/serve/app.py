@@ -123,7 +123,7 @@ def _page_routes(app: FastAPI) -> None:
 
     @app.get("/api/info")
     def api_info() -> dict[str, Any]:
-        return info(app.state.root, app.state.queue, app.state.max_upload_bytes)
+        return info(app.state.root, app.state.queue, app.state.max_upload_bytes, app.state.max_memory)
 
 
 def _job_routes(app: FastAPI, root: Path, queue: JobQueue, max_bytes: int) -> None:
@@ -131,8 +131,9 @@ def _job_routes(app: FastAPI, root: Path, queue: JobQueue, max_bytes: int) -> No
     async def upload(request: Request) -> JSONResponse:
         declared = request.headers.get("content-length")
         up = await uploads.receive(root, request.stream(), max_bytes=max_bytes, max_memory=app.state.max_memory,
-                                   declared=int(declared) if declared and declared.isdigit() else None)
-        return JSONResponse({"id": up.ref, "width": up.width, "height": up.height,
+                                   declared=int(declared) if declared and declared.isdigit() else None,
+                                   name=request.query_params.get("name"))
+        return JSONResponse({"id": up.ref, "width": up.width, "height": up.height, "name": up.name,
                              "url": f"/uploads/{up.token}.png"}, status_code=201)
 
     @app.get("/uploads/{name}")
@@ -230,6 +231,19 @@ def report_page(folder: Path) -> str:
     return render(runs, page)
 
 
+def _names(root: Path, job: Job) -> dict[str, str]:
+    """{upload token: original file name} of the uploads the job reads (the page labels them by these)."""
+    import dataclasses
+
+    if job.names is None:  # once: the page polls twice a second
+        try:
+            values = [getattr(job.settings, f.name) for f in dataclasses.fields(job.settings)]
+        except TypeError:  # not a dataclass (tests may submit anything)
+            values = []
+        job.names = uploads.upload_names(root, values)
+    return job.names
+
+
 def _from_another_site(request: Request) -> bool:
     """Whether the browser says the request comes from a page of another site (or another port here)."""
     if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
@@ -256,7 +270,7 @@ def snapshot(root: Path, queue: JobQueue, job: Job, full: bool = True) -> dict[s
         "position": queue.position(job), "step": job.step, "total": job.total, "numbers": job.numbers,
         "preview": f"/api/jobs/{job.id}/preview?n={job.preview_count}" if job.preview_png else None,
         "run": job.id if job.run_dir.is_dir() else None, "created": job.created, "started": job.started,
-        "finished": job.finished}
+        "finished": job.finished, "command": job.command, "names": _names(root, job)}
     if out["run"]:
         out["report"] = f"/runs/{job.id}/report"
     if full and job.is_final and (job.run_dir / "status.json").is_file():

@@ -9,7 +9,11 @@ from typing import Any
 
 from ..errors import ConfigError
 from .paths import OutsideRuns, read_json, run_folder
+from .uploads import upload_name, upload_token
 from .views import bad_status
+
+MAX_INPUTS = 8
+"""Input pictures named in one history row."""
 
 MAX_RUNS = 300
 """Newest runs listed; older ones stay on disk (and in ``vislab report``)."""
@@ -20,7 +24,7 @@ def list_runs(root: Path, depth: int = 2) -> list[dict[str, Any]]:
     found: list[tuple[float, str, Path]] = []
     _walk(root, "", depth, found)
     found.sort(key=lambda t: t[0], reverse=True)
-    return [_describe(rel, p, mtime) for mtime, rel, p in found[:MAX_RUNS]]
+    return [_describe(root, rel, p, mtime) for mtime, rel, p in found[:MAX_RUNS]]
 
 
 def _walk(folder: Path, prefix: str, depth: int, found: list) -> None:
@@ -41,13 +45,31 @@ def _walk(folder: Path, prefix: str, depth: int, found: list) -> None:
             _walk(p, rel + "/", depth - 1, found)
 
 
-def _describe(rel: str, p: Path, mtime: float) -> dict[str, Any]:
+def _describe(root: Path, rel: str, p: Path, mtime: float) -> dict[str, Any]:
     """One history row. A status.json that is not what vislab writes (copied in, damaged) shows as
-    ``unreadable``; a missing or unreadable one (a link out of the run, a FIFO) as ``incomplete``."""
+    ``unreadable``; a missing or unreadable one (a link out of the run, a FIFO) as ``incomplete``. "inputs":
+    the pictures it read, uploads by the names they were uploaded as."""
     status = read_json(p / "status.json", 2**20)
     state = "unreadable" if bad_status(status) else status.get("status") if isinstance(status, dict) else None
-    return {"id": rel, "kind": run_kind(p) or "runs", "status": state[:40] if isinstance(state, str) else "incomplete",
-            "time": mtime, "report": f"/runs/{rel}/report"}
+    config = read_json(p / "config.json")
+    kind = config.get("kind") if isinstance(config, dict) else None
+    return {"id": rel, "kind": kind if isinstance(kind, str) else "runs",
+            "status": state[:40] if isinstance(state, str) else "incomplete", "time": mtime,
+            "report": f"/runs/{rel}/report", "inputs": _inputs(root, config)}
+
+
+def _inputs(root: Path, config: Any) -> list[str]:
+    """The pictures a run's settings name: ``sample:NAME`` as it is, an upload by its original name."""
+    settings = config.get("config") if isinstance(config, dict) else None
+    out: list[str] = []
+    for v in settings.values() if isinstance(settings, dict) else ():
+        for spec in v if isinstance(v, list) else [v]:
+            token = upload_token(spec)
+            if token:
+                out.append(upload_name(root, token) or "uploaded picture")
+            elif isinstance(spec, str) and spec.startswith("sample:"):
+                out.append(spec[:80])
+    return out[:MAX_INPUTS]
 
 
 def run_kind(p: Path) -> str | None:

@@ -23,6 +23,7 @@ class Job:
     settings: Any
     runner: Callable[..., Any]
     run_dir: Path
+    command: str = ""  # the equivalent ``vislab ...`` command line (`queue.command_for`), recorded in config.json
     memory: int = 0  # estimated peak bytes (`vislab.serve.limits.job_memory`); the queue keeps the sum in bounds
     state: str = "queued"  # queued | running | ok | cancelled | failed | interrupted
     message: str = ""
@@ -31,6 +32,7 @@ class Job:
     numbers: dict[str, float] = field(default_factory=dict)
     preview_png: bytes | None = None
     preview_count: int = 0
+    names: dict[str, str] | None = None  # {upload token: original file name} of its inputs, once looked up
     result: Any = None
     created: float = field(default_factory=time.time)
     started: float | None = None

@@ -20,11 +20,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import jobs
+from .. import jobs, registry
 from ..errors import VislabError
 from ..runs import release_run_dir
 from .job import Job
 from .paths import read_json
+from .recovery import ended, started
 
 KEEP_JOBS = 1000
 """Jobs the server remembers (with their progress and preview); their folders stay on disk regardless."""
@@ -65,7 +66,8 @@ class JobQueue:
             job_id = self.new_id(kind)
             while job_id in self.jobs or os.path.lexists(self.root / job_id):
                 job_id = self.new_id(kind)
-            job = Job(job_id, kind, settings, runner, self.root / job_id, memory=memory)
+            job = Job(job_id, kind, settings, runner, self.root / job_id, memory=memory,
+                      command=command_for(kind, settings))
             self._forget_old()
             self.jobs[job_id] = job
             self._waiting.append(job)
@@ -127,9 +129,10 @@ class JobQueue:
 
     def _run(self, job: Job) -> None:
         state, message = "failed", ""
+        started(self.root, job.id)  # so a server started after a kill finds this folder (`recovery`)
         try:
             job.result = job.runner(job.settings, job.run_dir, progress=job.progress, should_stop=job.stop.is_set,
-                                    command=f"vislab serve ({job.kind} job {job.id})")
+                                    command=job.command)
             state = job.result.status
         except VislabError as e:
             message = " ".join(str(e).split())
@@ -143,6 +146,7 @@ class JobQueue:
         elif state == "cancelled" and self._closing:
             state, message = "interrupted", "the server stopped while this job ran; the results so far are kept"
             _write_status(job.run_dir, state, message)
+        ended(self.root, job.id)
         job.finish(state, message)  # last: whoever sees the job finished finds its folder final too
 
     def shutdown(self, timeout: float = 60.0) -> None:
@@ -166,14 +170,22 @@ def _record_interrupted(job: Job) -> None:
     """A run folder for a job that never started: its settings and an ``interrupted`` status."""
     message = "the server stopped before this job started"
     try:
-        run_dir = jobs.start_run(job.kind, job.settings, job.run_dir, command=f"vislab serve ({job.kind} job "
-                                 f"{job.id})")
+        run_dir = jobs.start_run(job.kind, job.settings, job.run_dir, command=job.command)
         jobs.finish_run(jobs.JobResult(run_dir, status="interrupted"), time.perf_counter(), message)
     except (VislabError, OSError) as e:
         message += f" (its folder could not be written: {e})"
     finally:
         release_run_dir(job.run_dir)
     job.finish("interrupted", message)
+
+
+def command_for(kind: str, settings: jobs.JobSettings) -> str:
+    """The ``vislab ...`` command that runs the same job from a terminal (recorded in config.json, shown on the
+    page); uploads appear as their stored files, which the command reads as they are."""
+    try:
+        return registry.command_line(registry.get(kind), settings)
+    except (VislabError, KeyError, TypeError, ValueError, AttributeError):  # a kind outside the registry (tests)
+        return f"vislab {kind} (from vislab serve)"
 
 
 def _write_status(run_dir: Path, status: str, message: str) -> None:

@@ -4,6 +4,7 @@ folder, the limits."""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,8 @@ def class_names() -> list[str]:
     return [short_name(c) for c in imagenet_classes()]
 
 
-def info(root: Path, queue: JobQueue, max_upload_bytes: int) -> dict[str, Any]:
+def info(root: Path, queue: JobQueue, max_upload_bytes: int, max_memory: int | None = None) -> dict[str, Any]:
+    """`max_memory`: the server's --max-memory in bytes (the most a job's images may need)."""
     runs = history.list_runs(root)  # one walk of the runs folder for both lists
     return {
         "forms": forms(),
@@ -32,7 +34,8 @@ def info(root: Path, queue: JobQueue, max_upload_bytes: int) -> dict[str, Any]:
         "checkpoints": {"caption": history.checkpoints(root, runs, "caption-train"),
                         "gan": history.checkpoints(root, runs, "gan-train")},
         "limits": {"max_upload_bytes": max_upload_bytes, "max_pixels": default_max_pixels(),
-                   "min_side": uploads.MIN_SIDE},
+                   "min_side": uploads.MIN_SIDE, "max_memory": max_memory},
+        "runs": os.fspath(root),  # the runs folder as the server was given it: where a train command writes
         "workers": queue.workers, "threads": queue.threads}
 
 

@@ -7,15 +7,21 @@ point a job at any other file. The stored copy is re-encoded (orientation applie
 job reads is exactly what the page showed. Files are made relative to the ``.uploads`` folder opened without
 following links (``O_EXCL | O_NOFOLLOW``, ``openat``): a ``.uploads`` planted as a symlink is refused, and one
 swapped for a link while a body arrives receives nothing.
+
+The page sends the picture's own file name (``?name=``); it is kept, cleaned (`clean_name`), beside the picture
+as ``<token>.json`` so every browser shows the name a person gave it (`upload_name`). The name is only ever
+shown, never used as a path.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
 import threading
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +31,7 @@ from ..errors import ImageError
 from ..fileio import CLOEXEC, NOFOLLOW
 from ..images import decode_bytes, default_max_pixels, image_header, load_rgb8
 from ..machine import format_bytes
+from .paths import read_json
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """Largest upload: a 50 MB photo is far beyond any camera JPEG; the body is refused as soon as it passes this."""
@@ -34,6 +41,8 @@ UPLOAD_SECONDS = 120.0
 """Longest an upload's body may take to arrive (50 MB at 3.5 Mbit/s): a client trickling bytes is cut off."""
 UPLOADS = ".uploads"
 TOKEN = re.compile(r"^[0-9a-f]{32}$")
+MAX_NAME = 100
+"""Longest original file name kept (characters): what a label shows; the rest is cut, the suffix kept."""
 _decoding = threading.BoundedSemaphore(2)  # a 100-megapixel image needs about 1 GB to decode: two at a time
 
 
@@ -51,6 +60,7 @@ class Upload:
     path: Path
     width: int
     height: int
+    name: str | None = None  # the file name the picture was uploaded as (cleaned), when the page sent one
 
     @property
     def ref(self) -> str:
@@ -91,10 +101,11 @@ def _new_file(folder_fd: int, name: str) -> int:
 
 async def receive(root: Path, chunks: AsyncIterator[bytes], *, declared: int | None, max_bytes: int,
                   max_pixels: int | None = None, max_memory: int | None = None,
-                  deadline: float = UPLOAD_SECONDS) -> Upload:
+                  deadline: float = UPLOAD_SECONDS, name: Any = None) -> Upload:
     """Store the body `chunks` (refused once over `max_bytes`, at once when `declared` says so, or when it takes
     longer than `deadline` seconds), then check it is an image within the limits (its decoding would fit in
-    `max_memory` bytes, judged from its header); the stored copy is named by a fresh token."""
+    `max_memory` bytes, judged from its header); the stored copy is named by a fresh token, and `name` (the
+    file's own name, cleaned by `clean_name`) is kept beside it for labels."""
     from starlette.concurrency import run_in_threadpool
 
     if declared is not None and declared > max_bytes:
@@ -105,7 +116,8 @@ async def receive(root: Path, chunks: AsyncIterator[bytes], *, declared: int | N
         try:
             with os.fdopen(_new_file(dfd, part), "wb") as f:
                 await _copy(chunks, f, max_bytes, deadline)
-            return await run_in_threadpool(_decode_and_store, root, dfd, token, max_pixels, max_memory)
+            return await run_in_threadpool(_decode_and_store, root, dfd, token, max_pixels, max_memory,
+                                           clean_name(name))
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(part, dir_fd=dfd)
@@ -138,7 +150,8 @@ def _too_big(max_bytes: int) -> str:
     return f"the upload is larger than {max_bytes / 2**20:g} MB; use a smaller image"
 
 
-def _decode_and_store(root: Path, dfd: int, token: str, max_pixels: int | None, max_memory: int | None) -> Upload:
+def _decode_and_store(root: Path, dfd: int, token: str, max_pixels: int | None, max_memory: int | None,
+                      name: str | None = None) -> Upload:
     from PIL import Image
 
     part = root / UPLOADS / f"{token}.part"
@@ -158,16 +171,76 @@ def _decode_and_store(root: Path, dfd: int, token: str, max_pixels: int | None, 
         h, w = arr.shape[:2]
         if min(h, w) < MIN_SIDE:
             raise UploadError(f"the upload is {w}x{h} pixels; images need at least {MIN_SIDE} pixels a side")
-        tmp, name = f".{token}.png.tmp", f"{token}.png"
-        try:
-            with os.fdopen(_new_file(dfd, tmp), "wb") as f:
-                Image.fromarray(arr).save(f, format="PNG", compress_level=1)  # a photo: 1/3 the time, +16% size
-            os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=dfd)
-            raise
-    return Upload(token, root / UPLOADS / name, w, h)
+        if name is not None:  # first: a stored picture then always has its name
+            _store(dfd, f"{token}.json", json.dumps({"name": name}).encode())
+        _store(dfd, f"{token}.png", lambda f: Image.fromarray(arr).save(f, format="PNG", compress_level=1))
+    return Upload(token, root / UPLOADS / f"{token}.png", w, h, name)  # compress 1: 1/3 the time, +16% size
+
+
+def _store(dfd: int, name: str, data: bytes | Any) -> None:
+    """Write `data` (bytes, or a function writing to a file) as `name` in the uploads folder: a new file made
+    without following links, renamed into place."""
+    tmp = f".{name}.tmp"
+    try:
+        with os.fdopen(_new_file(dfd, tmp), "wb") as f:
+            f.write(data) if isinstance(data, bytes) else data(f)
+        os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=dfd)
+        raise
+
+
+def clean_name(name: Any) -> str | None:
+    """A file name as sent by a browser, made safe to show: its last path part only, without control or
+    formatting characters (bidirectional overrides, zero-width marks), spaces collapsed, at most `MAX_NAME`
+    characters (the suffix kept); None when nothing is left."""
+    if not isinstance(name, str):
+        return None
+    name = unicodedata.normalize("NFC", name[:4 * MAX_NAME + 1000]).replace("\\", "/").rsplit("/", 1)[-1]
+    name = " ".join("".join(" " if c.isspace() else c for c in name if c.isspace()
+                            or unicodedata.category(c)[0] != "C").split())
+    if len(name) > MAX_NAME:
+        stem, dot, suffix = name.rpartition(".")
+        keep = dot + suffix if dot and stem and len(suffix) <= 10 else ""
+        name = name[:MAX_NAME - 1 - len(keep)].rstrip() + "\u2026" + keep
+    return name or None
+
+
+def upload_token(spec: Any) -> str | None:
+    """The token of a stored upload named by `spec` (``upload:<token>``, or the stored file's path as a job's
+    settings hold it); None for anything else."""
+    if not isinstance(spec, str):
+        return None
+    if spec.startswith("upload:"):
+        token = spec[len("upload:"):]
+    else:
+        p = Path(spec)
+        token = p.stem if p.parent.name == UPLOADS and p.suffix == ".png" else ""
+    return token if TOKEN.match(token) else None
+
+
+def upload_name(root: Path, token: str) -> str | None:
+    """The name upload `token` was uploaded as (None when unknown), read the guarded way and cleaned again (the
+    file may have been copied in from elsewhere)."""
+    if not TOKEN.match(token) or (root / UPLOADS).is_symlink():
+        return None
+    raw = read_json(root / UPLOADS / f"{token}.json", 4096)
+    return clean_name(raw.get("name")) if isinstance(raw, dict) else None
+
+
+def upload_names(root: Path, values: Any) -> dict[str, str]:
+    """{token: original name} for every stored upload that `values` (a job's settings or config, as a dict, or
+    their values) names."""
+    items = values.values() if isinstance(values, dict) else values if isinstance(values, (list, tuple)) else ()
+    names = {}
+    for v in items:
+        for spec in (v if isinstance(v, (list, tuple)) else [v]):
+            token = upload_token(spec)
+            name = upload_name(root, token) if token else None
+            if name:
+                names[token] = name
+    return names
 
 
 def resolve_ref(root: Path, ref: str) -> str:

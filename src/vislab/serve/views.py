@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from .paths import read_json
-from .uploads import UPLOADS
+from .uploads import UPLOADS, upload_names
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 MAX_IMAGES = 24
@@ -25,7 +25,8 @@ def file_url(root: Path, path: Path) -> str:
 
 
 def result_view(root: Path, run_dir: Path, kind: str, result: Any = None) -> dict[str, Any]:
-    """``{"images": [{"label", "url"}], "table": [...], "texts": [...], "numbers": {...}}`` for one run.
+    """``{"images": [{"label", "url"}], "table": [...], "texts": [...], "numbers": {...}, "names": {token: file
+    name}}`` for one run (names: the original file names of the uploads it read).
 
     Run folders may be copied in from elsewhere, so every JSON file is shape-checked: a file of the wrong shape
     makes the run show as ``"unreadable"`` (the page says which file), never an error page."""
@@ -39,7 +40,8 @@ def result_view(root: Path, run_dir: Path, kind: str, result: Any = None) -> dic
             images.setdefault(file_url(root, p), {"label": role, "url": file_url(root, p)})
     view: dict[str, Any] = {"images": list(images.values())[:MAX_IMAGES], "numbers": _plain(status.get("numbers")),
                             "status": status.get("status") if isinstance(status.get("status"), str) else None,
-                            "message": _text(status.get("message"))}
+                            "message": _text(status.get("message")),
+                            "names": upload_names(root, _config(run_dir))}
     extra = _EXTRA.get(kind)
     if extra is not None:
         try:
@@ -124,8 +126,52 @@ def _saliency(run_dir: Path, view: dict, result: Any) -> list[str]:
     return []
 
 
+MAX_ROWS = 100
+"""Rows of a table file shown (saliency-eval writes one per method)."""
+
+
+def _saliency_eval(run_dir: Path, view: dict, result: Any) -> list[str]:
+    """faithfulness.csv: one row per method (its scores averaged over the images), the columns under the
+    headings of faithfulness.md; "(low)" / "(high)" say which way is more faithful."""
+    import csv
+
+    from ..report.safefiles import Unreadable, read_bytes
+    from ..visualize.saliency_eval import COLUMNS
+
+    try:
+        text = read_bytes(run_dir / "faithfulness.csv", run_dir, 2**20).decode("utf-8")
+    except Unreadable:  # missing, a link out of the run, a FIFO: not shown, as with the JSON files
+        return []
+    except UnicodeDecodeError:
+        return ["faithfulness.csv"]
+    try:
+        rows = list(csv.reader(text.splitlines()))
+    except csv.Error:  # a field over csv's size limit, a stray NUL
+        return ["faithfulness.csv"]
+    head, body = (rows[0], rows[1:MAX_ROWS + 1]) if rows else ([], [])
+    if head[:2] != ["method", "images"] or any(len(r) != len(head) for r in body):
+        return ["faithfulness.csv"]
+    table = []
+    for r in body:
+        numbers = [_number(x) for x in r[1:]]
+        if any(x is None for x in numbers) or not r[0]:
+            return ["faithfulness.csv"]
+        table.append({"method": _text(r[0], 80),
+                      **{_text(COLUMNS.get(k, k), 80): x for k, x in zip(head[1:], numbers)}})
+    view["table"] = table
+    return []
+
+
+def _number(s: str) -> float | int | None:
+    try:
+        x = float(s)
+    except ValueError:
+        return None
+    return int(x) if x.is_integer() and "." not in s and "e" not in s.lower() else x if math.isfinite(x) else None
+
+
 _EXTRA = {"classify": _classify, "fool": _fool, "caption": _caption, "gan-eval": _gan_eval, "saliency": _saliency,
-          "gan-sample": _gan_sample}
+          "gan-sample": _gan_sample, "saliency-eval": _saliency_eval}
 
 
 def _pct(v: Any) -> str:

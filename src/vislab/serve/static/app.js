@@ -75,7 +75,9 @@ function rememberName(token, name) {
   all[token] = name;
   try { localStorage.setItem(NAMES_KEY, JSON.stringify(all)); } catch (e) { /* private mode: names stay hashed */ }
 }
-function nameOf(token) { return uploadNames()[token] || "uploaded picture"; }
+const SERVER_NAMES = {}; // names the server keeps beside each upload (so they survive other browsers)
+function learnNames(names) { Object.assign(SERVER_NAMES, names || {}); }
+function nameOf(token) { return SERVER_NAMES[token] || uploadNames()[token] || "uploaded picture"; }
 function unhash(text) { // a stored upload's path or file name -> the name it was uploaded as
   return String(text).replace(/(?:[^\s:]*\/)?\.?uploads\/([0-9a-f]{32})\.png|\b([0-9a-f]{32})\.png/g,
     (m, a, b) => nameOf(a || b));
@@ -134,8 +136,8 @@ function picker(field) {
     try {
       const up = await api("POST", `/api/uploads?name=${encodeURIComponent(f.name)}`, f,
         {"Content-Type": "application/octet-stream"});
-      rememberName(up.id.replace(/^upload:/, ""), f.name);
-      div.add({ref: up.id, url: up.url, label: `${f.name} (${up.width}x${up.height})`});
+      rememberName(up.id.replace(/^upload:/, ""), up.name || f.name);
+      div.add({ref: up.id, url: up.url, label: `${up.name || f.name} (${up.width}x${up.height})`});
     } catch (e) {
       error.textContent = `${f.name}: ${e.message}`;
     } finally { div.classList.remove("busy"); }
@@ -162,7 +164,7 @@ function checkpointField(field, spec) {
   const select = el("select", {name: field.name, "data-type": "checkpoint"},
     el("option", {value: "", text: "the model that ships with vislab"}),
     ...have.map((c) => el("option", {value: c, text: `trained run ${c}`})));
-  const train = `vislab ${runKind.replace(/-/g, " ")} --out ${INFO.runs || "runs"}/${runKind}-mine`;
+  const train = `vislab ${runKind.replace(/-/g, " ")} --out ${shellWord(`${INFO.runs || "runs"}/${runKind}-mine`)}`;
   const hint = el("small", {class: "help"}, "To use your own model, train one with ", el("code", {text: train}),
     " (it appears in this list once it is in the runs folder).");
   return el("div", {class: "field", "data-name": field.name, "data-type": "checkpoint"},
@@ -272,39 +274,18 @@ function commandFor(tab, settings) { // as vislab.registry.command_line writes i
     if (f.type === "bool") { if (v) parts.push(flag); else if (f.default === true) parts.push(`--no-${f.name.replace(/_/g, "-")}`); continue; }
     parts.push(flag, f.flag_scale && typeof v === "number" ? fmt(v * f.flag_scale) : argText(f, v));
   }
-  return parts.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`)).join(" ");
+  return parts.map(shellWord).join(" ");
 }
+
+function shellWord(w) { return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, "'\\''")}'`; } // as shlex.join
 
 // -- progress as a person reads it: "scale 2/3 · iteration 80/150 · ETA 0:12" -----------------------------------------
-function settingOf(tab, settings, name) {
-  if (settings && settings[name] !== undefined) return settings[name];
-  const f = tab.fields.find((x) => x.name === name);
-  return f ? f.default : undefined;
-}
-
-function scalePlan(tab, settings) {
-  // Fallback for servers whose style jobs do not send scale numbers: the plan of vislab.style.settings
-  // (scales None: halve the size while the half keeps 96 px; coarser scales run coarse_factor times more).
-  const size = settingOf(tab, settings, "image_size"), its = settingOf(tab, settings, "iterations");
-  if (typeof size !== "number" || typeof its !== "number" || !tab.fields.some((f) => f.name === "scales")) return null;
-  let n = settingOf(tab, settings, "scales");
-  if (typeof n !== "number") { n = 1; while (n < 10 && size / 2 ** n >= 96) n += 1; }
-  const cf = settingOf(tab, settings, "coarse_factor") || 1;
-  return Array.from({length: n}, (_, k) => Math.round(its * cf ** (n - 1 - k)));
-}
-
 function stepWords(tab, job, settings) {
   const n = job.numbers || {}, step = job.step || 0, total = job.total;
   if (!step && !total) return "starting";
-  if (n.scale != null && n.scales != null) {
-    return `scale ${n.scale}/${n.scales} · iteration ${n.iteration ?? step}${n.iterations ? "/" + n.iterations : ""}`;
-  }
-  const plan = scalePlan(tab, settings);
-  if (plan && total === plan.reduce((a, b) => a + b, 0)) {
-    let k = 0, before = 0;
-    while (k < plan.length - 1 && step > before + plan[k]) { before += plan[k]; k += 1; }
-    const it = Math.max(0, step - before);
-    return plan.length > 1 ? `scale ${k + 1}/${plan.length} · iteration ${it}/${plan[k]}` : `iteration ${it}/${plan[k]}`;
+  if (n.scale != null && n.scales != null) { // the job says where it is (style, invert, texture)
+    const it = `iteration ${n.iteration ?? step}${n.iterations ? "/" + n.iterations : ""}`;
+    return n.scales > 1 ? `scale ${n.scale}/${n.scales} · ${it}` : it;
   }
   const pics = Array.isArray(settings && settings.images) ? settings.images.length : 0;
   if (pics && total && total % pics === 0 && total / pics > 1 && tab.spec.name === "saliency") {
@@ -348,6 +329,7 @@ function saveJob(tabId, entry) {
   try { sessionStorage.setItem(JOBS_KEY, JSON.stringify(all)); } catch (e) { /* storage off: no re-attach */ }
 }
 
+const PLACE = ["scale", "scales", "iteration", "iterations"]; // where a job is: said in the state line, not listed
 function kindOf(spec) { return spec.kind || spec.name.replace(/ /g, "-"); }
 
 async function submit(tab, ev) {
@@ -368,6 +350,7 @@ async function submit(tab, ev) {
 }
 
 function follow(tab, job, settings) {
+  learnNames(job.names);
   if (tab.current !== job.id) { tab.current = job.id; tab.box.t0 = null; }
   render(tab, job, settings);
   if (FINAL.includes(job.state)) return;
@@ -396,7 +379,7 @@ function render(tab, job, settings) {
     const bar = el("progress", {max: String(job.total || 1), value: String(job.step || 0)});
     const stop = el("button", {type: "button", class: "cancel", text: "Cancel"});
     stop.onclick = () => api("POST", `/api/jobs/${job.id}/cancel`).catch(() => {});
-    parts.push(el("div", {class: "progress"}, bar, stop), numbersList(job.numbers));
+    parts.push(el("div", {class: "progress"}, bar, stop), numbersList(job.numbers, PLACE));
     const inputs = inputsOf(tab.fields, settings);
     const preview = job.preview ? [{url: job.preview, label: "as it forms", cls: "preview"}] : [];
     if (inputs.length || preview.length) parts.push(gallery([...inputs, ...preview]));
@@ -460,6 +443,7 @@ function unfamiliarSentence(numbers) {
 }
 
 async function showResult(box, v, tab, settings, run) {
+  learnNames(v.names);
   const isCaption = tab && kindOf(tab.spec) === "caption";
   const inputs = isCaption ? [] : inputsOf(tab && tab.fields, settings);
   const seen = new Set(inputs.map((p) => p.url));
@@ -560,7 +544,8 @@ async function loadHistory() {
   body.replaceChildren(...runs.map((r) => {
     const show = el("button", {type: "button", text: "show"});
     show.onclick = () => showRun(r).catch((e) => document.getElementById("history-view").replaceChildren(el("p", {class: "error", text: e.message})));
-    return el("tr", {}, el("td", {text: r.id}), el("td", {text: words(r.kind)}), el("td", {text: r.status}),
+    const inputs = (r.inputs || []).map(shownName).join(", ");
+    return el("tr", {}, el("td", {text: r.id}), el("td", {text: words(r.kind) + (inputs ? ` (${inputs})` : "")}), el("td", {text: r.status}),
       el("td", {text: new Date(r.time * 1000).toLocaleString()}),
       el("td", {}, show, " ", el("a", {href: r.report, target: "_blank", text: "report"})));
   }));
