@@ -19,6 +19,9 @@ from vislab.images import load_image
 from vislab.jobs import JobResult
 from vislab.registry import get
 
+TIMING = ("seconds", "time", "wall", "per_s")
+"""Numbers never compared: durations."""
+
 
 @dataclass(frozen=True)
 class Job:
@@ -44,9 +47,8 @@ def run_job(job: Job, device: str, out: Path) -> tuple[JobResult, float]:
 def compare(job: Job, cpu: JobResult, gpu: JobResult) -> list[str]:
     """What differs beyond the job's tolerances (empty: the runs agree)."""
     problems = [f"status {gpu.status} (cpu {cpu.status})"] if gpu.status != cpu.status else []
-    timing = ("seconds", "time", "wall", "per_s")
     for k, a in cpu.numbers.items():
-        if k in job.skip or any(t in k for t in timing) or k not in gpu.numbers:
+        if k in job.skip or any(t in k for t in TIMING) or k not in gpu.numbers:
             continue
         b = gpu.numbers[k]
         if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or isinstance(a, bool):
@@ -81,7 +83,7 @@ def _json_numbers_differ(job: Job, a: Any, b: Any, where: str = "") -> list[str]
     """The numbers of two results files that differ beyond the job's tolerance, by their path in the file
     (strings, such as class names and paths, are not compared: near ties may swap; the run folders differ)."""
     if isinstance(a, dict) and isinstance(b, dict):
-        keys = [k for k in a if k in b and k not in job.skip]
+        keys = [k for k in a if k in b and k not in job.skip and not any(t in k for t in TIMING)]
         return [p for k in keys for p in _json_numbers_differ(job, a[k], b[k], f"{where}.{k}")]
     if isinstance(a, list) and isinstance(b, list):
         if len(a) != len(b):
