@@ -29,7 +29,7 @@ JOBS = {  # CLI command -> (settings class, the required arguments)
     "classify": (ClassifySettings, ["sample:coffee"]),
     "saliency": (SaliencySettings, ["sample:coffee"]),
     "fool": (FoolSettings, ["sample:coffee", "--target", "tarantula"]),
-    "dream": (DreamSettings, ["--class", "tarantula"]),
+    "dream": (DreamSettings, []),  # class_, channel, neuron, deepdream all default to None; validate() wants one
 }
 
 
