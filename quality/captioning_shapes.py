@@ -7,6 +7,14 @@ Runs exactly what a user runs -- ``vislab caption train --out DIR`` with every s
 (numpy engine, LSTM, 10 epochs), then ``vislab caption eval --checkpoint DIR --split test`` -- and prints the
 wall time of each and the test-split scores. Goal: BLEU-4 >= 0.8 on the test split in under 5 minutes on
 2 CPU cores.
+
+    .venv/bin/python quality/captioning_shapes.py --compare    # pooled LSTM vs attention LSTM, same budget
+
+`--compare` trains both on the tour's quick budget (shapes:1600, 12 epochs, 128 units; `--budget` to change)
+in-process, and prints for the test split: exact-caption accuracy (the greedy caption is one of the picture's
+true captions), BLEU-4, wall and CPU time, and for the attention model its attention precision (the share of
+attention mass on the box of the shape each colour/kind word names, `captioning.attention_shapes`). Goals:
+attention exact >= 90 %, precision >= 0.6.
 """
 
 from __future__ import annotations
@@ -33,8 +41,21 @@ def main() -> int:
                     help="also save 8 test pictures with their generated captions as one image")
     ap.add_argument("--threads", type=int, default=0,
                     help="BLAS/OpenMP threads for the commands (default: the libraries' choice)")
+    ap.add_argument("--compare", action="store_true", help="pooled LSTM vs attention LSTM on the same budget")
+    ap.add_argument("--budget", default="", help="with --compare: settings over the quick budget, e.g. "
+                                                 "'epochs=6 data=shapes:800'")
+    ap.add_argument("--per-cell", action="store_true", help="with --compare: standardize attention features per "
+                    "cell and channel (the old way) instead of per channel")
+    ap.add_argument("--only", default="", help="with --compare: pooled or attention (default both)")
     args = ap.parse_args()
     out = Path(args.out)
+    if args.compare:
+        if args.per_cell:
+            from vislab.captioning import loop
+            from vislab.captioning.features import FeatureTransform
+
+            loop.fit_transform = lambda x, pca_dim, positions: FeatureTransform.fit(x, pca_dim)
+        return compare(out, args.budget, args.only)
     env = dict(os.environ)
     if args.threads:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -133,6 +154,83 @@ def _picture(records: list[dict], path: Path) -> None:
                             fill="black", spacing=1)
     path.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(path)
+
+
+def compare(out: Path, budget: str, only: str) -> int:
+    """Train pooled and attention LSTMs on the same data and budget; score their test captions."""
+    from vislab.tour.learn import CAPTION_QUICK
+
+    sizes = dict(CAPTION_QUICK)
+    for kv in budget.split():
+        k, v = kv.split("=")
+        sizes[k] = type(sizes.get(k, v))(v) if k in sizes else (v == "true" if v in ("true", "false") else
+                                                                  int(v) if v.isdigit() else v)
+    print(f"budget: {sizes}; load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    ok = only != "pooled"
+    for name in (only,) if only else ("pooled", "attention"):
+        r = _train_and_score(out / name, sizes, attention=name == "attention")
+        print(f"{name:9s} exact {r['exact']:.1%}  BLEU-4 {r['BLEU-4']:.3f}  train {r['wall']:.0f} s wall, "
+              f"{r['cpu']:.0f} s CPU (load average {r['load']:.1f})"
+              + (f"  attention precision {r['precision']:.2f} (cells touching the box: {r['touching']:.2f}; "
+                 f"{r['words']} words)" if "precision" in r else ""))
+        if name == "attention":
+            ok = r["exact"] >= 0.9 and r["precision"] >= 0.6
+    print(f"goals attention exact >= 90 %, precision >= 0.6: {'met' if ok else 'NOT met'}")
+    return 0 if ok else 1
+
+
+def _train_and_score(run_dir: Path, sizes: dict, attention: bool) -> dict:
+    import resource
+
+    import numpy as np
+
+    from vislab.captioning import attention_shapes as ash
+    from vislab.captioning.checkpoint import Captioner
+    from vislab.captioning.data import load_data
+    from vislab.captioning.metrics import caption_scores
+    from vislab.captioning.settings import CaptionTrainSettings
+    from vislab.captioning.train import run
+
+    t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
+    run(CaptionTrainSettings(**sizes, attention=attention, seed=0), run_dir, overwrite=True)
+    c1 = resource.getrusage(resource.RUSAGE_SELF)
+    out = {"wall": time.perf_counter() - t0, "cpu": c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime,
+           "load": os.getloadavg()[0]}
+    cap = Captioner.load(run_dir)
+    data = load_data(sizes["data"], feature_spec=cap.feature_spec, vocab=cap.vocab, max_length=cap.max_length,
+                     progress=False)
+    test = data.split_images("test")
+    x = cap.transform(data.features[test])
+    ids = cap.model.sample(x, cap.max_length + 1)
+    hyps = cap.vocab.decode_batch(ids)
+    refs = [data.references[i] for i in test]
+    out["exact"] = float(np.mean([h in r for h, r in zip(hyps, refs)]))
+    out["BLEU-4"] = caption_scores(refs, hyps)["BLEU-4"]
+    if attention:
+        alphas = cap.model.attend(x, ids)
+        scenes, grid = data.extra["shapes"].scenes, cap.feature_spec.grid
+        strict = []
+        for i, img in enumerate(test):
+            words = [cap.vocab.idx_to_word[int(w)] for w in ids[i]]
+            strict += ash.word_precisions(words, alphas[i], scenes[img], grid)
+        out["precision"], out["words"] = float(np.mean(strict)), len(strict)
+        out["touching"] = _touching(cap, ids, alphas, test, scenes, grid)
+    return out
+
+
+def _touching(cap, ids, alphas, test, scenes, grid) -> float:
+    """Like the precision, but a cell counts whole when the box touches it (the looser reading)."""
+    import numpy as np
+
+    from vislab.captioning import attention_shapes as ash
+
+    vals = []
+    for i, img in enumerate(test):
+        for w, a in zip(ids[i], alphas[i]):
+            shape = ash.named_shape(cap.vocab.idx_to_word[int(w)], scenes[img])
+            if shape is not None:
+                vals.append(float(a @ (ash.cell_overlap(shape.box, grid) > 0)))
+    return float(np.mean(vals)) if vals else float("nan")
 
 
 def _child_cpu() -> float:

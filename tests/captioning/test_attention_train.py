@@ -21,6 +21,10 @@ def test_attention_training_both_engines_agree(tmp_path):
     state = read(a.run_dir)
     assert state["model"]["attention"]["positions"] == 9
     assert state["features"]["spec"]["spatial"] is True
+    # one mean and std per channel, shared by the 9 cells
+    for k in ("mean", "std"):
+        cells = state["features"]["transform"][k].numpy().reshape(9, -1)
+        np.testing.assert_array_equal(cells, np.broadcast_to(cells[0], cells.shape))
     np.testing.assert_allclose(a.losses, b.losses, rtol=1e-6)
     cap = Captioner.from_state(state)
     assert isinstance(cap.model, AttentionCaptioner)

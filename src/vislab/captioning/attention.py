@@ -22,7 +22,7 @@ from ..nn import attention as att
 from .model import CaptioningRNN, check_captions, init_params
 
 ATTENTION_DIM = 64  # A: the size of the space where the hidden state and the cells meet
-DEFAULT_REG = 0.02
+DEFAULT_REG = 0.0  # the doubly stochastic term spreads attention evenly over the cells; off by default
 ATTENTION_PARAMS = ("W_proj", "b_proj", "W_embed", "Wx", "Wh", "Wz", "b", "Wf", "bf", "Wa", "wa", "W_vocab",
                     "b_vocab")
 

@@ -120,7 +120,8 @@ def prepare(data: CaptionData, settings: CaptionTrainSettings, run_dir: Path, di
     if state is not None:
         transform = FeatureTransform.from_state(state["features"]["transform"])
     else:
-        transform = FeatureTransform.fit(data.features[data.split_images("train")], s.pca_dim)
+        transform = fit_transform(data.features[data.split_images("train")], s.pca_dim,
+                                  attention_positions(s, data))
     devices.seed_everything(s.seed)
     args = (data.vocab.word_to_idx, transform.output_dim, s.wordvec_dim, s.hidden_dim, s.cell, s.dtype, s.seed)
     positions = attention_positions(s, data)
@@ -131,6 +132,16 @@ def prepare(data: CaptionData, settings: CaptionTrainSettings, run_dir: Path, di
                     data.split_captions("train"), val_images, np.flatnonzero(np.isin(data.image_idxs, val_images)),
                     at, resumed=state is not None,
                     familiarity=Familiarity.fit(transform, data.features[data.split_images("train")]))
+
+
+def fit_transform(x: np.ndarray, pca_dim: int | None, positions: int) -> FeatureTransform:
+    """The feature transform fitted on training features; for attention, one mean and std per channel shared by
+    every cell (per cell, a corner that is almost always background would get a tiny std and blow up the rare
+    shape drawn there)."""
+    if not positions:
+        return FeatureTransform.fit(x, pca_dim)
+    cells = FeatureTransform.fit(x.reshape(-1, x.shape[1] // positions))
+    return FeatureTransform(np.tile(cells.mean, positions), np.tile(cells.std, positions))
 
 
 def attention_positions(s: CaptionTrainSettings, data: CaptionData) -> int:
