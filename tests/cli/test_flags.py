@@ -9,11 +9,12 @@ import argparse
 from vislab.cli import build_parser
 
 SNAPSHOT = {
-    "caption": ["--beam", "--checkpoint", "--device", "--json", "--out", "--overwrite", "--threads", "images:+"],
+    "caption": ["--attention", "--beam", "--checkpoint", "--device", "--json", "--out", "--overwrite", "--threads",
+                "images:+"],
     "caption eval": ["--beam", "--checkpoint", "--data", "--device", "--no-cache", "--out", "--overwrite", "--split",
                      "--threads"],
-    "caption train": ["--batch-size", "--cell", "--data", "--deterministic", "--device", "--dtype", "--engine",
-                      "--epochs", "--eval-images", "--feature-grid", "--feature-layer", "--hidden-dim",
+    "caption train": ["--attention", "--batch-size", "--cell", "--data", "--deterministic", "--device", "--dtype",
+                      "--engine", "--epochs", "--eval-images", "--feature-grid", "--feature-layer", "--hidden-dim",
                       "--image-size", "--log-every", "--lr", "--lr-decay", "--max-length", "--min-count", "--model",
                       "--no-cache", "--out", "--overwrite", "--pca-dim", "--resume", "--save-every", "--seed",
                       "--threads", "--weights", "--wordvec-dim"],
