@@ -36,7 +36,7 @@ def _upload(server, name: str | None, seed: int = 0) -> dict:
     ("C:\\Users\\me\\holiday photo.png", "holiday photo.png"),
     ("evil\u202egnp.exe\u200b\x00\n.png", "evilgnp.exe .png"),  # no bidi overrides, zero-width marks, controls
     ("a" * 300 + ".jpeg", "a" * (uploads.MAX_NAME - 6) + "\u2026.jpeg"),  # capped, the suffix kept
-    ("\x01\x02", None), ("", None)])
+    ("\x01\x02", None), ("", None), ("a/..", None)])
 def test_clean_name(sent, kept):
     assert uploads.clean_name(sent) == kept
     assert kept is None or len(kept) <= uploads.MAX_NAME

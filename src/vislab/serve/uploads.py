@@ -204,7 +204,7 @@ def clean_name(name: Any) -> str | None:
         stem, dot, suffix = name.rpartition(".")
         keep = dot + suffix if dot and stem and len(suffix) <= 10 else ""
         name = name[:MAX_NAME - 1 - len(keep)].rstrip() + "\u2026" + keep
-    return name or None
+    return name if name.strip(". ") else None  # "..": nothing a person would call a name
 
 
 def upload_token(spec: Any) -> str | None:
