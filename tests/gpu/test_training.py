@@ -36,10 +36,13 @@ TRAIN = {
 
 
 @pytest.fixture
-def exact_float32(monkeypatch):
+def exact_float32():
     """Full float32 convolutions and matmuls on the GPU (cuDNN's TF32 default rounds to 10 mantissa bits)."""
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    # (monkeypatch cannot undo these: torch's backend flags are properties of module objects)
+    before = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
 
 
 @pytest.mark.parametrize("name", list(TRAIN))
