@@ -10,6 +10,7 @@ image and the target's probability, or the objective, over the optimization) and
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,7 +145,7 @@ def _run_objective(settings: DreamSettings, bb, out: str | Path | None, *,  # no
     if len(images) > 1:
         for i, img in enumerate(images):
             files[f"image_{i}"] = save_image(img, run_dir / f"dream_{i}.png")
-    shown = images[0] if len(images) == 1 else make_grid(images, nrow=min(len(images), 4), padding=2)
+    shown = images[0] if len(images) == 1 else make_grid(images, nrow=math.ceil(math.sqrt(len(images))), padding=2)
     save_image(shown, files["image"])
     title = f"{objective.name} = {viz.value:.3g}\n{bb.name}, {param.name}, {viz.steps} steps"
     dream_figure(shown, files["figure"], title=title, steps=curve[0], probs=curve[1], ylabel="objective")
