@@ -243,3 +243,12 @@ def test_optimized_channel_beats_every_course_sample(shared_data):
     assert gray < samples.max()  # a plain image does not already beat them
     viz = create_visualization(obj, bb, "fourier", size=64, steps=10, seed=0)
     assert viz.value > float(samples.max()), (viz.value, samples.tolist())
+
+
+def test_capture_on_a_backbone_is_its_features_and_logits(bb):
+    x = torch.rand((2, 3, 64, 64), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        acts = capture(bb, x, ["block5", LOGITS, "stem"])
+        torch.testing.assert_close(acts[LOGITS], bb.logits(x), rtol=0, atol=0)
+        ref = bb.features(x, ["stem", "block5"])
+    assert set(acts) == {"stem", "block5", LOGITS} and all(torch.equal(acts[k], ref[k]) for k in ref)
