@@ -88,7 +88,7 @@ def test_decoding_and_the_attention_behind_each_word():
     # independently: run the steps by hand, feeding the greedy words, and read the attention of each step
     from vislab.nn.attention import attention_lstm_step_forward
     p = m.params
-    cells = feats.reshape(3, L, C)
+    cells = feats.reshape(3, L, C) + p["W_pos"]
     h, c = cells.mean(1) @ p["W_proj"] + p["b_proj"], np.zeros((3, 6))
     words = np.full(3, 1)
     for t in range(3):

@@ -1,6 +1,8 @@
 """AttentionCaptioner: Show, Attend and Tell in numpy (`vislab.nn.attention`), a `CaptioningRNN` that looks.
 
-    feats    = features reshaped (N, L, C)                   one vector per cell of the backbone's grid
+    feats    = features reshaped (N, L, C) + W_pos           one vector per cell of the backbone's grid, plus a
+                                                             learnt vector per cell: the context then says *where*
+                                                             the model looked (is the shape it named left or right?)
     h0       = mean_l(feats) @ W_proj + b_proj
     h_t, alpha_t = attention LSTM(W_embed[word_t], h_{t-1}, feats)      alpha_t (N, L): where word t+1 comes from
     scores_t = h_t @ W_vocab + b_vocab
@@ -23,21 +25,22 @@ from .model import CaptioningRNN, check_captions, init_params
 
 ATTENTION_DIM = 64  # A: the size of the space where the hidden state and the cells meet
 DEFAULT_REG = 0.0  # the doubly stochastic term spreads attention evenly over the cells; off by default
-ATTENTION_PARAMS = ("W_proj", "b_proj", "W_embed", "Wx", "Wh", "Wz", "b", "Wf", "bf", "Wa", "wa", "W_vocab",
-                    "b_vocab")
+ATTENTION_PARAMS = ("W_pos", "W_proj", "b_proj", "W_embed", "Wx", "Wh", "Wz", "b", "Wf", "bf", "Wa", "wa",
+                    "W_vocab", "b_vocab")
 
 
 def attention_param_shapes(vocab_size: int, channels: int, wordvec_dim: int, hidden_dim: int,
-                           attention_dim: int = ATTENTION_DIM) -> dict[str, tuple[int, ...]]:
+                           attention_dim: int = ATTENTION_DIM, positions: int = 1) -> dict[str, tuple[int, ...]]:
     """Every parameter's shape (shared with the torch twin): channels C per cell, not L * C."""
     V, C, W, H, A = vocab_size, channels, wordvec_dim, hidden_dim, attention_dim
-    return {"W_proj": (C, H), "b_proj": (H,), "W_embed": (V, W), "Wx": (W, 4 * H), "Wh": (H, 4 * H),
-            "Wz": (C, 4 * H), "b": (4 * H,), "Wf": (C, A), "bf": (A,), "Wa": (H, A), "wa": (A,),
+    return {"W_pos": (positions, C), "W_proj": (C, H), "b_proj": (H,), "W_embed": (V, W), "Wx": (W, 4 * H),
+            "Wh": (H, 4 * H), "Wz": (C, 4 * H), "b": (4 * H,), "Wf": (C, A), "bf": (A,), "Wa": (H, A), "wa": (A,),
             "W_vocab": (H, V), "b_vocab": (V,)}
 
 
 def init_attention_params(vocab_size: int, channels: int, wordvec_dim: int, hidden_dim: int,
-                          attention_dim: int = ATTENTION_DIM, seed: int | None = None) -> dict[str, np.ndarray]:
+                          attention_dim: int = ATTENTION_DIM, seed: int | None = None,
+                          positions: int = 1) -> dict[str, np.ndarray]:
     """float64 initial weights: the LSTM captioner's (same seed, same draws), plus the attention's, scaled by
     1/sqrt(fan_in) like them."""
     base = init_params(vocab_size, channels, wordvec_dim, hidden_dim, "lstm", seed)
@@ -45,7 +48,7 @@ def init_attention_params(vocab_size: int, channels: int, wordvec_dim: int, hidd
     C, H, A = channels, hidden_dim, attention_dim
     extra = {"Wz": rng.standard_normal((C, 4 * H)) * C ** -0.5, "Wf": rng.standard_normal((C, A)) * C ** -0.5,
              "bf": np.zeros(A), "Wa": rng.standard_normal((H, A)) * H ** -0.5,
-             "wa": rng.standard_normal(A) * A ** -0.5}
+             "wa": rng.standard_normal(A) * A ** -0.5, "W_pos": np.zeros((positions, C))}
     return {k: (base | extra)[k] for k in ATTENTION_PARAMS}
 
 
@@ -69,7 +72,7 @@ class AttentionCaptioner(CaptioningRNN):
         self.input_dim, self.positions, self.channels = input_dim, positions, channels
         self.attention_dim, self.reg = attention_dim, reg
         self.params = {k: v.astype(dtype) for k, v in init_attention_params(
-            self.vocab_size, channels, wordvec_dim, hidden_dim, attention_dim, seed).items()}
+            self.vocab_size, channels, wordvec_dim, hidden_dim, attention_dim, seed, positions).items()}
 
     def loss(self, features: np.ndarray, captions: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """`CaptioningRNN.loss` plus the doubly stochastic regularizer over the unmasked steps."""
@@ -91,10 +94,11 @@ class AttentionCaptioner(CaptioningRNN):
         g = {}
         dh, g["W_vocab"], g["b_vocab"] = nn.temporal_affine_backward(dscores, out_cache)
         dalphas = att.doubly_stochastic_backward(reg_cache) if self.reg else None
-        (dx, _, dh0, g["Wx"], g["Wh"], g["Wz"], g["b"], g["Wf"], g["bf"], g["Wa"],
+        (dx, dfeats, dh0, g["Wx"], g["Wh"], g["Wz"], g["b"], g["Wf"], g["bf"], g["Wa"],
          g["wa"]) = att.attention_lstm_backward(dh, dalphas, cache)
         g["W_embed"] = nn.word_embedding_backward(dx, embed_cache)
-        _, g["W_proj"], g["b_proj"] = nn.affine_backward(dh0, proj_cache)
+        dmean, g["W_proj"], g["b_proj"] = nn.affine_backward(dh0, proj_cache)
+        g["W_pos"] = dfeats.sum(axis=0) + dmean.sum(axis=0) / self.positions  # W_pos is added to every image
         return loss + reg, {k: g[k].astype(p[k].dtype, copy=False) for k in p}
 
     def attend(self, features: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -112,7 +116,7 @@ class AttentionCaptioner(CaptioningRNN):
     # -- CaptioningRNN's decoding hooks ---------------------------------------------------------------------
 
     def _cells(self, features: np.ndarray) -> np.ndarray:
-        return self._check_features(features).reshape(-1, self.positions, self.channels)
+        return self._check_features(features).reshape(-1, self.positions, self.channels) + self.params["W_pos"]
 
     def _check_features(self, features: np.ndarray) -> np.ndarray:
         features = np.asarray(features, dtype=self.params["W_proj"].dtype)
@@ -123,10 +127,10 @@ class AttentionCaptioner(CaptioningRNN):
 
     def _initial_state(self, features: np.ndarray) -> tuple[np.ndarray, ...]:
         # The cells travel in the state, flattened, so beam search reorders them with the beams.
-        feats = features.reshape(-1, self.positions, self.channels)
+        feats = features.reshape(-1, self.positions, self.channels) + self.params["W_pos"]
         h0 = feats.mean(axis=1) @ self.params["W_proj"] + self.params["b_proj"]
         proj = feats @ self.params["Wf"] + self.params["bf"]
-        return h0, np.zeros_like(h0), features, proj.reshape(len(h0), -1)
+        return h0, np.zeros_like(h0), feats.reshape(len(h0), -1), proj.reshape(len(h0), -1)
 
     def _step(self, words: np.ndarray, state: tuple[np.ndarray, ...]) -> tuple[np.ndarray, tuple]:
         p = self.params

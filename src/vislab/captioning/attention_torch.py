@@ -43,13 +43,14 @@ class TorchAttentionCaptioner(nn.Module):
         self.positions, self.attention_dim, self.reg = positions, attention_dim, reg
         self._null = self.word_to_idx["<NULL>"]
         self._start, self._end = self.word_to_idx.get("<START>"), self.word_to_idx.get("<END>")
-        init = init_attention_params(self.vocab_size, self.channels, wordvec_dim, hidden_dim, attention_dim, seed)
+        init = init_attention_params(self.vocab_size, self.channels, wordvec_dim, hidden_dim, attention_dim, seed,
+                                     positions)
         for name in ATTENTION_PARAMS:
             self.register_parameter(name, nn.Parameter(torch.from_numpy(init[name]).to(dtype)))
 
     def from_numpy_params(self, params: Mapping[str, np.ndarray]) -> TorchAttentionCaptioner:
         shapes = attention_param_shapes(self.vocab_size, self.channels, self.wordvec_dim, self.hidden_dim,
-                                        self.attention_dim)
+                                        self.attention_dim, self.positions)
         for name in ATTENTION_PARAMS:
             value = np.asarray(params[name]) if name in params else None
             if value is None or value.shape != shapes[name]:
@@ -71,7 +72,7 @@ class TorchAttentionCaptioner(nn.Module):
         return model
 
     def forward(self, features: torch.Tensor, captions_in: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        feats = features.reshape(features.shape[0], self.positions, self.channels)
+        feats = features.reshape(features.shape[0], self.positions, self.channels) + self.W_pos
         h = feats.mean(dim=1) @ self.W_proj + self.b_proj
         c = torch.zeros_like(h)
         proj = feats @ self.Wf + self.bf
@@ -116,7 +117,7 @@ class TorchAttentionCaptioner(nn.Module):
         """Greedy decoding (`CaptioningRNN.sample`'s contract), a LongTensor (N, max_length)."""
         features = torch.as_tensor(features, dtype=self.W_proj.dtype, device=self.W_proj.device)
         N = features.shape[0]
-        feats = features.reshape(N, self.positions, self.channels)
+        feats = features.reshape(N, self.positions, self.channels) + self.W_pos
         h = feats.mean(dim=1) @ self.W_proj + self.b_proj
         c, proj = torch.zeros_like(h), feats @ self.Wf + self.bf
         out = torch.full((N, max_length), self._null, dtype=torch.long, device=features.device)

@@ -93,7 +93,7 @@ def _shapes(m: dict, vocab_size: int) -> dict[str, tuple[int, ...]]:
     if m["input_dim"] % a["positions"]:
         raise CheckpointError(f"model input_dim {m['input_dim']} is not {a['positions']} cells of equal size")
     return attention_param_shapes(vocab_size, m["input_dim"] // a["positions"], m["wordvec_dim"], m["hidden_dim"],
-                                  a["attention_dim"])
+                                  a["attention_dim"], a["positions"])
 
 
 def _whole(v: Any, name: str, lo: int, hi: int) -> None:
