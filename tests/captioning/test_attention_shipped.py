@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from tests.conftest import assert_one_line_error
 from vislab.captioning import attention_shipped as shipped
 from vislab.captioning.checkpoint import read
 from vislab.captioning.predict import describe
@@ -15,6 +16,8 @@ from vislab.captioning.settings import CaptionSettings
 
 from .test_attention_train import ATT
 from .tiny_runs import train_tiny
+
+RIGHT_OF_8 = 5  # of the first 8 test pictures, greedy; measured on the whole test split: see the JSON beside the file
 
 
 def test_an_exported_run_captions_like_the_run(tmp_path):
@@ -37,13 +40,18 @@ def test_caption_with_no_checkpoint_uses_the_shipped_model(cli, tmp_path):
     from vislab.images import from_array, save_image
 
     assert shipped.SHIPPED_PATH.stat().st_size <= 3 * 2**20
-    ds = make_shapes(3000, seed=0)
-    test = [int(i) for i in ds.splits["test"][:4]]
+    ds = make_shapes(1600, seed=0)  # the shipped model's data: these are pictures it was not trained on
+    test = [int(i) for i in ds.splits["test"][:8]]
     for i in test:
         save_image(from_array(ds.image(i)), tmp_path / f"s{i}.png")
     r = cli("caption", *(tmp_path / f"s{i}.png" for i in test), "sample:chelsea", "--json")
     assert r.rc == 0, r.err
     records = json.loads(r.out)
     right = sum(rec["caption"] in ds.captions[i] for rec, i in zip(records, test))
-    assert right >= 3, [rec["caption"] for rec in records]
+    assert right >= RIGHT_OF_8, [rec["caption"] for rec in records]
     assert "warning" in records[-1] and "sample:chelsea" in r.err  # a photo: out of its domain
+
+
+def test_without_the_shipped_file_the_checkpoint_must_be_given(cli, monkeypatch, tmp_path):
+    monkeypatch.setattr(shipped, "SHIPPED_PATH", tmp_path / "gone.pt")
+    assert_one_line_error(cli("caption", "sample:chelsea"), "--checkpoint", "gone.pt")
