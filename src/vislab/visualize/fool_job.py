@@ -60,10 +60,14 @@ def run(settings: FoolSettings, out: str | Path | None = None, *, progress: jobs
     run_dir = jobs.start_run("fool", settings, out, command=command, overwrite=overwrite,
                              extra={"target_index": target})
     started = time.perf_counter()
-    log = runs.MetricsLog(run_dir)
+    log, report = runs.MetricsLog(run_dir), jobs.reporter(progress)
+
+    def logged(step: int, total: int, **numbers: Any) -> None:  # metrics.jsonl: every scoring pass
+        log.log(step, target_prob=numbers["target_prob"])
+        report(step, total, **numbers)
+
     res = make_fooling_image(img, target, bb, lr=settings.lr, max_iters=settings.max_iters, linf=settings.linf,
-                             margin=settings.margin, progress=progress, should_stop=should_stop,
-                             on_step=lambda it, _idx, p: log.log(it, target_prob=float(p[0])))
+                             margin=settings.margin, progress=logged, should_stop=should_stop)
     return jobs.finish_run(_write_outputs(run_dir, settings, bb, img, res), started)
 
 

@@ -30,7 +30,6 @@ from .progress import ProgressArg, as_progress
 from .settings import FoolSettings, check_attack
 
 View = Callable[[torch.Tensor], torch.Tensor]
-OnStep = Callable[[int, torch.Tensor, torch.Tensor], None]
 
 
 def classifier_view(model: Model) -> View:
@@ -95,11 +94,12 @@ class _Attack:
         self.iterations = torch.zeros(n, dtype=torch.long, device=self.x0.device)
         self.lr, self.linf, self.margin, self.quantized = lr, linf, margin, quantized
         self.first_probs: torch.Tensor | None = None
+        self.target_probs: torch.Tensor | None = None  # (N,) each image's target probability at its last scoring
         self._pending: tuple | None = None  # what the last `score` left for `step`
 
-    def score(self, it: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Score the images still active (their 8-bit versions); mark the fooled ones done. Returns the indices
-        scored and their target probabilities; keeps what `step` needs."""
+    def score(self, it: int) -> None:
+        """Score the images still active (their 8-bit versions) and keep their target probabilities; mark the
+        fooled ones done; keep what `step` needs."""
         idx = self.active.nonzero()[:, 0]  # only images not yet fooled are scored and stepped
         q = self.snap(self.x[idx]).requires_grad_(True)
         t = self.targets[idx]
@@ -109,13 +109,15 @@ class _Attack:
                 check_targets(scores, t)
             s_target = scores.gather(1, t[:, None])[:, 0]
         with torch.no_grad():
+            probs = scores.softmax(dim=1)
             if self.first_probs is None:
-                self.first_probs = scores.softmax(dim=1).cpu()
+                self.first_probs = probs.cpu()
+                self.target_probs = probs.new_zeros(len(self.x0))
             runner_up = scores.scatter(1, t[:, None], float("-inf")).amax(dim=1)
             fooled = s_target - runner_up > self.margin
             self.active[idx[fooled]] = False
+            self.target_probs[idx] = probs.gather(1, t[:, None])[:, 0]
         self._pending = (idx, q, s_target, ~fooled)
-        return idx, scores.detach().softmax(dim=1).gather(1, t[:, None])[:, 0]
 
     def step(self) -> None:
         """One L2-normalized step for every image scored last and not yet fooled (projected into the L-inf box
@@ -150,26 +152,24 @@ def make_fooling_image(X: torch.Tensor, target_y: int | Sequence[int] | torch.Te
                        lr: float = FoolSettings.lr, max_iters: int = FoolSettings.max_iters,
                        linf: float | None = FoolSettings.linf, margin: float = FoolSettings.margin,
                        quantized: bool = True, view: View | None = None, progress: ProgressArg = None,
-                       should_stop: Callable[[], bool] | None = None, on_step: OnStep | None = None,
-                       ) -> FoolingResult:
+                       should_stop: Callable[[], bool] | None = None) -> FoolingResult:
     """Make images X (3, H, W) or (N, 3, H, W) in [0, 1] be classified as `target_y` (one class or one per
     image).
 
     `lr` is the L2 length of each step in [0, 1] pixel units; each image stops on its own once it is fooled.
-    `quantized=False` runs the plain classic loop on continuous pixels. `on_step(it, indices, target_probs)`
-    is called after every scoring pass with the images scored in it (it = 0 is the original images);
-    `progress(it, max_iters, fooled=k)` after every step (True: a bar on stderr); `should_stop()` before each
-    step ends the loop early (the result says ``stopped``).
+    `quantized=False` runs the plain classic loop on continuous pixels. `progress(it, max_iters, fooled=k,
+    target_prob=p)` is called after every scoring pass (it = 0 scores the original images; True: a bar on
+    stderr); `p` is the target's probability averaged over the images, each at its last scoring (for one image:
+    its probability now). `should_stop()` before each step ends the loop early (the result says ``stopped``).
     """
     check_attack(lr, max_iters, linf, margin)
     attack = _Attack(X, target_y, model, lr=lr, linf=linf, margin=margin, quantized=quantized, view=view)
     stopped = False
     with as_progress(progress, "fooling") as report:
         for it in range(max_iters + 1):
-            idx, probs = attack.score(it)
-            if on_step is not None:
-                on_step(it, idx.cpu(), probs.cpu())
-            report(it, max_iters, fooled=len(attack.x0) - int(attack.active.sum()))
+            attack.score(it)
+            report(it, max_iters, fooled=len(attack.x0) - int(attack.active.sum()),
+                   target_prob=float(attack.target_probs.mean()))
             if not attack.active.any() or it == max_iters:
                 break
             if should_stop is not None and should_stop():

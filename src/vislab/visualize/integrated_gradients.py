@@ -18,12 +18,13 @@ were taken.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError
+from ..jobs import Progress
 from .baselines import check_baseline, make_baselines
 from .classifier import Model, as_batch, as_targets, model_device, scores_fn, target_scores
 from .saliency import Explanation, Target, channel_max, gradients
@@ -66,15 +67,16 @@ class IntegratedGradients:
     `baseline` is a number, a tensor like x, a list of such (integrated gradients averaged over them), or the name
     of a kind in `baselines.BASELINES` (``"blur"``, ``"black"``, ``"uniform"``) made per call with
     `baseline_samples` draws of a CPU generator seeded with `seed`; the default is a black image, as in captum.
-    `internal_batch_size` path points go through the network at a time. `on_gradients(n)`, if given, is called
-    after every batch of gradients with the number taken so far for the current image (a progress hook). After
+    `internal_batch_size` path points go through the network at a time. `progress(step, total)`, if given, is
+    called after every batch of gradients: `step` gradients taken so far for the current image, of at most `total`
+    (its budget: `n_steps`, or `max_steps` when adaptive, per baseline; adaptive may end early). After
     `attribute`, ``steps_used`` holds the number of gradient evaluations per image (all its baselines together).
     """
 
     def __init__(self, model: Model, *, n_steps: int = 50, method: str = "gausslegendre",
                  internal_batch_size: int = 25, tol: float = 0.01, max_steps: int = 1024,
                  baseline: Baseline = 0.0, baseline_samples: int = 1, seed: int | None = None,
-                 on_gradients: Callable[[int], None] | None = None) -> None:
+                 progress: Progress | None = None) -> None:
         if internal_batch_size < 1:
             raise ConfigError(f"internal_batch_size must be >= 1, got {internal_batch_size}")
         if method == "adaptive":
@@ -90,9 +92,9 @@ class IntegratedGradients:
         self.n_steps, self.method, self.internal_batch_size = n_steps, method, internal_batch_size
         self.tol, self.max_steps = tol, max_steps
         self.baseline, self.baseline_samples, self.seed = baseline, baseline_samples, seed
-        self.on_gradients = on_gradients
+        self.progress = progress
         self.steps_used: list[int] = []
-        self._taken = 0  # gradients taken so far for the current image (for `on_gradients`)
+        self._taken, self._budget = 0, 0  # gradients taken so far for the current image, and its most (`progress`)
 
     def baselines_for(self, x: torch.Tensor, baseline: Baseline | None = None) -> list[torch.Tensor]:
         """The baselines `attribute` uses for images `x` (N, 3, H, W): a list of tensors shaped like `x`."""
@@ -116,6 +118,7 @@ class IntegratedGradients:
         bases = self.baselines_for(x, baseline)
         integral = self._adaptive if self.method == "adaptive" else self._fixed
         self.steps_used = []
+        self._budget = (self.max_steps if self.method == "adaptive" else self.n_steps) * len(bases)
         out = []
         for i, (xi, ti) in enumerate(zip(x, targets)):
             self._taken = 0
@@ -151,8 +154,8 @@ class IntegratedGradients:
             a = alphas[start:start + self.internal_batch_size].to(xi).view(-1, 1, 1, 1)
             g = gradients(self.forward, bi + a * (xi - bi), ti.expand(len(a)))
             self._taken += len(g)
-            if self.on_gradients is not None:
-                self.on_gradients(self._taken)
+            if self.progress is not None:
+                self.progress(self._taken, self._budget)
             yield g
 
     def _fixed(self, xi, bi, ti) -> torch.Tensor:

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import torch
 
-from ..jobs import check_choice
+from ..jobs import Progress, check_choice
 from .baselines import DEFAULT_BASELINE
 from .classifier import Model
 from .integrated_gradients import IntegratedGradients
@@ -33,11 +33,10 @@ def _smoothgrad(model: Model, *, n_samples: int, stdev: float, internal_batch_si
 
 
 def _ig(model: Model, *, n_steps: int, ig_method: str, tol: float, max_steps: int, internal_batch_size: int,
-        baseline: str, baseline_samples: int, seed: int | None, on_gradients: Callable[[int], None] | None,
-        **_: Any) -> Explainer:
+        baseline: str, baseline_samples: int, seed: int | None, progress: Progress | None, **_: Any) -> Explainer:
     return IntegratedGradients(model, n_steps=n_steps, method=ig_method, tol=tol, max_steps=max_steps,
                                internal_batch_size=internal_batch_size, baseline=baseline,
-                               baseline_samples=baseline_samples, seed=seed, on_gradients=on_gradients)
+                               baseline_samples=baseline_samples, seed=seed, progress=progress)
 
 
 def _cam(name: str) -> Callable[..., Explainer]:
@@ -85,16 +84,16 @@ LABELS = {"vanilla": "|d score / d pixel|, max over RGB",
 def make_explainer(model: Model, method: str = "vanilla", *, n_samples: int = 25, stdev: float = 0.15,
                    n_steps: int = 32, ig_method: str = "adaptive", tol: float = 0.01, max_steps: int = 1024,
                    internal_batch_size: int = 25, seed: int | None = None, baseline: str = DEFAULT_BASELINE,
-                   baseline_samples: int = 1, on_gradients: Callable[[int], None] | None = None,
+                   baseline_samples: int = 1, progress: Progress | None = None,
                    layer: str | None = None, window: int = 32, stride: int = 16) -> Explainer:
     """The saliency method `method` (a key of `METHODS`) with its options; options it does not use are
     ignored (so one call site serves every method). `baseline` (a name in `baselines.BASELINES`),
-    `baseline_samples` and `on_gradients` are integrated gradients' (see `IntegratedGradients`); `layer` the CAM
+    `baseline_samples` and `progress` are integrated gradients' (see `IntegratedGradients`); `layer` the CAM
     methods' (None: the last spatial layer); `window` and `stride` occlusion's (pixels)."""
     check_choice("method", method, METHODS)
     return METHODS[method](model, n_samples=n_samples, stdev=stdev, n_steps=n_steps, ig_method=ig_method, tol=tol,
                            max_steps=max_steps, internal_batch_size=internal_batch_size, seed=seed,
-                           baseline=baseline, baseline_samples=baseline_samples, on_gradients=on_gradients,
+                           baseline=baseline, baseline_samples=baseline_samples, progress=progress,
                            layer=layer, window=window, stride=stride)
 
 

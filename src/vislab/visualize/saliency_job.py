@@ -11,7 +11,6 @@ explained and the predicted class with their probabilities; for integrated gradi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,13 +52,12 @@ def memory_needed(settings: SaliencySettings, side: int) -> float:
     return network_bytes(min(settings.batch_size, settings.max_steps), side, grad=True) + buffers
 
 
-def explainer(settings: SaliencySettings, bb: Backbone, on_gradients: Callable[[int], None] | None = None
-              ) -> Explainer:
+def explainer(settings: SaliencySettings, bb: Backbone, progress: jobs.Progress | None = None) -> Explainer:
     return make_explainer(bb, settings.method, n_samples=settings.samples, stdev=settings.noise,
                           n_steps=settings.steps, ig_method="adaptive", tol=settings.tol,
                           max_steps=settings.max_steps, internal_batch_size=settings.batch_size, seed=settings.seed,
                           baseline=settings.baseline, baseline_samples=settings.baseline_samples,
-                          on_gradients=on_gradients, layer=settings.layer, window=settings.window,
+                          progress=progress, layer=settings.layer, window=settings.window,
                           stride=settings.stride)
 
 
@@ -92,7 +90,7 @@ def run(settings: SaliencySettings, out: str | Path | None = None, *, progress: 
     # Progress counts images, or for integrated gradients the gradients taken (at most `unit` per image).
     unit, k = (gradient_budget(settings) if settings.method == "ig" else 1), 0
     log, result = runs.MetricsLog(run_dir), SaliencyResult(run_dir)
-    method = explainer(settings, bb, on_gradients=lambda n: report(k * unit + min(n, unit), len(images) * unit))
+    method = explainer(settings, bb, progress=lambda n, _, **__: report(k * unit + min(n, unit), len(images) * unit))
     for k, (spec, img) in enumerate(zip(settings.images, images)):
         if stop():
             result.status = "cancelled"
