@@ -15,6 +15,11 @@ in-process, and prints for the test split: exact-caption accuracy (the greedy ca
 true captions), BLEU-4, wall and CPU time, and for the attention model its attention precision (the share of
 attention mass on the box of the shape each colour/kind word names, `captioning.attention_shapes`). Goals:
 attention exact >= 90 %, precision >= 0.6.
+
+Measured (2 shared CPUs, 1 thread, nice 10; test split of 160 pictures): pooled LSTM exact 61.3 %, BLEU-4 0.843
+(71 s CPU); attention LSTM exact 80.6 % greedy, 89.4 % beam 3, BLEU-4 0.940, precision 0.37 (0.60 counting every
+cell the box touches), 84 s CPU. Without the learnt per-cell vectors (W_pos) 70.6 %, precision 0.35; with the
+doubly stochastic term at 0.02 as well, 69.4 %, precision 0.22.
 """
 
 from __future__ import annotations
@@ -169,7 +174,7 @@ def compare(out: Path, budget: str, only: str) -> int:
     ok = only != "pooled"
     for name in (only,) if only else ("pooled", "attention"):
         r = _train_and_score(out / name, sizes, attention=name == "attention")
-        print(f"{name:9s} exact {r['exact']:.1%}  BLEU-4 {r['BLEU-4']:.3f}  train {r['wall']:.0f} s wall, "
+        print(f"{name:9s} exact {r['exact']:.1%} (beam 3: {r['exact_beam3']:.1%})  BLEU-4 {r['BLEU-4']:.3f}  train {r['wall']:.0f} s wall, "
               f"{r['cpu']:.0f} s CPU (load average {r['load']:.1f})"
               + (f"  attention precision {r['precision']:.2f} (cells touching the box: {r['touching']:.2f}; "
                  f"{r['words']} words)" if "precision" in r else ""))
@@ -206,6 +211,8 @@ def _train_and_score(run_dir: Path, sizes: dict, attention: bool) -> dict:
     refs = [data.references[i] for i in test]
     out["exact"] = float(np.mean([h in r for h, r in zip(hyps, refs)]))
     out["BLEU-4"] = caption_scores(refs, hyps)["BLEU-4"]
+    beam = cap.vocab.decode_batch(cap.model.beam_search(x, beam_size=3, max_length=cap.max_length + 1))
+    out["exact_beam3"] = float(np.mean([h in r for h, r in zip(beam, refs)]))
     if attention:
         alphas = cap.model.attend(x, ids)
         scenes, grid = data.extra["shapes"].scenes, cap.feature_spec.grid
