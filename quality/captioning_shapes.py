@@ -174,7 +174,8 @@ def compare(out: Path, budget: str, only: str) -> int:
     ok = only != "pooled"
     for name in (only,) if only else ("pooled", "attention"):
         r = _train_and_score(out / name, sizes, attention=name == "attention")
-        print(f"{name:9s} exact {r['exact']:.1%} (beam 3: {r['exact_beam3']:.1%})  BLEU-4 {r['BLEU-4']:.3f}  train {r['wall']:.0f} s wall, "
+        print(f"{name:9s} exact {r['exact']:.1%} (beam 3: {r['exact_beam3']:.1%})  BLEU-4 {r['BLEU-4']:.3f}  "
+              f"train {r['wall']:.0f} s wall, "
               f"{r['cpu']:.0f} s CPU (load average {r['load']:.1f})"
               + (f"  attention precision {r['precision']:.2f} (cells touching the box: {r['touching']:.2f}; "
                  f"{r['words']} words)" if "precision" in r else ""))
