@@ -26,6 +26,7 @@ import torch
 
 from vislab.gan.evaluate import evaluate_generator, load_scorer
 from vislab.gan.train import TrainConfig, load_generator, train
+from vislab.progress import terminal_progress
 from vislab.runs import read_metrics
 
 
@@ -63,7 +64,8 @@ def main() -> int:
                           spectral_norm="sn" in options, ema=0.999 if "ema" in options else 0.0,
                           sample_every=500, checkpoint_every=500)
         t0 = time.perf_counter()
-        summary = train(cfg, out / name, progress=sys.stderr.isatty())
+        with terminal_progress(name, enabled=sys.stderr.isatty()) as bar:
+            summary = train(cfg, out / name, progress=bar)
         minutes = (time.perf_counter() - t0) / 60
         G, _, _ = load_generator(summary["checkpoint"])
         s = evaluate_generator(G, cfg.noise_dim, scorer, n=args.samples, seed=args.seed)

@@ -33,3 +33,14 @@ class WeightsError(VislabError):
 
 class ConfigError(VislabError):
     """Settings or arguments that cannot work together (bad shapes, weights, layer names, ...)."""
+
+
+class SettingError(ConfigError):
+    """A setting with a bad value: `setting` names it (a job's ``beta1``, or a run's ``out``), `detail` says what
+    is wrong. Library messages name settings, never flags; each front end words them its own way (the CLI names
+    the flag)."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{setting} {message}")
+        self.setting = setting
+        self.detail = message

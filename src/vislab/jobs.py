@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from . import runs
-from .errors import ConfigError
+from .errors import ConfigError, SettingError  # SettingError: defined beside the other errors
 from .fileio import write_json
 
 
@@ -41,15 +41,6 @@ class Progress(Protocol):
 
 
 StopCheck = Callable[[], bool]
-
-
-class SettingError(ConfigError):
-    """A setting with a bad value. `setting` names it, so the CLI can say which flag was wrong."""
-
-    def __init__(self, setting: str, message: str) -> None:
-        super().__init__(f"{setting} {message}")
-        self.setting = setting
-        self.detail = message
 
 
 @dataclass

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from . import __version__
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, ConfigError, SettingError
 from .fileio import LOCK_NAME, atomic_path, open_append, open_existing_or_new, write_json
 
 
@@ -53,7 +53,7 @@ def make_run_dir(out: str | os.PathLike | None, command: str, *, resume: bool = 
             i += 1
             p = Path("runs") / f"{command}-{stamp}-{i}"
     if p.exists() and not p.is_dir():
-        raise ConfigError(f"--out {p}: exists and is not a folder")
+        raise SettingError("out", f"{p}: exists and is not a folder")
     p.mkdir(parents=True, exist_ok=True)
     _check_reuse(p, command, resume=resume, overwrite=overwrite)  # before leaving even a lock file there
     lock_run_dir(p)
@@ -70,20 +70,20 @@ def _check_reuse(p: Path, command: str, *, resume: bool, overwrite: bool) -> boo
     if not entries:
         return False
     if not any((p / m).is_file() for m in RUN_MARKERS):
-        raise ConfigError(f"--out {p}: folder is not empty and holds no vislab run; choose an empty or new folder")
+        raise SettingError("out", f"{p}: folder is not empty and holds no vislab run; choose an empty or new folder")
     previous = run_kind(p)
     if resume:
         if previous not in (None, command):
-            raise ConfigError(f"--out {p}: holds a {previous!r} run, not a {command!r} run; cannot resume it")
+            raise SettingError("out", f"{p}: holds a {previous!r} run, not a {command!r} run; cannot resume it")
         return True
     if not overwrite:
-        raise ConfigError(f"--out {p}: holds the results of a {previous or 'vislab'!r} run; choose another "
-                          "folder, or add --overwrite to replace them")
+        raise SettingError("out", f"{p}: holds the results of a {previous or 'vislab'!r} run; choose another "
+                                  "folder, or use overwrite to replace them")
     return True
 
 
 def empty_run_dir(p: Path) -> None:
-    """Remove everything in a run folder but its lock file (what --overwrite does before a new run)."""
+    """Remove everything in a run folder but its lock file (what `overwrite` does before a new run)."""
     for e in p.iterdir():
         if e.name == LOCK_NAME:
             continue
@@ -118,8 +118,8 @@ def lock_run_dir(p: str | os.PathLike) -> None:
     except OSError:
         holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
         os.close(fd)
-        raise ConfigError(f"--out {p}: another vislab process{f' (pid {holder})' if holder else ''} is writing "
-                          "into this run folder; wait for it or choose another folder") from None
+        raise SettingError("out", f"{p}: another vislab process{f' (pid {holder})' if holder else ''} is "
+                                  "writing into this run folder; wait for it or choose another folder") from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     _held[key] = fd

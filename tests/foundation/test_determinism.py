@@ -24,7 +24,7 @@ def test_the_mode_is_on_inside_and_restored_after():
 def test_a_deterministic_gan_run_on_the_cpu_has_the_weights_of_a_plain_one(tmp_path, cli):
     cfg = dict(arch="mlp", loss="bce", data="digits", batch_size=8, noise_dim=16, max_steps=3, limit=64,
                checkpoint_every=100, sample_every=100, log_every=1, eval_samples=0, seed=4, device="cpu")
-    plain = train(TrainConfig(**cfg), tmp_path / "plain", progress=False)
+    plain = train(TrainConfig(**cfg), tmp_path / "plain")
     r = cli("gan", "train", *[f"--{k.replace('_', '-')}={v}" for k, v in cfg.items()], "--deterministic",
             "--out", tmp_path / "det", "--quiet")
     assert r.rc == 0, r.err

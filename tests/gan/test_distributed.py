@@ -40,7 +40,7 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
     cfg = (tmp_path / "ddp" / "config.json").read_text()
     assert '"processes": 2' in cfg
 
-    one = train(TrainConfig(**ARGS), tmp_path / "one", progress=False)
+    one = train(TrainConfig(**ARGS), tmp_path / "one")
     a = load_checkpoint(one["checkpoint"], kind="gan")
     b = load_checkpoint(tmp_path / "ddp" / "checkpoint.pt", kind="gan")
     assert a["step"] == b["step"] == 6
@@ -52,7 +52,7 @@ def test_torchrun_two_processes_match_one_process(tmp_path):
     assert len(la) == len(lb) == 6
     torch.testing.assert_close(torch.tensor(lb), torch.tensor(la), rtol=1e-4, atol=1e-5)
 
-    init = train(TrainConfig(**{**ARGS, "max_steps": 1}), tmp_path / "init", progress=False)
+    init = train(TrainConfig(**{**ARGS, "max_steps": 1}), tmp_path / "init")
     w0 = load_checkpoint(init["checkpoint"], kind="gan")
     for net in ("generator", "discriminator", "generator_ema"):
         for name, wa in a[net].items():

@@ -76,7 +76,7 @@ class Stop(KeyboardInterrupt):
 
 
 def _stop_at(n):
-    def hook(step):
+    def hook(step, total, **numbers):
         if step == n:
             raise Stop
     return hook
@@ -84,9 +84,9 @@ def _stop_at(n):
 
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
 def test_interrupted_run_resumes_to_bitwise_equal_weights(cli, tmp_path, arch):
-    full = train(_cfg(arch, ema=0.9), tmp_path / "full", progress=False)
+    full = train(_cfg(arch, ema=0.9), tmp_path / "full")
     with pytest.raises(Stop):  # dies after step 5; the last checkpoint is from step 4
-        train(_cfg(arch, ema=0.9), tmp_path / "cut", progress=False, on_step=_stop_at(5))
+        train(_cfg(arch, ema=0.9), tmp_path / "cut", progress=_stop_at(5))
     assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt", kind="gan")["step"] == 4
     r = cli("gan", "train", "--resume", tmp_path / "cut", "--quiet")
     assert r.rc == 0, r.err
@@ -167,7 +167,7 @@ def test_cli_errors_are_one_line(cli, tmp_path):
     assert_one_line_error(r, "other.pt", "'captioning' checkpoint", "'gan'")
 
     run = tmp_path / "run"
-    assert train(_cfg("mlp", max_steps=2), run, progress=False)["steps"] == 2
+    assert train(_cfg("mlp", max_steps=2), run)["steps"] == 2
     r = cli("gan", "train", "--resume", run, "--arch", "dcgan", "--quiet")
     assert_one_line_error(r, "--arch mlp", "not dcgan")
     # a checkpoint whose weights belong to another architecture than its config says
@@ -176,7 +176,7 @@ def test_cli_errors_are_one_line(cli, tmp_path):
     save_checkpoint({k: v for k, v in state.items() if not k.startswith("vislab_")}, tmp_path / "liar.pt",
                     kind="gan")
     r = cli("gan", "sample", "--checkpoint", tmp_path / "liar.pt", "--out", tmp_path / "o")
-    assert_one_line_error(r, "liar.pt", "do not fit --arch dcgan")
+    assert_one_line_error(r, "liar.pt", "do not fit the settings arch dcgan")  # the checkpoint's, not flags
     assert not (tmp_path / "o" / "samples.png").exists()
 
     r = cli("gan", "train", "--data", "digits", "--batch-size", "5000", "--out", tmp_path / "big", "--quiet")

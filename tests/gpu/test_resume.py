@@ -28,7 +28,7 @@ class Stop(KeyboardInterrupt):
 
 
 def _stop_at(n):
-    def hook(step):
+    def hook(step, total, **numbers):
         if step == n:
             raise Stop
     return hook
@@ -41,10 +41,10 @@ def _gan(arch: str, deterministic: bool) -> TrainConfig:
 
 
 def _gan_resumed(tmp_path, cfg):
-    full = train(cfg, tmp_path / "full", progress=False)
+    full = train(cfg, tmp_path / "full")
     with pytest.raises(Stop):  # dies after step 8; the last checkpoint is from step 6
-        train(cfg, tmp_path / "cut", progress=False, on_step=_stop_at(8))
-    train(cfg, tmp_path / "cut2", resume=tmp_path / "cut", progress=False)
+        train(cfg, tmp_path / "cut", progress=_stop_at(8))
+    train(cfg, tmp_path / "cut2", resume=tmp_path / "cut")
     a = load_checkpoint(full["checkpoint"], kind="gan")
     b = load_checkpoint(tmp_path / "cut2" / "checkpoint.pt", kind="gan")
     assert a["step"] == b["step"] == 12

@@ -47,7 +47,7 @@ needs_two = pytest.mark.skipif(gpu_count() < 2, reason=f"2-process NCCL run need
 def test_two_gpu_processes_train_the_gan_of_one_process(tmp_path):
     proc = _torchrun(2, "gan", "train", *_flags(GAN), "--out", str(tmp_path / "ddp"), "--quiet")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    one = train(TrainConfig(**GAN), tmp_path / "one", progress=False)
+    one = train(TrainConfig(**GAN), tmp_path / "one")
     la = [(m["d_loss"], m["g_loss"]) for m in read_metrics(one["run_dir"]) if "d_loss" in m]
     lb = [(m["d_loss"], m["g_loss"]) for m in read_metrics(tmp_path / "ddp") if "d_loss" in m]
     torch.testing.assert_close(torch.tensor(lb), torch.tensor(la), rtol=1e-4, atol=1e-5)

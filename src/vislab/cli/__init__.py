@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import VislabError
 from ..runs import Terminated, release_run_dirs
+from .common import error_words
 
 # The commands that are not capabilities, after those (any other module here with `register` is added too).
 _ORDER = ["report", "tour", "serve"]
@@ -90,7 +91,7 @@ def _call(args: argparse.Namespace) -> int:
         with thread_limits(getattr(args, "threads", None)):
             return int(args.func(args) or 0)
     except VislabError as e:
-        _fail(str(e))
+        _fail(error_words(e))
     except Terminated:
         sys.stderr.write("vislab: terminated (SIGTERM); finished outputs and the last checkpoint are kept\n")
         return 143

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import shlex
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -75,6 +76,22 @@ def command_line() -> str:
     return shlex.join(["vislab", *_argv])
 
 
+RUN_FLAGS = {"out": "--out", "overwrite": "--overwrite"}
+"""The settings every run takes (`jobs.start_run`, `runs.make_run_dir`) and their flags."""
+
+
+def error_words(e: Exception) -> str:
+    """An error's one line for the terminal: a run-folder refusal (a `SettingError` of ``out``) names the flags
+    (``out x: ... use overwrite ...`` -> ``--out x: ... use --overwrite ...``); any other message as it is."""
+    from ..errors import SettingError
+
+    if not isinstance(e, SettingError) or e.setting not in RUN_FLAGS:
+        return str(e)
+    # The detail starts with the folder's path; setting names after it stand between spaces ("use overwrite to").
+    words = re.sub(r"(?<= )(overwrite)(?= )", lambda m: RUN_FLAGS[m.group(1)], e.detail)
+    return f"{RUN_FLAGS[e.setting]} {words}"
+
+
 @contextlib.contextmanager
 def flag_errors(settings: Any = None, words: Callable[[str], str] | None = None) -> Iterator[None]:
     """Re-word a `SettingError` from the library with the flag's name (``beta1 ...`` -> ``--beta1 ...``; the flag
@@ -87,6 +104,8 @@ def flag_errors(settings: Any = None, words: Callable[[str], str] | None = None)
     try:
         yield
     except SettingError as e:
+        if e.setting in RUN_FLAGS:
+            raise ConfigError(error_words(e)) from None
         if words:
             raise ConfigError(words(str(e))) from None
         meta = {f.name: f.metadata for f in dataclasses.fields(settings)} if settings is not None else {}

@@ -136,5 +136,5 @@ def load_weights(module: nn.Module, state: dict, key: str, path: str | Path, set
         module.load_state_dict(state[key])
     except (KeyError, RuntimeError, TypeError, AttributeError) as e:
         first = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path}: the {key} weights do not fit --arch {settings.arch} --noise-dim "
-                              f"{settings.noise_dim} ({first})") from e
+        raise CheckpointError(f"{path}: the {key} weights do not fit the settings arch {settings.arch}, "
+                              f"noise_dim {settings.noise_dim} ({first})") from e

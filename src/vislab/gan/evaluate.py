@@ -25,11 +25,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..errors import CheckpointError
 from ..jobs import Progress, StopCheck
 from ..paths import cache_dir
+from ..progress import ProgressArg, as_progress
 from ..runs import load_checkpoint, save_checkpoint
 from .data import Digits, load_dataset, to_gan_input
 from .models import IMAGE_SIZE, Unflatten
@@ -171,8 +171,9 @@ def evaluate_generator(generator: nn.Module, noise_dim: int, scorer: Scorer, *, 
 
 def train_classifier(train: Digits, test: Digits, *, epochs: int | None = None, seed: int = 0,
                      batch_size: int = 128, lr: float = 1e-3, device: torch.device | str = "cpu",
-                     progress: bool = True) -> tuple[DigitClassifier, float]:
-    """Train the scorer's classifier with Adam; returns it (eval mode) and its test accuracy."""
+                     progress: ProgressArg = True) -> tuple[DigitClassifier, float]:
+    """Train the scorer's classifier with Adam; returns it (eval mode) and its test accuracy. `progress(step,
+    total)` after every step (True: a bar on stderr)."""
     if epochs is None:
         # Long enough for confident predictions (the score rewards confidence): 6 passes over MNIST; the tiny
         # digits set needs more passes.
@@ -184,20 +185,21 @@ def train_classifier(train: Digits, test: Digits, *, epochs: int | None = None, 
     x, y = to_gan_input(train.images), train.labels
     steps = epochs * math.ceil(len(train) / batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr * 3, total_steps=steps)
-    bar = tqdm(total=steps, desc=f"training the {train.name} scorer", disable=not progress, leave=False)
     model.train()
-    for _ in range(epochs):
-        # device: cpu-ok (an order over the CPU data set)
-        perm = torch.randperm(len(train), generator=gen)
-        for i in range(0, len(train), batch_size):
-            idx = perm[i:i + batch_size]
-            loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            bar.update()
-    bar.close()
+    done = 0
+    with as_progress(progress, f"training the {train.name} scorer") as report:
+        for _ in range(epochs):
+            # device: cpu-ok (an order over the CPU data set)
+            perm = torch.randperm(len(train), generator=gen)
+            for i in range(0, len(train), batch_size):
+                idx = perm[i:i + batch_size]
+                loss = F.cross_entropy(model(x[idx].to(device)), y[idx].to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                done += 1
+                report(done, steps)
     model.eval()
     return model, accuracy(model, test)
 
@@ -235,7 +237,7 @@ def scorer_data(dataset: str, data: str = "auto") -> str:
 
 
 def build_scorer(train: Digits, test: Digits, *, epochs: int | None = None, batch_size: int = 128,
-                 seed: int = SCORER_SEED, device: torch.device | str = "cpu", progress: bool = True) -> Scorer:
+                 seed: int = SCORER_SEED, device: torch.device | str = "cpu", progress: ProgressArg = True) -> Scorer:
     """Train the classifier and measure the real test set: accuracy, MNIST score and feature statistics."""
     model, _ = train_classifier(train, test, epochs=epochs, batch_size=batch_size, seed=seed, device=device,
                                 progress=progress)
@@ -265,7 +267,7 @@ def save_scorer(scorer: Scorer, path: str | Path, *, dtype: torch.dtype = torch.
 
 
 def load_scorer(dataset: str = "mnist", *, data: str = "auto", device: torch.device | str = "cpu",
-                progress: bool = True, log=None) -> Scorer:
+                progress: ProgressArg = True, log=None) -> Scorer:
     """The scorer for `dataset` ("mnist" or "digits"): the weights shipped with vislab (MNIST), else the cached
     one, else trained and cached on first use (a few minutes for MNIST on two CPU cores). `data` says where
     MNIST is (as ``--data``) for that training."""

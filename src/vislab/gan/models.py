@@ -90,14 +90,14 @@ ARCHS = ("mlp", "dcgan")
 
 def build_pair(arch: str, noise_dim: int = NOISE_DIM, *,
                spectral_norm: bool = False) -> tuple[nn.Module, nn.Module]:
-    """(generator, discriminator) for ``--arch mlp|dcgan``."""
+    """(generator, discriminator) for `arch` "mlp" or "dcgan"."""
     if arch == "mlp":
         return generator(noise_dim), discriminator(spectral_norm)
     if arch == "dcgan":
         return build_dc_generator(noise_dim), build_dc_classifier(spectral_norm=spectral_norm)
-    from ..errors import ConfigError
+    from ..errors import SettingError
 
-    raise ConfigError(f"--arch {arch!r}: choose one of {', '.join(ARCHS)}")
+    raise SettingError("arch", f"{arch!r}: choose one of {', '.join(ARCHS)}")
 
 
 def count_params(model: nn.Module) -> int:

@@ -45,7 +45,7 @@ def run(settings: GanEvalSettings, out: str | Path | None = None, *, progress: P
     with reading("checkpoint"):
         g = open_generator(settings.checkpoint, device, raw=settings.raw)
     refuse_if_too_big("n", settings.n, eval_bytes(settings.n), f"scoring {settings.n} samples", device)
-    scorer = load_scorer(g.dataset, data=settings.data, device=device, progress=sys.stderr.isatty(),
+    scorer = load_scorer(g.dataset, data=settings.data, device=device, progress=progress,
                          log=lambda m: print(m, file=sys.stderr))
     run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite, extra=g.facts())
     x = generate(g.generator, g.settings.noise_dim, settings.n, seed=settings.seed, device=device,

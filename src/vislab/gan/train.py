@@ -20,7 +20,7 @@ import contextlib
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -135,7 +135,7 @@ def _run(s: GanTrainSettings, resumed: Resumed | None, out: str | Path | None, i
                               total_steps=trainer.total, main=False)
     result = GanTrainResult(run_dir=run_dir, total_steps=trainer.total)
     with _recorded(result, started):
-        scorer = _load_scorer(s, data, info.device) if s.eval_samples else None  # may train it (minutes)
+        scorer = _load_scorer(s, data, info.device, progress) if s.eval_samples else None  # may train it
         with RunLog(run_dir, trainer, data.name, scorer, resumed=resumed is not None) as log:
             result.status = _loop(trainer, log, progress, stop)
             log.finish(trainer)
@@ -148,7 +148,7 @@ def data_note(dataset: str) -> str:
     """One line for status.json (and the report) when the run did not train on MNIST."""
     if dataset == "digits":
         return ("trained on scikit-learn's 8x8 digits (upscaled), not MNIST: MNIST was not found or not asked for "
-                "(--data DIR names a folder with the MNIST files)")
+                "(the data setting names a folder with the MNIST files)")
     return ""
 
 
@@ -172,9 +172,9 @@ def read_data(s: GanTrainSettings, info: DistInfo) -> tuple[Digits, torch.Tensor
     return data, images
 
 
-def _load_scorer(s: GanTrainSettings, data: Digits, device: torch.device) -> Any:
-    return load_scorer(data.name, data=s.data, device=device,
-                       progress=sys.stderr.isatty(), log=_warn)
+def _load_scorer(s: GanTrainSettings, data: Digits, device: torch.device, progress: Progress) -> Any:
+    """The scorer; training it (once, when none is shipped or cached) reports through the job's `progress`."""
+    return load_scorer(data.name, data=s.data, device=device, progress=progress, log=_warn)
 
 
 def _warn(message: str) -> None:
@@ -310,16 +310,13 @@ def _score(G: torch.nn.Module, s: GanTrainSettings, scorer: Any, device: torch.d
 
 
 def train(cfg: GanTrainSettings, run_dir: str | Path | None = None, *, resume: str | Path | None = None,
-          progress: bool = True, log: Callable[[str], None] | None = None,
-          on_step: Callable[[int], None] | None = None, overwrite: bool = False) -> dict[str, Any]:
+          progress: Progress | None = None, overwrite: bool = False) -> dict[str, Any]:
     """The older entry point: `run` returning a summary dict (final losses, scores, paths, seconds).
 
-    `on_step(step)` is called after every completed step (tests raise from it to interrupt a run);
-    `progress` and `log` are accepted for old callers and no longer used."""
-    del progress, log
+    `progress(step, total, **losses)` is called after every completed step (tests raise from it to interrupt a
+    run)."""
     settings = replace(cfg, resume=str(resume)) if resume is not None else cfg
-    hook = (lambda step, total, **numbers: on_step(step)) if on_step is not None else None
-    r = run(settings, run_dir, progress=hook, overwrite=overwrite)
+    r = run(settings, run_dir, progress=progress, overwrite=overwrite)
     return {"run_dir": str(r.run_dir) if r.main else None, "steps": r.steps, **r.scores, "d_loss": r.d_loss,
             "g_loss": r.g_loss, "checkpoint": str(r.checkpoint) if r.checkpoint else None,
             "seconds": round(r.seconds, 2), "status": r.status}
