@@ -168,8 +168,7 @@ def compare(out: Path, budget: str, only: str) -> int:
     sizes = dict(CAPTION_QUICK)
     for kv in budget.split():
         k, v = kv.split("=")
-        sizes[k] = type(sizes.get(k, v))(v) if k in sizes else (v == "true" if v in ("true", "false") else
-                                                                  int(v) if v.isdigit() else v)
+        sizes[k] = v == "true" if v in ("true", "false") else _number(v)
     print(f"budget: {sizes}; load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     ok = only != "pooled"
     for name in (only,) if only else ("pooled", "attention"):
@@ -183,6 +182,15 @@ def compare(out: Path, budget: str, only: str) -> int:
             ok = r["exact"] >= 0.9 and r["precision"] >= 0.6
     print(f"goals attention exact >= 90 %, precision >= 0.6: {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
+
+
+def _number(v: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(v)
+        except ValueError:
+            pass
+    return v
 
 
 def _train_and_score(run_dir: Path, sizes: dict, attention: bool) -> dict:
