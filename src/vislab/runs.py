@@ -95,11 +95,8 @@ def empty_run_dir(p: Path) -> None:
 
 def run_kind(run_dir: str | os.PathLike) -> str | None:
     """The command that made a run folder (``kind`` in its config.json), or None when unknown."""
-    try:
-        payload = json.loads((Path(run_dir) / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
-        return None
-    kind = payload.get("kind") if isinstance(payload, dict) else None
+    payload = _read_payload(Path(run_dir) / "config.json")
+    kind = payload.get("kind") if payload is not None else None
     return kind if isinstance(kind, str) else None
 
 
@@ -181,6 +178,7 @@ def write_config(run_dir: str | os.PathLike, config: dict[str, Any], *, command:
 
 
 def _read_payload(path: Path) -> dict[str, Any] | None:
+    """A config.json as a dict; None when it is missing, unreadable or not an object (the one reader)."""
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
@@ -195,10 +193,12 @@ def _jsonable(v: Any) -> Any:
 def read_config(run_dir: str | os.PathLike) -> dict[str, Any]:
     """The ``config`` part of a run folder's ``config.json``."""
     path = Path(run_dir) / "config.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))["config"]
-    except (OSError, ValueError, KeyError) as e:
-        raise CheckpointError(f"{path}: not a readable vislab run config ({e})") from e
+    payload = _read_payload(path)
+    config = payload.get("config") if payload is not None else None
+    if not isinstance(config, dict):
+        why = "missing or unreadable" if payload is None else "no settings in it"
+        raise CheckpointError(f"{path}: not a readable vislab run config ({why})")
+    return config
 
 
 class MetricsLog:

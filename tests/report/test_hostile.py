@@ -107,8 +107,8 @@ def test_deep_nesting_and_oversized_files_are_named_not_fatal(tmp_path):
     assert "status.json unreadable (JSON nested too deeply)" in text
     assert "metrics.jsonl: 1 unreadable line(s) (line 2)" in text
     assert [r["loss"] for r in scan_run(root / "deep-metrics").rows] == [1.0, 0.5]  # the good lines still count
-    assert "config.json unreadable (too large: 4.0 MB, the report reads at most 4.0 MB)" in text
-    assert "metrics.jsonl unreadable (too large: 32.0 MB, the report reads at most 32.0 MB)" in text
+    assert "config.json unreadable (too large: 4.0 MiB, the report reads at most 4.0 MiB)" in text
+    assert "metrics.jsonl unreadable (too large: 32.0 MiB, the report reads at most 32.0 MiB)" in text
     assert "tree.json" in text  # an output too deep to pretty-print is shown as it is
 
 

@@ -19,9 +19,10 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
+from ..machine import format_bytes
 from .data import data_line
 from .plots import plot_series
-from .safefiles import Unreadable, fmt_bytes, parse_json, read_bytes
+from .safefiles import Unreadable, parse_json, read_bytes
 from .scan import RunInfo, as_text, finite_number, numeric_series, other_values
 from .series import MetricViews, cell, is_item_row, metric_views
 
@@ -255,7 +256,7 @@ def _run_section(i: int, r: RunInfo, base: Path, embed: bool, parts: list[str] |
         for rel, text in r.texts[:MAX_TEXTS]:
             out.append(_output(rel, text))
     if r.checkpoints:
-        items = "".join(f"<li><code>{escape(rel)}</code> ({_fmt_bytes(n)})</li>" for rel, n in r.checkpoints)
+        items = "".join(f"<li><code>{escape(rel)}</code> ({format_bytes(n)})</li>" for rel, n in r.checkpoints)
         out.append(f"<h3>Checkpoints</h3><ul>{items}</ul>")
     if parts:
         out.append(f"<h3>Parts ({len(parts)})</h3>" + "".join(parts))
@@ -561,8 +562,6 @@ def _fmt_seconds(s: float) -> str:
     h, m = divmod(m, 60)
     return f"{h} h {m:02d} min"
 
-
-_fmt_bytes = fmt_bytes
 
 
 def _pretty(rel: str, text: str) -> str:

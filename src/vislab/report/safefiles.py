@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
+from ..machine import format_bytes
+
 MAX_JSON_BYTES = 4 * 2**20
 """config.json / status.json: real ones are a few KB; anything past this is not a vislab file."""
 
@@ -181,18 +183,7 @@ def walk_files(root: Path, skip_dir: Callable[[Path], bool], max_files: int) -> 
 
 
 def too_large(size: int, limit: int) -> str:
-    return f"too large: {fmt_bytes(size)}, the report reads at most {fmt_bytes(limit)}"
-
-
-def fmt_bytes(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    size = float(n)
-    for unit in ("KB", "MB", "GB", "TB"):
-        size /= 1024
-        if size < 1024 or unit == "TB":
-            break
-    return f"{size:.1f} {unit}"
+    return f"too large: {format_bytes(size)}, the report reads at most {format_bytes(limit)}"
 
 
 def is_real_dir(e: os.DirEntry) -> bool:
