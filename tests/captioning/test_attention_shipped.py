@@ -17,7 +17,7 @@ from vislab.captioning.settings import CaptionSettings
 from .test_attention_train import ATT
 from .tiny_runs import train_tiny
 
-RIGHT_OF_8 = 5  # of the first 8 test pictures, greedy; measured on the whole test split: see the JSON beside the file
+RIGHT_OF_8 = 6  # of the first 8 test pictures, greedy; measured on the whole test split: see the JSON beside the file
 
 
 def test_an_exported_run_captions_like_the_run(tmp_path):
