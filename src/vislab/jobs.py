@@ -229,9 +229,12 @@ class JobResult:
 
 
 def start_run(kind: str, settings: JobSettings, out: str | Path | None, *, command: str | None = None,
-              overwrite: bool = False, resume: bool = False, extra: dict[str, Any] | None = None) -> Path:
-    """Validate `settings`, make (and lock) the run folder, write config.json; return the folder."""
-    settings.validate()
+              overwrite: bool = False, resume: bool = False, extra: dict[str, Any] | None = None,
+              checked: bool = False) -> Path:
+    """Validate `settings`, make (and lock) the run folder, write config.json; return the folder. `checked`: the
+    job validated them itself before reading its inputs (and planned from them), so they are not checked twice."""
+    if not checked:
+        settings.validate()
     run_dir = runs.make_run_dir(out, kind, resume=resume, overwrite=overwrite)
     config = {**settings.to_dict(), **(extra or {})}
     runs.write_config(run_dir, config, command=command or f"vislab {kind} (library call)", kind=kind,

@@ -39,7 +39,7 @@ def run_style(settings: StyleSettings, out: str | Path | None = None, *, progres
     recipe = style_recipe(bb, s, len(styles))
     _check_sizes(bb, s, recipe, (s.content, content.shape), list(zip(s.styles, (st.shape for st in styles))))
     return run_session(s, out, lambda on_step, stop: style_transfer(
-        bb, content, styles, s, init_image=init_image, on_step=on_step, should_stop=stop),
+        bb, content, styles, s, init_image=init_image, on_step=on_step, should_stop=stop, recipe=recipe),
         progress=progress, should_stop=should_stop, command=command, overwrite=overwrite, started=started)
 
 
@@ -57,7 +57,7 @@ def run_invert(settings: InvertSettings, out: str | Path | None = None, *, progr
     _check_sizes(bb, s, recipe, (s.image, image.shape), [])
     ref = fit(image, s.image_size)[0]
     return run_session(s, out, lambda on_step, stop: invert(
-        bb, image, layer, s, on_step=on_step, should_stop=stop),
+        bb, image, layer, s, on_step=on_step, should_stop=stop, recipe=recipe),
         numbers=lambda r: {"psnr": psnr(r.image, ref), "ssim": ssim(r.image, ref)}, progress=progress,
         should_stop=should_stop, command=command, overwrite=overwrite, extra_config={"layer": layer},
         started=started, make_result=partial(InvertResult, layer=layer))
@@ -73,7 +73,8 @@ def run_texture(settings: TextureSettings, out: str | Path | None = None, *, pro
     bb = _backbone(s)
     recipe = texture_recipe(bb, s)
     _check_sizes(bb, s, recipe, (s.style, style.shape), [(s.style, style.shape)])
-    return run_session(s, out, lambda on_step, stop: texture(bb, style, s, on_step=on_step, should_stop=stop),
+    return run_session(s, out, lambda on_step, stop: texture(bb, style, s, on_step=on_step, should_stop=stop,
+                                                             recipe=recipe),
                        progress=progress, should_stop=should_stop, command=command, overwrite=overwrite,
                        started=started)
 
@@ -90,7 +91,8 @@ def run(settings: SynthesisSettings, out: str | Path | None = None, **kwargs) ->
 
 
 def _check_first(s: SynthesisSettings) -> None:
-    """The checks that need no file read: every setting, and that the output file can be written."""
+    """The checks that need no file read: every setting (the only validation of a run: `run_session` starts
+    it with ``checked=True``), and that the output file can be written."""
     s.validate()
     check_output(s.output)
 

@@ -54,7 +54,7 @@ def run_session(settings: SynthesisSettings, out: str | Path | None, synthesize:
     Call it only after every input was read and checked: nothing is written before `jobs.start_run`."""
     started = time.perf_counter() if started is None else started
     run_dir = jobs.start_run(settings.kind, settings, out, command=command, overwrite=overwrite,
-                             extra=extra_config)
+                             extra=extra_config, checked=True)  # the runners validate first (`_check_first`)
     rec = Recorder(run_dir, save_every=settings.save_every or 0)
     report, total, plan = jobs.reporter(progress), settings.total_steps, settings.scale_iterations
 

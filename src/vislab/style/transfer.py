@@ -70,17 +70,21 @@ class Result:
 def style_transfer(backbone: Backbone, content: torch.Tensor, styles: Sequence[torch.Tensor],
                    settings: StyleSettings | None = None, *, init_image: torch.Tensor | None = None,
                    on_step: Callable[[Step], None] | None = None, progress: bool = False,
-                   should_stop: StopFn | None = None) -> Result:
+                   should_stop: StopFn | None = None, recipe: Recipe | None = None) -> Result:
     """Repaint `content` (3, H, W) in the style of `styles` (each (3, H, W)), all in [0, 1]. With an image file
-    as ``settings.init``, pass its pixels as `init_image`."""
+    as ``settings.init``, pass its pixels as `init_image`. `recipe`: the plan a job already checked (settings,
+    sizes) and made; None checks the settings and makes it here."""
     s = settings or StyleSettings()
-    s.validate_optimization()
-    if not styles:
-        raise SettingError("styles", "must list at least one image")
-    recipe = style_recipe(backbone, s, len(styles))
+    checked = recipe is not None
+    if not checked:
+        s.validate_optimization()
+        if not styles:
+            raise SettingError("styles", "must list at least one image")
+        recipe = style_recipe(backbone, s, len(styles))
     if recipe.init == "image" and init_image is None:
         raise SettingError("init", f"names an image file ({s.init!r}): pass its pixels as init_image")
-    run = dict(init_image=init_image, on_step=on_step, progress=progress, should_stop=should_stop, desc="style")
+    run = dict(init_image=init_image, on_step=on_step, progress=progress, should_stop=should_stop, desc="style",
+               checked=checked)
     if not s.original_colors:
         return synthesize(backbone, content, styles, s, recipe, **run)
     styles = [colors.match_luminance(st, content) for st in styles]
@@ -91,37 +95,46 @@ def style_transfer(backbone: Backbone, content: torch.Tensor, styles: Sequence[t
 
 def invert(backbone: Backbone, image: torch.Tensor, layer: str | None = None,
            settings: InvertSettings | None = None, *, on_step: Callable[[Step], None] | None = None,
-           progress: bool = False, should_stop: StopFn | None = None) -> Result:
+           progress: bool = False, should_stop: StopFn | None = None, recipe: Recipe | None = None) -> Result:
     """An image whose features at `layer` (else ``settings.layer``, else the backbone's content layer) match
-    those of `image`, found from noise (content loss only)."""
+    those of `image`, found from noise (content loss only). `recipe`: a job's checked plan (see
+    `style_transfer`)."""
     s = settings or INVERT_DEFAULTS
-    s.validate_optimization()
-    return synthesize(backbone, image, [], s, invert_recipe(backbone, s, layer), on_step=on_step,
-                      progress=progress, should_stop=should_stop, desc="invert")
+    checked = recipe is not None
+    if not checked:
+        s.validate_optimization()
+        recipe = invert_recipe(backbone, s, layer)
+    return synthesize(backbone, image, [], s, recipe, on_step=on_step, progress=progress, should_stop=should_stop,
+                      desc="invert", checked=checked)
 
 
 def texture(backbone: Backbone, style: torch.Tensor, settings: TextureSettings | None = None, *,
             on_step: Callable[[Step], None] | None = None, progress: bool = False,
-            should_stop: StopFn | None = None) -> Result:
+            should_stop: StopFn | None = None, recipe: Recipe | None = None) -> Result:
     """A new image with the style's Gram matrices (its texture), found from noise (style loss only); it has
-    the style's aspect ratio and the longer side ``image_size``."""
+    the style's aspect ratio and the longer side ``image_size``. `recipe`: a job's checked plan (see
+    `style_transfer`)."""
     s = settings or TEXTURE_DEFAULTS
-    s.validate_optimization()
-    return synthesize(backbone, None, [style], s, texture_recipe(backbone, s), on_step=on_step,
-                      progress=progress, should_stop=should_stop, desc="texture", shape_like=style)
+    checked = recipe is not None
+    if not checked:
+        s.validate_optimization()
+        recipe = texture_recipe(backbone, s)
+    return synthesize(backbone, None, [style], s, recipe, on_step=on_step, progress=progress,
+                      should_stop=should_stop, desc="texture", shape_like=style, checked=checked)
 
 
 def synthesize(backbone: Backbone, content: torch.Tensor | None, styles: Sequence[torch.Tensor],
                s: SynthesisSettings, recipe: Recipe, *, init_image: torch.Tensor | None = None,
                on_step: Callable[[Step], None] | None = None, progress: bool = False,
                should_stop: StopFn | None = None, desc: str = "synthesize",
-               shape_like: torch.Tensor | None = None) -> Result:
+               shape_like: torch.Tensor | None = None, checked: bool = False) -> Result:
     """The shared loop: for each scale, build the objective at that size, start from the previous scale's
     result (upsampled) or the initial image, and optimize. The output has `content`'s (else `shape_like`'s)
-    aspect ratio."""
+    aspect ratio. `checked`: the caller checked the sizes already (a job, before its run folder)."""
     shape_src = content if content is not None else shape_like
-    check_sizes(s.image_size, s.scale_count, recipe.style_scale, shape=shape_src.shape,
-                styles=[(f"style image {i + 1}", st.shape) for i, st in enumerate(styles)])
+    if not checked:
+        check_sizes(s.image_size, s.scale_count, recipe.style_scale, shape=shape_src.shape,
+                    styles=[(f"style image {i + 1}", st.shape) for i, st in enumerate(styles)])
     history: list[dict] = []
     stop = _Latch(should_stop)
     x = objective = base_prev = None
