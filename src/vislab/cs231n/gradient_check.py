@@ -28,12 +28,7 @@ def eval_numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, ver
     With verbose, prints every index and its derivative as it goes, as the course does."""
     grad = np.zeros_like(x)
     for ix in np.ndindex(x.shape):
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+        fxph, fxmh = _either_side(f, x, ix, h)
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
@@ -45,13 +40,12 @@ def eval_numerical_gradient_array(f: Callable[[np.ndarray], np.ndarray], x: np.n
     """Numerical gradient of sum(f(x) * df) at x for a function returning an array, by the course's centred
     difference: ``sum((f(x + h) - f(x - h)) * df) / 2h`` per entry of x (restored afterwards)."""
     grad = np.zeros_like(x)
+
+    def copied(v: np.ndarray) -> np.ndarray:  # f may return a view of a buffer it reuses
+        return np.array(f(v), copy=True)
+
     for ix in np.ndindex(x.shape):
-        old = x[ix]
-        x[ix] = old + h
-        pos = np.array(f(x), copy=True)  # copied: f may return a view of a buffer it reuses
-        x[ix] = old - h
-        neg = np.array(f(x), copy=True)
-        x[ix] = old
+        pos, neg = _either_side(copied, x, ix, h)
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
     return grad
 
@@ -62,15 +56,21 @@ def grad_check_sparse(f: Callable[[np.ndarray], float], x: np.ndarray, analytic_
     relative error: e`` (indices from Python's `random`, as the course)."""
     for _ in range(num_checks):
         ix = tuple(randrange(m) for m in x.shape)
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+        fxph, fxmh = _either_side(f, x, ix, h)
         num, ana = (fxph - fxmh) / (2 * h), analytic_grad[ix]
         err = abs(num - ana) / (abs(num) + abs(ana))
         print(f"numerical: {num:f} analytic: {ana:f}, relative error: {err:e}")
+
+
+def _either_side(f: Callable, x: np.ndarray, ix: tuple, h: float) -> tuple:
+    """(f at x with entry `ix` raised by h, f with it lowered by h); x is changed in place and restored."""
+    old = x[ix]
+    x[ix] = old + h
+    plus = f(x)
+    x[ix] = old - h
+    minus = f(x)
+    x[ix] = old
+    return plus, minus
 
 
 def eval_numerical_gradient_5point(f: Callable[[np.ndarray], float], x: np.ndarray,

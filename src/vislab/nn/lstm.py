@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .rnn import sequence_start
+
 
 def _cell_forward(a: np.ndarray, prev_c: np.ndarray, next_c: np.ndarray, tanh_c: np.ndarray,
                   next_h: np.ndarray) -> None:
@@ -88,20 +90,14 @@ def lstm_step_backward(dnext_h: np.ndarray, dnext_c: np.ndarray, cache: tuple) -
 def lstm_forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray,
                  b: np.ndarray) -> tuple[np.ndarray, tuple]:
     """Run over a whole sequence with c0 = 0: x (N, T, D), h0 (N, H) -> h (N, T, H), cache."""
-    N, T, D = x.shape
-    H = Wh.shape[0]
-    dtype = np.result_type(x, h0, Wx, Wh, b)
-    x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)  # (T, N, D)
-
-    hs = np.empty((T + 1, N, H), dtype=dtype)  # hs[0] = h0, hs[t + 1] = h after step t
+    # gates: the pre-activations of all steps from the input; the loop adds h @ Wh and then overwrites them with
+    # the gate values, which backward needs.
+    x_tm, hs, gates = sequence_start(x, h0, Wx, Wh, b)
+    T, N, H = gates.shape[0], *hs.shape[1:]
+    dtype = hs.dtype
     cs = np.empty((T + 1, N, H), dtype=dtype)  # cs[0] = c0 = 0
     tanh_cs = np.empty((T, N, H), dtype=dtype)
-    hs[0] = h0
     cs[0] = 0
-    # Pre-activations of all steps from the input, one big product; the loop adds h @ Wh and
-    # then overwrites them with the gate values, which backward needs.
-    gates = (x_tm.reshape(T * N, D) @ Wx).reshape(T, N, 4 * H)
-    gates += b
     hw = np.empty((N, 4 * H), dtype=dtype)
     for t in range(T):
         np.matmul(hs[t], Wh, out=hw)

@@ -30,20 +30,27 @@ def rnn_step_backward(dnext_h: np.ndarray, cache: tuple) -> tuple[np.ndarray, ..
     return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
-def rnn_forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray,
-                b: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """Run over a whole sequence: x (N, T, D), h0 (N, H) -> hidden states h (N, T, H), cache."""
+def sequence_start(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray,
+                   b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the RNN and the LSTM start a sequence from, in the inputs' common dtype: x time-major (T, N, D),
+    the hidden states hs (T + 1, N, H) with hs[0] = h0, and the input projections of all steps, x Wx + b
+    (T, N, Wx's columns): one (T*N, D) x (D, .) product instead of T small ones."""
     N, T, D = x.shape
     H = Wh.shape[0]
     dtype = np.result_type(x, h0, Wx, Wh, b)
     x_tm = np.ascontiguousarray(x.transpose(1, 0, 2), dtype=dtype)  # (T, N, D)
-
     hs = np.empty((T + 1, N, H), dtype=dtype)  # hs[0] = h0, hs[t + 1] = h after step t
     hs[0] = h0
-    # Input projections of all steps at once: one (T*N, D) x (D, H) product instead of T small ones.
-    xw = (x_tm.reshape(T * N, D) @ Wx).reshape(T, N, H)
+    xw = (x_tm.reshape(T * N, D) @ Wx).reshape(T, N, Wx.shape[1])
     xw += b
-    for t in range(T):
+    return x_tm, hs, xw
+
+
+def rnn_forward(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray,
+                b: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """Run over a whole sequence: x (N, T, D), h0 (N, H) -> hidden states h (N, T, H), cache."""
+    x_tm, hs, xw = sequence_start(x, h0, Wx, Wh, b)
+    for t in range(len(x_tm)):
         h = hs[t + 1]
         np.matmul(hs[t], Wh, out=h)
         h += xw[t]
