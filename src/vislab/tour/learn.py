@@ -54,7 +54,21 @@ def caption(run_dir: Path, s: TourSettings) -> str:
         last_step, shown_right=right, **{f"test_{k}": v for k, v in ev.scores.items()})
     threshold = captioner.familiarity.threshold if captioner.familiarity else float("nan")
     save_image(_caption_grid(data, ev.records[:SHOWN], shown, run_dir, s, threshold), run_dir / "test_captions.png")
+    _attention_maps(run_dir / f"samples/shapes_test_{shown[0]}.png", run_dir / "attention_maps.png", s)
     return "test_captions.png"
+
+
+def _attention_maps(picture: Path, out: Path, s: TourSettings) -> None:
+    """The shipped captioner with attention on one test picture: each word with where it looked."""
+    import numpy as np
+
+    from ..captioning.attention_maps import attention_strip
+    from ..captioning.predict import describe
+    from ..captioning.settings import CaptionSettings
+
+    rec = describe(CaptionSettings(images=[str(picture)], attention=True, device=s.device))[0]
+    maps = np.asarray(rec["attention_weights"], dtype=np.float32)
+    save_image(attention_strip(load_image(picture), 128, rec["words"], maps), out)
 
 
 def _caption_grid(data, records: list[dict], shown: list[int], run_dir: Path, s: TourSettings,
