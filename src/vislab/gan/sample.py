@@ -55,7 +55,8 @@ def run(settings: GanSampleSettings, out: str | Path | None = None, *, progress:
     output = check_output_file("output", settings.output, grid_side(n)) if settings.output else None
     refuse_if_too_big("n", n, sample_bytes(n), f"a grid of {n} samples", device)
     fresh = out is None or not Path(out).exists()
-    run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite, extra=g.facts())
+    run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite, extra=g.facts(),
+                             checked=True)  # validated first, before the checkpoint was read
     with _whole_run_or_none(run_dir, fresh):
         return _sample(settings, g, device, output, run_dir, started, progress, should_stop)
 

@@ -47,7 +47,8 @@ def run(settings: GanEvalSettings, out: str | Path | None = None, *, progress: P
     refuse_if_too_big("n", settings.n, eval_bytes(settings.n), f"scoring {settings.n} samples", device)
     scorer = load_scorer(g.dataset, data=settings.data, device=device, progress=progress,
                          log=lambda m: print(m, file=sys.stderr))
-    run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite, extra=g.facts())
+    run_dir = jobs.start_run(KIND, settings, out, command=command, overwrite=overwrite, extra=g.facts(),
+                             checked=True)  # validated first, before the checkpoint was read
     x = generate(g.generator, g.settings.noise_dim, settings.n, seed=settings.seed, device=device,
                  progress=progress, should_stop=should_stop)
     result = GanEvalResult(run_dir, status="ok" if len(x) == settings.n else "cancelled")

@@ -58,7 +58,7 @@ def run(settings: FoolSettings, out: str | Path | None = None, *, progress: jobs
                  f"fooling a {w}x{h} image", hint="use a smaller image")
     seed_everything(settings.seed)
     run_dir = jobs.start_run("fool", settings, out, command=command, overwrite=overwrite,
-                             extra={"target_index": target})
+                             extra={"target_index": target}, checked=True)  # validated above, before any read
     started = time.perf_counter()
     log, report = runs.MetricsLog(run_dir), jobs.reporter(progress)
 

@@ -84,7 +84,7 @@ def run(settings: SaliencySettings, out: str | Path | None = None, *, progress: 
     check_memory(memory_needed(settings, bb.input_size), f"{settings.method} saliency",
                  hint="lower batch_size" + (", samples" if settings.method == "smoothgrad" else ""))
     seed_everything(settings.seed)
-    run_dir = jobs.start_run("saliency", settings, out, command=command, overwrite=overwrite)
+    run_dir = jobs.start_run("saliency", settings, out, command=command, overwrite=overwrite, checked=True)
     started = time.perf_counter()
     stop, report = jobs.stopper(should_stop), jobs.reporter(progress)
     # Progress counts images, or for integrated gradients the gradients taken (at most `unit` per image).
