@@ -127,8 +127,9 @@ def _run(s: GanTrainSettings, resumed: Resumed | None, out: str | Path | None, i
         trainer.restore(resumed.state)
     with distributed.all_or_none(info):
         if info.is_main:
-            run_dir = jobs.start_run(KIND, s, out, command=command, overwrite=overwrite,
-                                     resume=_continues_in_place(resumed, out), extra=_run_facts(data, trainer, info))
+            run_dir = jobs.start_run(KIND, s, out, command=command, overwrite=overwrite,  # `run` validated s
+                                     resume=_continues_in_place(resumed, out), extra=_run_facts(data, trainer, info),
+                                     checked=True)
     if not info.is_main:
         status = _loop(trainer, None, progress, stop)
         return GanTrainResult(run_dir=Path(out or "."), status=status, steps=trainer.step,
