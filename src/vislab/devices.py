@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from .errors import ConfigError
+from .errors import ConfigError, SettingError
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -22,9 +22,9 @@ def resolve_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name} requested but CUDA is not available (use --device cpu or auto)")
+        raise SettingError("device", f"{name}: CUDA is not available here (use cpu or auto)")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError("--device mps requested but MPS is not available (use --device cpu or auto)")
+        raise SettingError("device", "mps: MPS is not available here (use cpu or auto)")
     try:
         return torch.device(name)
     except RuntimeError as e:

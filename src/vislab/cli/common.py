@@ -76,12 +76,13 @@ def command_line() -> str:
     return shlex.join(["vislab", *_argv])
 
 
-RUN_FLAGS = {"out": "--out", "overwrite": "--overwrite"}
-"""The settings every run takes (`jobs.start_run`, `runs.make_run_dir`) and their flags."""
+RUN_FLAGS = {"out": "--out", "overwrite": "--overwrite", "device": "--device"}
+"""The settings every run takes (`jobs.start_run`, `runs.make_run_dir`, `devices.resolve_device`) and their flags:
+worded the same for every command, also those that reach them outside `run_job` (tour)."""
 
 
 def error_words(e: Exception) -> str:
-    """An error's one line for the terminal: a run-folder refusal (a `SettingError` of ``out``) names the flags
+    """An error's one line for the terminal: a `SettingError` of a run's setting (``out``, ``device``) names the flags
     (``out x: ... use overwrite ...`` -> ``--out x: ... use --overwrite ...``); any other message as it is."""
     from ..errors import SettingError
 
