@@ -58,7 +58,6 @@ KNOWN_LEAKS = {
     ("gan/data.py", "--data"),  # DataError (tests match the class); needs a data error that carries its setting
     ("serve/limits.py", "--max-memory"), ("serve/__init__.py", "--port"),  # `vislab serve`'s own arguments
     ("captioning/attention_maps.py", "--attention"),
-    ("attacks/robustness_job.py", "--out"),
 }
 
 

@@ -52,7 +52,7 @@ def run(settings: RobustnessSettings, out: str | Path | None = None, *, progress
     settings.validate()
     resume = settings.resume
     if resume and out is None:
-        raise SettingError("resume", "needs --out (out=), the folder of the run to continue")
+        raise SettingError("out", "is needed to resume: the folder of the run to continue")
     items = labelled_images(settings.folder)[: settings.limit]
     bb = settings.load_backbone()
     x0 = quantize(torch.cat([bb.prepare(img) for img in load_images([str(p) for p, _ in items])]))
