@@ -94,8 +94,7 @@ def run_tour(out: str | Path | None, *, level: str = "quick", seed: int = 0, dev
             step = _run_step(out_dir / f"{i:02d}-{name}", name, fn, settings)
             result.steps.append(step)
             log.log(i, **{f"seconds_{name}": round(step.seconds, 2)})
-            note = f": {step.message.splitlines()[0]}" if step.message and step.status != "ok" else ""
-            say(f"tour [{k}/{len(chosen)}] {name}: {step.status} ({step.seconds:.1f} s){note}")
+            say(f"tour [{k}/{len(chosen)}] {name}: {step.status} ({step.seconds:.1f} s){_note(step)}")
             if step.status == "interrupted":
                 raise KeyboardInterrupt
     finally:
@@ -128,7 +127,7 @@ def redo_steps(out: str | Path, names: Sequence[str], *, device: str = "auto",
             run_dir = out / f"{i:02d}-{name}"
             shutil.rmtree(run_dir, ignore_errors=True)
             done.append(_run_step(run_dir, name, fn, settings))
-            say(f"tour: {name} again: {done[-1].status} ({done[-1].seconds:.1f} s)")
+            say(f"tour: {name} again: {done[-1].status} ({done[-1].seconds:.1f} s){_note(done[-1])}")
     _write_page(out)
     _unlock([d.run_dir for d in done if d.run_dir])
     return done
@@ -174,10 +173,28 @@ def _run_step(run_dir: Path, name: str, fn: StepFn, settings: TourSettings) -> S
         status, message = "failed", f"{type(e).__name__}: {e}"
         write_text(run_dir / "error.txt", traceback.format_exc())
     seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    message = message or _job_message(run_dir)  # e.g. the GAN job's "trained on ... digits, not MNIST"
     write_json(run_dir / "status.json", {"step": name, "status": status, "message": message,
                                          "seconds": round(seconds, 2), "cpu_seconds": round(cpu, 2),
                                          "headline": headline})
     return StepResult(name, status, seconds, message, run_dir, cpu)
+
+
+def _job_message(run_dir: Path) -> str:
+    """The message the step's own job left in its status.json (which the tour's status.json replaces)."""
+    import json
+
+    try:
+        old = json.loads((run_dir / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return ""
+    message = old.get("message") if isinstance(old, dict) else None
+    return message if isinstance(message, str) else ""
+
+
+def _note(step: StepResult) -> str:
+    """": <the first line of the step's message>" for the tour's output, when it has one."""
+    return next((f": {line.strip()}" for line in step.message.splitlines() if line.strip()), "")
 
 
 def _finish(result: TourResult, planned: int, seconds: float) -> None:
