@@ -78,7 +78,7 @@ def _check_reuse(p: Path, command: str, *, resume: bool, overwrite: bool) -> boo
         return True
     if not overwrite:
         raise SettingError("out", f"{p}: holds the results of a {previous or 'vislab'!r} run; choose another "
-                                  "folder, or use overwrite to replace them")
+                                  "folder, or add overwrite to replace them")
     return True
 
 

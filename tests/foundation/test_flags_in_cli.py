@@ -26,7 +26,7 @@ def test_run_folder_refusals_name_the_setting(tmp_path):
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "config.json").write_text('{"kind": "gan-train"}')
-    with pytest.raises(SettingError, match="use overwrite to replace") as e:
+    with pytest.raises(SettingError, match="add overwrite to replace") as e:
         runs.make_run_dir(busy, "fool")
     assert "--" not in str(e.value) and isinstance(e.value, ConfigError)
     assert JobsSettingError is SettingError  # one class, importable from both places
@@ -48,7 +48,7 @@ def test_the_cli_words_them_as_flags(cli, tmp_path):
     busy.mkdir()
     (busy / "config.json").write_text('{"kind": "gan-train"}')
     r = cli("classify", "sample:coffee", "--out", busy)
-    assert_one_line_error(r, f"--out {busy}: holds the results", "use --overwrite to replace them")
+    assert_one_line_error(r, f"--out {busy}: holds the results", "add --overwrite to replace them")
     (tmp_path / "a-file").write_text("x")
     assert_one_line_error(cli("tour", "--out", tmp_path / "a-file"), "--out", "exists and is not a folder")
 

@@ -83,12 +83,12 @@ worded the same for every command, also those that reach them outside `run_job` 
 
 def error_words(e: Exception) -> str:
     """An error's one line for the terminal: a `SettingError` of a run's setting (``out``, ``device``) names the flags
-    (``out x: ... use overwrite ...`` -> ``--out x: ... use --overwrite ...``); any other message as it is."""
+    (``out x: ... add overwrite ...`` -> ``--out x: ... add --overwrite ...``); any other message as it is."""
     from ..errors import SettingError
 
     if not isinstance(e, SettingError) or e.setting not in RUN_FLAGS:
         return str(e)
-    # The detail starts with the folder's path; setting names after it stand between spaces ("use overwrite to").
+    # The detail starts with the folder's path; setting names after it stand between spaces ("add overwrite to").
     words = re.sub(r"(?<= )(overwrite)(?= )", lambda m: RUN_FLAGS[m.group(1)], e.detail)
     return f"{RUN_FLAGS[e.setting]} {words}"
 
