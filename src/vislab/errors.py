@@ -35,8 +35,8 @@ class ConfigError(VislabError):
     """Settings or arguments that cannot work together (bad shapes, weights, layer names, ...)."""
 
 
-class SettingError(ConfigError):
-    """A setting with a bad value: `setting` names it (a job's ``beta1``, or a run's ``out``), `detail` says what
+class NamesSetting(VislabError):
+    """An error about one setting: `setting` names it (a job's ``beta1``, or a run's ``out``), `detail` says what
     is wrong. Library messages name settings, never flags; each front end words them its own way (the CLI names
     the flag)."""
 
@@ -44,3 +44,11 @@ class SettingError(ConfigError):
         super().__init__(f"{setting} {message}")
         self.setting = setting
         self.detail = message
+
+
+class SettingError(NamesSetting, ConfigError):
+    """A setting with a bad value."""
+
+
+class DataSettingError(NamesSetting, DataError):
+    """A data setting that names missing or malformed files (``data /x: no such folder``)."""

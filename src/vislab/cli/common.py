@@ -84,9 +84,9 @@ worded the same for every command, also those that reach them outside `run_job` 
 def error_words(e: Exception) -> str:
     """An error's one line for the terminal: a `SettingError` of a run's setting (``out``, ``device``) names the flags
     (``out x: ... add overwrite ...`` -> ``--out x: ... add --overwrite ...``); any other message as it is."""
-    from ..errors import SettingError
+    from ..errors import NamesSetting
 
-    if not isinstance(e, SettingError) or e.setting not in RUN_FLAGS:
+    if not isinstance(e, NamesSetting) or e.setting not in RUN_FLAGS:
         return str(e)
     # The detail starts with the folder's path; setting names after it stand between spaces ("add overwrite to").
     words = re.sub(r"(?<= )(overwrite)(?= )", lambda m: RUN_FLAGS[m.group(1)], e.detail)
@@ -100,11 +100,11 @@ def flag_errors(settings: Any = None, words: Callable[[str], str] | None = None)
     `cli.build.flag_words`)."""
     import dataclasses
 
-    from ..jobs import SettingError
+    from ..errors import NamesSetting
 
     try:
         yield
-    except SettingError as e:
+    except NamesSetting as e:
         if e.setting in RUN_FLAGS:
             raise ConfigError(error_words(e)) from None
         if words:

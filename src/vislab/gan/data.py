@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DataError
+from ..errors import DataError, DataSettingError
 from ..fileio import atomic_path
 from ..paths import cache_dir, data_dir
 
@@ -95,12 +95,12 @@ def load_mnist(root: str | os.PathLike | None = None, split: str = "train", *,
     if root is not None:
         folder = Path(root).expanduser()
         if not folder.is_dir():
-            raise DataError(f"--data {folder}: no such folder")
+            raise DataSettingError("data", f"{folder}: no such folder")
         found = find_mnist(folder)
         if found is None:
-            raise DataError(f"--data {folder}: no MNIST IDX files for the {split} split there (expected "
-                            f"e.g. {FILES[split + '-images'][0]} and {FILES[split + '-labels'][0]}, gzipped "
-                            "or not, in the folder or in MNIST/raw/)")
+            raise DataSettingError("data", f"{folder}: no MNIST IDX files for the {split} split there (expected "
+                                           f"e.g. {FILES[split + '-images'][0]} and {FILES[split + '-labels'][0]}, "
+                                           "gzipped or not, in the folder or in MNIST/raw/)")
         return _read_split(found, split)
     searched = []
     for folder in _default_folders():
