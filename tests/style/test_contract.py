@@ -116,8 +116,10 @@ def test_cli_flag_defaults_are_the_settings_defaults(cls):
     for name in compared:
         assert getattr(args, name) == defaults[name], name
     # and the CLI's settings for those arguments are the settings class's defaults, inputs aside
-    cli_module = __import__(f"vislab.cli.{cls.kind}", fromlist=["settings"])
-    made = cli_module.settings(args)
+    from vislab import registry
+    from vislab.cli.build import settings_of
+
+    made = settings_of(registry.get(cls.kind), args)  # the generated command's settings
     assert replace(made, **{k: getattr(cls(), k) for k in inputs if hasattr(made, k)}) == cls()
 
 
