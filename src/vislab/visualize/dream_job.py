@@ -85,7 +85,8 @@ def run(settings: DreamSettings, out: str | Path | None = None, *, progress: job
 def _check_memory(settings: DreamSettings, views: int) -> None:
     n = views * settings.batch
     check_memory(network_bytes(n, settings.size, grad=True),
-                 f"a {settings.size}x{settings.size} dream with {n} image view(s) per step",
+                 f"a {settings.size}x{settings.size} dream with {views} view(s) per step"
+                 + (f" of each of {settings.batch} images" if settings.batch > 1 else ""),
                  hint="lower size" + (" or views" if views > 1 else "") + (" or batch" if settings.batch > 1 else ""))
 
 
