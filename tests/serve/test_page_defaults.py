@@ -85,6 +85,18 @@ def test_every_input_the_page_renders_holds_the_settings_default(live_server, br
     for kind in ("caption", "gan-sample", "gan-eval"):
         assert page.js(f"document.querySelector('form[data-kind={kind}] select[name=checkpoint]').selectedOptions[0]"
                        ".textContent") == "the model that ships with vislab"
+    # Dream's class starts at an example so the form runs as it stands; once another objective is typed in, the
+    # untouched example is left out (else the library refuses two objectives), while a number such as lr keeps it.
+    dream = "tabOfKind('dream')"
+    field = "document.querySelector('form[data-kind=dream] [name={}]')"
+    assert page.js(f"collect({dream})").get("class_") == "tarantula"
+    page.js(f"{field.format('lr')}.value = '0.05'")
+    assert page.js(f"collect({dream})").get("class_") == "tarantula"
+    page.js(f"{field.format('channel')}.value = 'block5:17'")
+    sent = page.js(f"collect({dream})")
+    assert "class_" not in sent and sent["channel"] == "block5:17", sent
+    page.js(f"{field.format('class_')}.value = 'goldfish'")  # typed by the user: sent, and the library decides
+    assert page.js(f"collect({dream})").get("class_") == "goldfish"
 
 
 def test_the_forms_served_carry_the_settings_defaults(tmp_path):

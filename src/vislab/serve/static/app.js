@@ -201,7 +201,7 @@ function plainInput(field) {
     else input.placeholder = "(automatic)";
     if (t === "class") { input.setAttribute("list", "class-names"); if (d == null) input.placeholder = "(the predicted class)"; }
   }
-  if (d == null && exampleOf(field) != null) input.value = String(exampleOf(field));
+  if (d == null && exampleOf(field) != null) input.value = input.dataset.example = String(exampleOf(field));
   const label = el("label", {class: t === "bool" ? "check" : ""}, el("span", {text: capital(fieldWords(field.name))}), input);
   return el("div", {class: "field", "data-name": field.name, "data-type": t}, label,
     field.help ? el("small", {class: "help", text: field.help}) : null);
@@ -251,6 +251,20 @@ function collect(tab) {
     const value = div.read ? div.read() : readInput(f, div.querySelector("[name]"));
     if (value !== undefined && !(f.type === "checkpoint" && value === "")) settings[f.name] = value;
   }
+  return dropUnusedExamples(tab, settings);
+}
+
+// An example fills a setting that has no default (dream's class) so the form runs as it stands; once the user fills
+// another such setting (dream's channel, neuron or layer), the untouched example is not what they asked for.
+function dropUnusedExamples(tab, settings) {
+  const untouched = (f) => {
+    const input = tab.form.querySelector(`.field[data-name="${f.name}"] [name]`);
+    return input && input.dataset.example != null && input.value.trim() === input.dataset.example;
+  };
+  const named = (f) => !["int", "float", "bool", "choice"].includes(f.type); // a number such as lr is no alternative
+  const chosen = tab.fields.filter((f) => named(f) && f.default == null && settings[f.name] !== undefined
+    && !untouched(f));
+  if (chosen.length) for (const f of tab.fields) if (untouched(f)) delete settings[f.name];
   return settings;
 }
 
