@@ -152,7 +152,9 @@ register(Capability(
                 "random start, --restarts), cw (Carlini-Wagner L2) or deepfool. --eps is in 0-255 levels for "
                 "L-inf (8 = 8/255) and in [0, 1] pixel units for L2 (e.g. 0.5). Writes, per image, the clean view, "
                 "the adversarial PNG (8-bit, still adversarial) and the perturbation, figure.png and attack.csv "
-                "(before/after class and probability, L-inf and L2 change)."))
+                "(before/after class and probability, L-inf and L2 change).",
+    tour=TourStep(settings={"images": ["sample:chelsea"], "attack": "pgd", "eps": 2.0, "steps": 5},
+                  smoke={"steps": 1})))
 
 register(Capability(
     "robustness", "accuracy under attack for a list of budgets: the robustness curve",

@@ -105,6 +105,7 @@ def test_every_step_runs_and_fills_its_run_folder(smoke_tour):
                 "saliency": ["saliency.png", "vanilla/00_coffee_overlay.png"],
                 "fool": ["fooling.png", "figure.png", "result.json"], "dream": ["dream.png", "figure.png"],
                 "style": ["result.png"], "invert": ["result.png"], "texture": ["result.png"],
+                "attack": ["figure.png", "attack.csv", "result.json"],
                 "caption": ["test_captions.png", "captions.json", "attention_maps.png"],
                 "gan": ["samples.png", "checkpoint.pt", "demo.png", "shipped_samples.png"]}
     for step in smoke_tour.steps:

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from .. import jobs
+from .. import jobs, runs
 from ..backbones import Backbone
 from ..backbones.inputs import load_images, network_bytes
 from ..devices import seed_everything
@@ -115,6 +115,11 @@ def _write(run_dir: Path, s: AttackSettings, x0: torch.Tensor, saved: torch.Tens
     write_json(run_dir / "result.json", {"rows": rows, "units": {"linf_levels": "0-255 levels",
                                                                  "l2": "[0, 1] pixel units"}})
     files["result"] = run_dir / "result.json"
+    log = runs.MetricsLog(run_dir)  # one row per image: the report shows them as a table, like classify's
+    for k, r in enumerate(rows):
+        log.log(k, image=r["image"], before_name=r["before_name"], before_prob=r["before_prob"],
+                after_name=r["after_name"], after_prob=r["after_prob"], success=r["success"],
+                linf_levels=r["linf_levels"], l2=r["l2"])
     n = len(rows)
     numbers = {"images": float(n), "success_rate": sum(r["success"] for r in rows) / n,
                "success_rate_before_rounding": sum(r["success_before_rounding"] for r in rows) / n,
