@@ -24,9 +24,10 @@ from .attention import (
     init_attention_params,
 )
 from .model import check_captions, check_config, check_word_to_idx
+from .torch_model import BeamByNumpy
 
 
-class TorchAttentionCaptioner(nn.Module):
+class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
     """`model(features, captions_in)` returns (scores (N, T, V), alphas (N, T, L)); `loss` the regularized
     loss, a scalar tensor."""
 
@@ -133,10 +134,3 @@ class TorchAttentionCaptioner(nn.Module):
             if bool(done.all()):
                 break
         return out
-
-    def beam_search(self, features, beam_size: int = 3, max_length: int = 30, length_penalty: float = 0.0,
-                    return_beams: bool = False):
-        """By the numpy model (`CaptioningRNN.beam_search`)."""
-        if isinstance(features, torch.Tensor):
-            features = features.detach().cpu().numpy()
-        return self.to_numpy().beam_search(features, beam_size, max_length, length_penalty, return_beams)

@@ -28,7 +28,18 @@ from .model import (
 )
 
 
-class TorchCaptioningRNN(nn.Module):
+class BeamByNumpy:
+    """Beam search of a torch captioner by its numpy twin (`to_numpy()`): same arguments, numpy results. Beam
+    search is bookkeeping over few hypotheses, so the numpy model's one implementation serves both engines."""
+
+    def beam_search(self, features, beam_size: int = 3, max_length: int = 30, length_penalty: float = 0.0,
+                    return_beams: bool = False):
+        if isinstance(features, torch.Tensor):
+            features = features.detach().cpu().numpy()
+        return self.to_numpy().beam_search(features, beam_size, max_length, length_penalty, return_beams)
+
+
+class TorchCaptioningRNN(BeamByNumpy, nn.Module):
     """The captioning model as an nn.Module: `loss(features, captions)` returns a scalar tensor to backprop;
     `model(features, captions_in)` (forward) returns the teacher-forced scores.
 
@@ -141,13 +152,6 @@ class TorchCaptioningRNN(nn.Module):
             if bool(done.all()):
                 break
         return captions
-
-    def beam_search(self, features, beam_size: int = 3, max_length: int = 30, length_penalty: float = 0.0,
-                    return_beams: bool = False):
-        """Beam search by the numpy model (`CaptioningRNN.beam_search`: same arguments, numpy results)."""
-        if isinstance(features, torch.Tensor):
-            features = features.detach().cpu().numpy()
-        return self.to_numpy().beam_search(features, beam_size, max_length, length_penalty, return_beams)
 
     # -- the recurrence -----------------------------------------------------------------------------------
 
