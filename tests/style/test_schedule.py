@@ -59,7 +59,11 @@ def test_progress_receives_preview_pictures_of_each_scale(tmp_path):
     assert previews[1].shape == (3, 13, 20) and previews[13].shape == (3, 27, 40)
     for p in previews.values():
         assert p.device.type == "cpu" and 0 <= float(p.min()) and float(p.max()) <= 1
-    assert all(isinstance(v, float) for _, _, n in calls for k, v in n.items() if k != "preview")
+    counters = ("scale", "scales", "iteration", "iterations")  # where the job is: whole numbers; the rest floats
+    assert all(isinstance(v, int) if k in counters else isinstance(v, float)
+               for _, _, n in calls for k, v in n.items() if k != "preview")
+    assert [(n["scale"], n["iteration"]) for _, _, n in calls if n["iteration"] in (1, 12)] == \
+        [(1, 1), (1, 12), (2, 1), (2, 12)] and {n["scales"] for _, _, n in calls} == {2}
     assert r.image.shape == (3, 27, 40)
 
 

@@ -23,6 +23,7 @@ from torch.nn import functional as F
 class PositionalEncoding(nn.Module):
     """Sinusoids added to the word vectors: PE[pos, 2i] = sin(pos / 10000^(2i/D)), PE[pos, 2i+1] = cos(...)."""
 
+    # device: cpu-ok (the table is a registered buffer: it moves with the module's .to(device))
     def __init__(self, embed_dim: int, dropout: float = 0.1, max_len: int = 5000) -> None:
         super().__init__()
         self.dropout = nn.Dropout(p=dropout)

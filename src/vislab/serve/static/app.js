@@ -261,10 +261,11 @@ function dropUnusedExamples(tab, settings) {
     const input = tab.form.querySelector(`.field[data-name="${f.name}"] [name]`);
     return input && input.dataset.example != null && input.value.trim() === input.dataset.example;
   };
-  const named = (f) => !["int", "float", "bool", "choice"].includes(f.type); // a number such as lr is no alternative
-  const chosen = tab.fields.filter((f) => named(f) && f.default == null && settings[f.name] !== undefined
-    && !untouched(f));
-  if (chosen.length) for (const f of tab.fields) if (untouched(f)) delete settings[f.name];
+  // Only optional names compete (dream's class, channel, neuron, layer): not numbers such as lr, not pictures,
+  // and never a setting the job requires (fool's target beside its image).
+  const rival = (f) => !f.required && ["str", "class"].includes(f.type) && f.default == null;
+  const chosen = tab.fields.filter((f) => rival(f) && settings[f.name] !== undefined && !untouched(f));
+  if (chosen.length) for (const f of tab.fields) if (rival(f) && untouched(f)) delete settings[f.name];
   return settings;
 }
 
