@@ -13,7 +13,6 @@ from vislab.cs231n.gradient_check import (
     grad_check_sparse,
 )
 from vislab.cs231n.gradient_check import rel_error as rel_error_gc
-from vislab.cs231n.rnn_layers import word_embedding_backward, word_embedding_forward
 
 
 def test_eval_numerical_gradient_closed_form_and_restores_x(capsys):
@@ -67,19 +66,6 @@ def test_the_difference_is_the_courses_two_point_one():
 def test_result_has_xs_dtype_as_the_course():
     x = np.array([1.0, 2.0], dtype=np.float32)
     assert eval_numerical_gradient(lambda x: float(np.sum(x)), x, verbose=False, h=1e-2).dtype == np.float32
-
-
-def test_word_embedding_notebook_check_prints_e_11_or_less():
-    # the RNN notebook's cell: "dW error" should be e-11 or less
-    np.random.seed(231)
-    N, T, V, D = 50, 3, 5, 6
-    x = np.random.randint(V, size=(N, T))
-    W = np.random.randn(V, D)
-    out, cache = word_embedding_forward(x, W)
-    dout = np.random.randn(*out.shape)
-    dW = word_embedding_backward(dout, cache)
-    dW_num = eval_numerical_gradient_array(lambda W: word_embedding_forward(x, W)[0], W, dout)
-    assert rel_error(dW, dW_num) < 1e-11
 
 
 def test_grad_check_sparse_prints_the_courses_lines(capsys):

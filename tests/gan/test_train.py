@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from tests.conftest import assert_one_line_error
+from tests.stopping import Stop, stop_at
 from vislab.gan import losses
 from vislab.gan.models import build_pair, sample_noise
 from vislab.gan.train import TrainConfig, gan_step, make_optimizers, prepare_models, train
@@ -71,22 +72,13 @@ def _cfg(arch, **kw):
     return TrainConfig(**base)
 
 
-class Stop(KeyboardInterrupt):
-    pass
-
-
-def _stop_at(n):
-    def hook(step, total, **numbers):
-        if step == n:
-            raise Stop
-    return hook
 
 
 @pytest.mark.parametrize("arch", ["mlp", "dcgan"])
 def test_interrupted_run_resumes_to_bitwise_equal_weights(cli, tmp_path, arch):
     full = train(_cfg(arch, ema=0.9), tmp_path / "full")
     with pytest.raises(Stop):  # dies after step 5; the last checkpoint is from step 4
-        train(_cfg(arch, ema=0.9), tmp_path / "cut", progress=_stop_at(5))
+        train(_cfg(arch, ema=0.9), tmp_path / "cut", progress=stop_at(5))
     assert load_checkpoint(tmp_path / "cut" / "checkpoint.pt", kind="gan")["step"] == 4
     r = cli("gan", "train", "--resume", tmp_path / "cut", "--quiet")
     assert r.rc == 0, r.err

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.stopping import Stop, stop_at
 from vislab.captioning import checkpoint as ckpt
 from vislab.captioning.data import load_data
 from vislab.captioning.features import FeatureSpec
@@ -23,15 +24,6 @@ skip_without_device()
 pytestmark = pytest.mark.gpu
 
 
-class Stop(KeyboardInterrupt):
-    pass
-
-
-def _stop_at(n):
-    def hook(step, total, **numbers):
-        if step == n:
-            raise Stop
-    return hook
 
 
 def _gan(arch: str, deterministic: bool) -> TrainConfig:
@@ -43,7 +35,7 @@ def _gan(arch: str, deterministic: bool) -> TrainConfig:
 def _gan_resumed(tmp_path, cfg):
     full = train(cfg, tmp_path / "full")
     with pytest.raises(Stop):  # dies after step 8; the last checkpoint is from step 6
-        train(cfg, tmp_path / "cut", progress=_stop_at(8))
+        train(cfg, tmp_path / "cut", progress=stop_at(8))
     train(cfg, tmp_path / "cut2", resume=tmp_path / "cut")
     a = load_checkpoint(full["checkpoint"], kind="gan")
     b = load_checkpoint(tmp_path / "cut2" / "checkpoint.pt", kind="gan")
