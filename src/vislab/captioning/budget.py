@@ -8,12 +8,16 @@ import math
 from ..machine import check_memory
 from .model import param_shapes
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3, "transformer": 8}  # transformer: about 8 vectors per word and block
 DECODE_CHUNK = 64  # images decoded together when evaluating or captioning (progress is reported per chunk)
 VALIDATION_CHUNK = 512  # images (and captions) scored together by training's validation
 
 
 def param_count(vocab: int, input_dim: int, wordvec: int, hidden: int, cell: str) -> int:
+    if cell == "transformer":
+        from .transformer import transformer_param_shapes
+
+        return sum(math.prod(s) for s in transformer_param_shapes(vocab, input_dim, wordvec, hidden).values())
     return sum(math.prod(s) for s in param_shapes(vocab, input_dim, wordvec, hidden, cell).values())
 
 

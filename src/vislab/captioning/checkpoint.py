@@ -18,11 +18,14 @@ import torch
 
 from ..errors import CheckpointError, DataError
 from ..runs import load_checkpoint
+from . import transformer_decode
 from .attention import AttentionCaptioner, attention_param_shapes
 from .familiarity import Familiarity
 from .features import FeatureSpec, FeatureTransform
 from .model import CELL_TYPES, CaptioningRNN, param_shapes
 from .settings import DTYPE_NAMES
+from .transformer import transformer_param_shapes
+from .transformer_decode import check_record as check_transformer_record
 from .vocab import Vocabulary
 
 KIND = "captioning"
@@ -58,9 +61,9 @@ def _check(state: Any) -> None:
         if not isinstance(state.get(key), kind):
             raise CheckpointError(f"{key!r} is missing or not a {kind.__name__}")
     m = state["model"]
-    if m.get("cell_type") not in CELL_TYPES or m.get("dtype") not in DTYPE_NAMES:
+    if m.get("cell_type") not in (*CELL_TYPES, "transformer") or m.get("dtype") not in DTYPE_NAMES:
         raise CheckpointError(f"model cell_type {m.get('cell_type')!r} / dtype {m.get('dtype')!r} unknown "
-                              f"(expected one of {', '.join(CELL_TYPES)} / {', '.join(DTYPE_NAMES)})")
+                              f"(expected one of {', '.join(CELL_TYPES)}, transformer / {', '.join(DTYPE_NAMES)})")
     for k in ("input_dim", "wordvec_dim", "hidden_dim"):
         _whole(m.get(k), f"model {k}", 1, DIM_MAX)
     _whole(state["config"].get("max_length"), "config max_length", 1, DIM_MAX)
@@ -69,7 +72,12 @@ def _check(state: Any) -> None:
     if not all(isinstance(w, str) for w in state["vocab"]):
         raise CheckpointError("vocab must be a list of words (text)")
     vocab = Vocabulary(state["vocab"])
-    _check_params(state["params"], _shapes(m, len(vocab)))
+    if m["cell_type"] == "transformer":
+        t = check_transformer_record(state)
+        _check_params(state["params"], transformer_param_shapes(len(vocab), m["input_dim"], m["wordvec_dim"],
+                                                                m["hidden_dim"], t["cells"], t["layers"]))
+    else:
+        _check_params(state["params"], _shapes(m, len(vocab)))
     f = state["features"]
     transform = FeatureTransform.from_state(f.get("transform"))
     if transform.output_dim != m["input_dim"]:
@@ -136,13 +144,17 @@ class Captioner:
         vocab = Vocabulary(state["vocab"])
         dtype = np.float32 if m["dtype"] == "float32" else np.float64
         a = m.get("attention")
-        if a is not None:
-            model = AttentionCaptioner(vocab.word_to_idx, m["input_dim"], m["wordvec_dim"], m["hidden_dim"],
-                                       a["positions"], a["attention_dim"], a["reg"], dtype=dtype, seed=0)
+        if m["cell_type"] == "transformer":  # torch, behind the numpy models' decoding interface
+            model = transformer_decode.from_state(state, vocab.word_to_idx)
         else:
-            model = CaptioningRNN(vocab.word_to_idx, m["input_dim"], m["wordvec_dim"], m["hidden_dim"],
-                                  m["cell_type"], dtype=dtype, seed=0)
-        model.params = {k: state["params"][k].detach().cpu().numpy().astype(dtype, copy=True) for k in model.params}
+            if a is not None:
+                model = AttentionCaptioner(vocab.word_to_idx, m["input_dim"], m["wordvec_dim"], m["hidden_dim"],
+                                           a["positions"], a["attention_dim"], a["reg"], dtype=dtype, seed=0)
+            else:
+                model = CaptioningRNN(vocab.word_to_idx, m["input_dim"], m["wordvec_dim"], m["hidden_dim"],
+                                      m["cell_type"], dtype=dtype, seed=0)
+            model.params = {k: state["params"][k].detach().cpu().numpy().astype(dtype, copy=True)
+                            for k in model.params}
         f = state["features"]
         spec = FeatureSpec.from_dict(f["spec"]) if f.get("spec") else None
         return cls(model, vocab, spec, FeatureTransform.from_state(f["transform"]), state["config"]["max_length"],

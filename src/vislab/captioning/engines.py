@@ -2,7 +2,8 @@
 
 ``numpy``: `CaptioningRNN` with hand-written backprop and `vislab.nn.optim.adam`, one process, CPU.
 ``torch``: `TorchCaptioningRNN` with autograd and torch.optim.Adam, any device, and several processes under
-torchrun (DDP). Both start from the same initial weights for the same seed.
+torchrun (DDP). Both start from the same initial weights for the same seed. The torch engine also trains
+`TransformerCaptioner` (cell "transformer"; its checkpoint state adds a "transformer" record).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import torch.nn.functional as F
 
 from ..distributed import DistInfo
 from ..errors import CheckpointError
+from ..jobs import SettingError
 from ..nn.optim import adam
 from .attention import AttentionCaptioner
 from .attention_torch import TorchAttentionCaptioner
 from .model import CaptioningRNN
 from .torch_model import TorchCaptioningRNN
+from .transformer import TransformerCaptioner
 
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
 
@@ -25,6 +28,8 @@ DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.
 class NumpyEngine:
     def __init__(self, word_to_idx: dict, input_dim: int, wordvec_dim: int, hidden_dim: int, cell: str,
                  dtype: str, seed: int, positions: int = 0) -> None:
+        if cell == "transformer":
+            raise SettingError("engine", "must be torch for cell transformer (it has no hand-written backprop)")
         if positions:  # attention over `positions` cells of input_dim / positions channels (an lstm)
             self.model = AttentionCaptioner(word_to_idx, input_dim, wordvec_dim, hidden_dim, positions,
                                             dtype=DTYPES[dtype][0], seed=seed)
@@ -71,7 +76,10 @@ class TorchEngine:
                  dtype: str, seed: int, dist: DistInfo, positions: int = 0) -> None:
         self.dist = dist
         self.dtype = DTYPES[dtype][1]
-        if positions:
+        if cell == "transformer":  # over `positions` cells, or the pooled vector as one memory token
+            self.model = TransformerCaptioner(word_to_idx, input_dim, wordvec_dim, hidden_dim, positions or 1,
+                                              dtype=self.dtype, seed=seed).to(dist.device)
+        elif positions:
             self.model = TorchAttentionCaptioner(word_to_idx, input_dim, wordvec_dim, hidden_dim, positions,
                                                  dtype=self.dtype, seed=seed).to(dist.device)
         else:
@@ -131,8 +139,9 @@ class TorchEngine:
         return self.model.to_numpy_params()
 
     def state(self) -> dict:
+        record = {"transformer": self.model.record()} if isinstance(self.model, TransformerCaptioner) else {}
         return {"params": {k: v.detach().cpu().clone() for k, v in self.model.named_parameters()},
-                "optimizer": self.opt.state_dict()}
+                "optimizer": self.opt.state_dict(), **record}
 
     def load_state(self, state: dict) -> None:
         params = _numpy_params(state, self.model.to_numpy_params())

@@ -80,10 +80,10 @@ def parse_grid(value: Any, name: str = "feature_grid") -> tuple[int, int]:
 
 
 def cell_types() -> tuple[str, ...]:
-    """rnn, lstm, gru (imported when needed: the model module loads the numpy layers and scipy)."""
+    """rnn, lstm, gru (imported when needed: the model module loads the numpy layers and scipy), transformer."""
     from .model import CELL_TYPES
 
-    return CELL_TYPES
+    return (*CELL_TYPES, "transformer")
 
 
 def _optional(check: Callable[..., None], **kw: Any) -> Callable[[str, Any], None]:
@@ -104,10 +104,13 @@ class CaptionTrainSettings(JobSettings):
     those in `CHANGEABLE_ON_RESUME` may differ (`epochs` to train longer)."""
 
     data: str = field(default="shapes", metadata={"help": DATA_HELP, "metavar": "SPEC", "page": False})
-    cell: str = field(default="lstm", metadata={"help": "recurrent cell", "choices": ("rnn", "lstm", "gru")})
+    cell: str = field(default="lstm", metadata={
+        "help": "recurrent cell, or transformer (a Transformer decoder; engine torch; with attention it looks among "
+                "the feature grid's cells, else at the pooled vector)",
+        "choices": ("rnn", "lstm", "gru", "transformer")})
     attention: bool = field(default=False, metadata={
-        "help": "soft attention over the backbone's feature grid (Show, Attend and Tell; needs cell lstm): the model "
-                "looks at a part of the picture for every word"})
+        "help": "soft attention over the backbone's feature grid (Show, Attend and Tell; needs cell lstm or "
+                "transformer): the model looks at a part of the picture for every word"})
     engine: str = field(default="numpy", metadata={
         "help": "numpy (hand-written backprop) or torch (autograd; GPU, torchrun)",
         "choices": ENGINES})
@@ -180,10 +183,22 @@ class CaptionTrainSettings(JobSettings):
 
     def validate(self) -> None:
         _validate(self, _TRAIN_CHECKS)
-        if self.attention and self.cell != "lstm":
-            raise SettingError("attention", f"needs cell lstm, got cell {self.cell}")
+        if self.attention and self.cell not in ("lstm", "transformer"):
+            raise SettingError("attention", f"needs cell lstm or transformer, got cell {self.cell}")
+        if self.cell == "transformer":
+            _check_transformer(self)
         if self.attention and self.pca_dim is not None:
             raise SettingError("pca_dim", "does not apply with attention (it would mix the grid's cells)")
+
+
+def _check_transformer(s: CaptionTrainSettings) -> None:
+    from .transformer import HEADS
+
+    if s.engine != "torch":
+        raise SettingError("engine", f"must be torch for cell transformer (it has no numpy engine), got {s.engine}")
+    if s.wordvec_dim % HEADS:
+        raise SettingError("wordvec_dim", f"must be a multiple of {HEADS} for cell transformer (its attention "
+                                          f"heads), got {s.wordvec_dim}")
 
 
 _TRAIN_CHECKS: dict[str, Callable[[str, Any], None]] = {
