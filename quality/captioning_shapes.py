@@ -54,7 +54,9 @@ def main() -> int:
                                                  "'epochs=6 data=shapes:800'")
     ap.add_argument("--per-cell", action="store_true", help="with --compare: standardize attention features per "
                     "cell and channel (the old way) instead of per channel")
-    ap.add_argument("--only", default="", help="with --compare: pooled or attention (default both)")
+    ap.add_argument("--only", default="", help="with --compare: pooled, attention or transformer (default all)")
+    ap.add_argument("--transformer", default="", help="with --compare: the transformer row's settings over "
+                                                      f"{TRANSFORMER}, e.g. 'lr=0.002'")
     args = ap.parse_args()
     out = Path(args.out)
     if args.compare:
@@ -63,7 +65,7 @@ def main() -> int:
             from vislab.captioning.features import FeatureTransform
 
             loop.fit_transform = lambda x, pca_dim, positions: FeatureTransform.fit(x, pca_dim)
-        return compare(out, args.budget, args.only)
+        return compare(out, args.budget, args.only, args.transformer)
     env = dict(os.environ)
     if args.threads:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -164,7 +166,12 @@ def _picture(records: list[dict], path: Path) -> None:
     sheet.save(path)
 
 
-def compare(out: Path, budget: str, only: str) -> int:
+TRANSFORMER = {"cell": "transformer", "engine": "torch", "device": "cpu", "lr": 1e-3}
+"""The transformer row: the same data, epochs, batch and widths (wordvec_dim 128 is its width, hidden_dim 128 its
+MLP's), spatial features (attention), its own lr."""
+
+
+def compare(out: Path, budget: str, only: str, transformer: str = "") -> int:
     """Train pooled and attention LSTMs on the same data and budget; score their test captions."""
     from vislab.tour.learn import CAPTION_QUICK
 
@@ -174,8 +181,9 @@ def compare(out: Path, budget: str, only: str) -> int:
         sizes[k] = v == "true" if v in ("true", "false") else _number(v)
     print(f"budget: {sizes}; load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     ok = only != "pooled"
-    for name in (only,) if only else ("pooled", "attention"):
-        r = _train_and_score(out / name, sizes, attention=name == "attention")
+    for name in (only,) if only else ("pooled", "attention", "transformer"):
+        settings = {**sizes, **TRANSFORMER, **_overrides(transformer)} if name == "transformer" else sizes
+        r = _train_and_score(out / name, settings, attention=name != "pooled")
         print(f"{name:9s} exact {r['exact']:.1%} (beam 3: {r['exact_beam3']:.1%})  BLEU-4 {r['BLEU-4']:.3f}  "
               f"train {r['wall']:.0f} s wall, "
               f"{r['cpu']:.0f} s CPU (load average {r['load']:.1f})"
@@ -185,6 +193,10 @@ def compare(out: Path, budget: str, only: str) -> int:
             ok = r["exact"] >= 0.9 and r["precision"] >= 0.6
     print(f"goals attention exact >= 90 %, precision >= 0.6: {'met' if ok else 'NOT met'}")
     return 0 if ok else 1
+
+
+def _overrides(text: str) -> dict:
+    return {k: _number(v) for k, v in (kv.split("=") for kv in text.split())}
 
 
 def _number(v: str) -> int | float | str:

@@ -74,7 +74,8 @@ def _train_parser() -> ArgumentParser:
                        description="Train a captioning model (Adam, per-epoch validation loss and BLEU, "
                                    "checkpoints). Under torchrun, --engine torch trains with DDP.")
     p.add_argument("--data", default=s.data, metavar="SPEC", help=f"{DATA_HELP} (default {s.data})")
-    p.add_argument("--cell", choices=cell_types(), default=s.cell, help=f"default {s.cell}")
+    p.add_argument("--cell", choices=cell_types(), default=s.cell,
+                   help=s.__dataclass_fields__["cell"].metadata["help"] + f"; default {s.cell}")
     p.add_argument("--attention", action="store_true", default=s.attention,
                    help=s.__dataclass_fields__["attention"].metadata["help"])
     p.add_argument("--engine", choices=ENGINES, default=s.engine,
