@@ -41,7 +41,8 @@ register(Capability(
     settings="vislab.visualize.settings:SaliencySettings", run="vislab.visualize.saliency_job:run",
     positional=("images",), group="see",
     description="Saliency maps of images for a class (default: the predicted class). Writes, per image, a "
-                "heatmap PNG, an overlay PNG and a figure with a colour bar.",
+                "heatmap PNG, an overlay PNG and a figure with a colour bar. With --evaluate, labelled folders are "
+                "scored for faithfulness instead (the saliency-eval job).",
     tour=TourStep(step="vislab.tour.see:saliency")))
 
 register(Capability(

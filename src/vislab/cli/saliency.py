@@ -1,4 +1,6 @@
-"""vislab saliency IMAGE... : what the generated command (`cli.build`) prints: one line per image."""
+"""vislab saliency IMAGE... : what the generated command (`cli.build`) prints: one line per image; --list-layers;
+--evaluate, which runs the saliency-eval job (the same settings and outputs as `vislab saliency-eval`) on labelled
+folders."""
 
 from __future__ import annotations
 
@@ -19,6 +21,11 @@ def show(result: Any, settings: Any, args: argparse.Namespace) -> int:
 def add_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--list-layers", nargs=0, action=_ListLayers,
                    help="print the model's layer names (for --layer) with their output shapes, and exit")
+    p.add_argument("--evaluate", nargs=0, action=_Evaluate,
+                   help="score --methods for faithfulness on labelled folders (a folder's labels.json gives the "
+                        "classes) instead of drawing maps: the saliency-eval job, its table and files (default --out "
+                        "runs/saliency-eval-<time>)")
+    _add_evaluate_flags(p)
     # With --list-layers no image is needed: IMAGE becomes optional here, and the settings' own check refuses an
     # empty list when the command does run.
     for action in p._actions:
@@ -48,3 +55,70 @@ def list_layers(args: argparse.Namespace) -> int:
         mark = "  (default --layer)" if name == default else ""
         print(f"{name:<{width}}  {' x '.join(map(str, shape[1:]))}{mark}")
     return 0
+
+
+# -- --evaluate: the saliency-eval job from the saliency command -----------------------------------------------------
+
+EVAL_ONLY = ("methods", "road_fractions", "cascade")
+"""saliency-eval's settings that the saliency command lacks: added as flags (used with --evaluate only)."""
+NOT_EVALUATED = ("target", "method", "noise", "steps", "tol", "baseline", "baseline_samples")
+"""saliency settings that saliency-eval does not take (each image's label is its target; --steps here is integrated
+gradients'): refused with --evaluate unless left at their defaults."""
+
+
+def _add_evaluate_flags(p: argparse.ArgumentParser) -> None:
+    import dataclasses
+
+    from ..registry import field_types
+    from ..visualize.saliency_eval import SaliencyEvalSettings
+    from .build import _add_flag
+
+    hints = field_types(SaliencyEvalSettings)
+    for f in dataclasses.fields(SaliencyEvalSettings):
+        if f.name in EVAL_ONLY:
+            _add_flag(p, f, hints[f.name], None)
+            p._actions[-1].help = "with --evaluate: " + p._actions[-1].help
+
+
+class _Evaluate(argparse.Action):
+    """Runs `evaluate` instead of the saliency job (the other parsed flags still apply)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        namespace.func = evaluate
+        namespace.evaluate_parser = parser  # its defaults tell which saliency-only flags were changed
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """`vislab saliency FOLDER... --evaluate`: the saliency-eval job with the flags both commands share."""
+    from ..errors import ConfigError
+    from ..registry import get
+    from .build import flag_name, run_command
+
+    cap = get("saliency-eval")
+    parser = args.evaluate_parser
+    fields = {f.name: f for f in get("saliency").fields()}
+    for name in NOT_EVALUATED:
+        if getattr(args, name) != parser.get_default(name):
+            raise ConfigError(f"{flag_name(fields[name])} is not used with --evaluate (each image is explained for "
+                              f"its label; see vislab saliency-eval --help)")
+    check_labelled_folders(args.images)
+    values = {k: v for k, v in vars(args).items() if k not in NOT_EVALUATED}
+    return run_command(cap, None, argparse.Namespace(**values))
+
+
+def check_labelled_folders(specs: list[str]) -> None:
+    """--evaluate scores maps against labels: every IMAGE must be a folder with a labels.json."""
+    from pathlib import Path
+
+    from ..errors import DataError
+
+    if not specs:
+        raise DataError("--evaluate needs a labelled folder (a folder with a labels.json)")
+    for spec in specs:
+        if not Path(spec).is_dir():
+            raise DataError(f"{spec}: --evaluate takes labelled folders, not single images (vislab saliency-eval "
+                            f"also takes images, explained for their predicted classes)")
+        if not (Path(spec) / "labels.json").is_file():
+            raise DataError(f"{spec}: no labels.json in this folder ({{\"relative/path.png\": class index}}), "
+                            f"which --evaluate needs")
