@@ -13,6 +13,7 @@ from vislab.visualize.faithfulness import (
     impute,
     insertion,
     parameter_layers,
+    probabilities,
     randomized,
     reveal_curve,
     road,
@@ -75,6 +76,56 @@ def test_imputation_solves_the_neighbour_mean_equations():
     conv = lambda t: torch.nn.functional.conv2d(t[:, None], k[None, None])[:, 0]  # noqa: E731
     mean = conv(padded) / conv(ones)
     torch.testing.assert_close(out[:, removed], mean[:, removed])
+
+
+def test_imputation_of_large_holes_solves_the_equations_like_a_general_solver():
+    """ROAD's 80 % holes: the symmetric-mode factorization (no pivoting) equals scipy's general spsolve (the solver
+    it replaced) and still satisfies the neighbour-mean equations."""
+    from scipy.sparse.linalg import spsolve
+
+    import vislab.visualize.faithfulness as fa
+
+    g = torch.Generator().manual_seed(9)
+    x = torch.rand(3, 40, 40, generator=g).double()
+    blob = torch.nn.functional.interpolate(torch.rand(1, 1, 5, 5, generator=g), size=(40, 40), mode="bilinear")[0, 0]
+    removed = (blob >= blob.flatten().kthvalue(round(0.2 * 1600)).values)  # the top 80 %: one large hole
+    out = impute(x, removed, noise=0.0)
+
+    class General:  # the old implementation's solve, through the same system
+        def __init__(self, a, **_):
+            self.a = a
+
+        def solve(self, rhs):
+            return spsolve(self.a, rhs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("scipy.sparse.linalg.splu", General)
+        ref = fa.impute(x, removed, noise=0.0)
+    torch.testing.assert_close(out, ref, rtol=1e-10, atol=1e-12)
+    k = torch.tensor([[1 / 12, 1 / 6, 1 / 12], [1 / 6, 0, 1 / 6], [1 / 12, 1 / 6, 1 / 12]], dtype=x.dtype)
+    conv = lambda t: torch.nn.functional.conv2d(torch.nn.functional.pad(t, (1, 1, 1, 1))[:, None], k[None, None])  # noqa: E731
+    mean = conv(out)[:, 0] / conv(torch.ones(1, 40, 40, dtype=x.dtype))[:, 0]
+    torch.testing.assert_close(out[:, removed], mean[:, removed])
+
+
+def test_probabilities_equal_the_plain_forward_in_any_layout():
+    """The channels-last speed-up gives the plain forward's softmax; a model that reshapes with .view (refusing
+    that layout) still works."""
+    from tests.visualize.tiny_classifier import TinyImageNet
+
+    images = torch.rand(5, 3, 32, 32, generator=torch.Generator().manual_seed(10))
+    conv = TinyImageNet().eval()
+    with torch.no_grad():
+        want = conv(images).softmax(1)[:, 7]
+    torch.testing.assert_close(probabilities(conv, images, 7, batch_size=2), want, rtol=1e-5, atol=1e-6)
+
+    class Flat(nn.Module):
+        def forward(self, x):
+            return x.view(len(x), -1)[:, :10] * 3.0
+
+    with torch.no_grad():
+        want = Flat()(images).softmax(1)[:, 2]
+    torch.testing.assert_close(probabilities(Flat(), images, 2, batch_size=3), want)
 
 
 def test_imputation_equals_quantus():
