@@ -12,8 +12,9 @@ def test_the_page_runs_an_attack(server, tmp_path):  # noqa: F811
 
     s = server.run("attack", images=["sample:chelsea"], attack="fgsm", eps=2.0)
     assert s["state"] == "ok", s
-    shown = {i["label"] for i in s["result"]["images"]}
-    assert {"image", "figure"} <= shown
+    shown = [i["label"] for i in s["result"]["images"]]
+    assert shown == ["00_chelsea: original", "00_chelsea: adversarial", "00_chelsea: change", "figure"]
+    assert [r["image"] for r in s["result"]["table"]] == ["sample:chelsea"]
     direct = run(AttackSettings(images=["sample:chelsea"], attack="fgsm", eps=2.0), tmp_path / "direct")
     files = sorted(p.name for p in (server.root / s["run"]).iterdir() if p.name != ".vislab.lock")
     assert files == sorted(p.name for p in (tmp_path / "direct").iterdir() if p.name != ".vislab.lock")

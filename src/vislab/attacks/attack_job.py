@@ -33,6 +33,10 @@ from .runner import adversarial
 from .settings import BUDGET_ATTACKS, AttackSettings, eps_unit
 from .table import write_csv
 
+PICTURE_ROWS = 7
+"""Images whose clean view, adversarial and change are named in the result's files (with the figure, the 22
+pictures the page shows at most); every image's PNGs are written."""
+
 
 @dataclass
 class AttackResult(jobs.JobResult):
@@ -98,15 +102,25 @@ def _rows(s: AttackSettings, bb: Backbone, clean: torch.Tensor, after: torch.Ten
     return rows
 
 
-def _write(run_dir: Path, s: AttackSettings, x0: torch.Tensor, saved: torch.Tensor, rows: list[dict[str, Any]], *,
-           cancelled: bool) -> AttackResult:
+def _pictures(run_dir: Path, s: AttackSettings, x0: torch.Tensor, saved: torch.Tensor) -> dict[str, Path]:
+    """Per image NN_NAME_clean.png, NN_NAME_adv.png and NN_NAME_perturbation.png; the files named for the first
+    `PICTURE_ROWS` images ("NN_NAME: original" ...), then "image": the first adversarial (what the tour shows)."""
     files: dict[str, Path] = {}
-    for i, spec in enumerate(s.images):
-        stem = f"{i:02d}_{Path(spec.split(':')[-1]).stem}"
+    stems = [f"{i:02d}_{Path(spec.split(':')[-1]).stem}" for i, spec in enumerate(s.images)]
+    for i, stem in enumerate(stems):
         save_image(x0[i], run_dir / f"{stem}_clean.png")
         save_image(saved[i], run_dir / f"{stem}_adv.png")
         save_image(perturbation_picture((saved[i] - x0[i]).cpu()), run_dir / f"{stem}_perturbation.png")
-        files.setdefault("image", run_dir / f"{stem}_adv.png")
+        if i < PICTURE_ROWS:  # the page shows the pictures in this order
+            for suffix, role in (("clean", "original"), ("adv", "adversarial"), ("perturbation", "change")):
+                files[f"{stem}: {role}"] = run_dir / f"{stem}_{suffix}.png"
+    files["image"] = run_dir / f"{stems[0]}_adv.png"
+    return files
+
+
+def _write(run_dir: Path, s: AttackSettings, x0: torch.Tensor, saved: torch.Tensor, rows: list[dict[str, Any]], *,
+           cancelled: bool) -> AttackResult:
+    files = _pictures(run_dir, s, x0, saved)
     titles = [(f"clean: {r['before_name']} ({r['before_prob']:.1%})",
                f"{r['attack']}: {r['after_name']} ({r['after_prob']:.1%})"
                + ("" if r["success"] else " - not fooled")) for r in rows]

@@ -20,4 +20,4 @@ def fgsm(model: Backbone | nn.Module, images: torch.Tensor, labels: int | Sequen
     classes, or the targets when `targeted`."""
     x0, y = prepare(images, labels)
     g = input_grad(logits_fn(model), x0, y, targeted)
-    return clip01(x0 + eps * g.sign()).detach()
+    return clip01(x0 + eps * g.sign()).detach().contiguous()  # g may come back channels-last

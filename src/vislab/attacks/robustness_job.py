@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from .. import jobs
+from .. import jobs, runs
 from ..backbones import Backbone
 from ..backbones.inputs import load_images, network_bytes
 from ..devices import seed_everything
@@ -94,6 +94,10 @@ def _write(run_dir: Path, s: RobustnessSettings, state: CurveState, cancelled: b
         files["figure"] = curve_figure([r["eps"] for r in curve], [r["accuracy"] for r in curve],
                                        run_dir / "robustness.png", xlabel=xlabel, title=title,
                                        accuracy_8bit=[r["accuracy_8bit"] for r in curve])
+    log = runs.MetricsLog(run_dir)  # the whole curve again (a resumed run's too): the report's table per budget
+    for k, r in enumerate(curve):
+        log.log(k, budget=f"{r['eps']:g}/255" if s.curve_norm == "linf" else f"L2 {r['eps']:g}", eps=r["eps"],
+                accuracy=r["accuracy"], accuracy_8bit=r["accuracy_8bit"], correct=r["correct"], images=r["images"])
     numbers = {f"accuracy_at_{r['eps']:g}": r["accuracy"] for r in curve}
     return RobustnessResult(run_dir, status="cancelled" if cancelled else "ok", files=files, numbers=numbers,
                             curve=curve)

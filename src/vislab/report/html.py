@@ -24,7 +24,7 @@ from .data import data_line
 from .plots import plot_series
 from .safefiles import Unreadable, parse_json, read_bytes
 from .scan import RunInfo, as_text, finite_number, numeric_series, other_values
-from .series import MetricViews, cell, is_item_row, metric_views
+from .series import ITEM_KEYS, MetricViews, cell, is_item_row, metric_views
 
 MAX_IMAGES = 24
 """Result images shown per run; a run with more (e.g. a sample grid every 100 steps) shows an even spread of
@@ -324,7 +324,8 @@ def _timing_table(r: RunInfo) -> str:
         rows.append(("CPU time", f"{_fmt_seconds(cpu)} (all threads)"))
     steps = [s for s in (finite_number(row.get("step")) for row in r.rows) if s is not None]
     if r.rows and all(is_item_row(row) for row in r.rows):  # a record per picture: its "step" is no progress
-        rows.append(("logged", f"{len(r.rows)} row{'s' * (len(r.rows) != 1)}, one per image"))
+        item = next(k for k in ITEM_KEYS if isinstance(r.rows[0].get(k), str))  # image, or a robustness budget
+        rows.append(("logged", f"{len(r.rows)} row{'s' * (len(r.rows) != 1)}, one per {item}"))
     elif steps:
         rows.append(("steps logged", f"{len(r.rows)} rows, last step {_fmt_num(max(steps))}"))
         # Only for a real training log: a handful of rows (one per image, say) makes no meaningful rate.

@@ -3,7 +3,8 @@
 Only a real series is drawn against "step": a value measured again and again as a run goes on (a loss, a
 probability over the iterations). Three other kinds of log are tables:
 
-- per-item records: rows that name an item (an ``"image"``), one per picture of a classify or saliency run;
+- per-item records: rows that name an item (an ``"image"``, a ``"budget"``), one per picture of a classify or
+  saliency run, one per budget of a robustness curve;
   their "step" is the item's position, so a class index or a probability "over steps" would draw a line
   through unrelated pictures. Shown as one table row per item.
 - stages: whole-number settings that hold for a stretch of steps and then change a few times (style
@@ -19,8 +20,9 @@ from typing import Any
 
 from .scan import NOT_PLOTTED, as_number, numeric_series
 
-ITEM_KEYS = ("image",)
-"""A metrics row holding one of these (as text) is a record of one item, not a point of a series."""
+ITEM_KEYS = ("image", "budget")
+"""A metrics row holding one of these (as text) is a record of one item, not a point of a series (a robustness
+run logs one row per attack budget)."""
 
 MAX_STAGES = 6
 """A whole-number metric that changes value at most this many times minus one is a stage marker."""

@@ -170,8 +170,53 @@ def _number(s: str) -> float | int | None:
     return int(x) if x.is_integer() and "." not in s and "e" not in s.lower() else x if math.isfinite(x) else None
 
 
+def _attack(run_dir: Path, view: dict, result: Any) -> list[str]:
+    """result.json's rows: per image the class before and after (with probabilities), fooled as saved, and the
+    change in 0-255 levels (L-inf) and [0, 1] units (L2). The pictures are the files status.json names."""
+    raw = read_json(run_dir / "result.json")
+    rows = _dict(raw).get("rows")
+    if raw is None:
+        return []
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return ["result.json"]
+    table = []
+    for r in rows[:MAX_ROWS]:
+        numbers = [r.get(k) for k in ("before_prob", "after_prob", "linf_levels", "l2")]
+        if not all(_is_number(x) for x in numbers) or not isinstance(r.get("success"), bool):
+            return ["result.json"]
+        table.append({"image": _text(r.get("image")), "before": _text(r.get("before_name"), 80),
+                      "before_prob": numbers[0], "after": _text(r.get("after_name"), 80), "after_prob": numbers[1],
+                      "fooled": "yes" if r["success"] else "no", "linf_levels": numbers[2], "l2": numbers[3]})
+    view["table"] = table
+    return []
+
+
+def _robustness(run_dir: Path, view: dict, result: Any) -> list[str]:
+    """robustness.json's curve: accuracy under attack (and as 8-bit PNGs) per budget; the plot is
+    robustness.png, the figure status.json names."""
+    raw = read_json(run_dir / "robustness.json")
+    curve = _dict(raw).get("curve")
+    if raw is None:
+        return []
+    if not isinstance(curve, list) or not all(isinstance(r, dict) for r in curve):
+        return ["robustness.json"]
+    keys = ("eps", "accuracy", "accuracy_8bit", "correct", "images")
+    table = [{k: r.get(k) for k in keys} for r in curve[:MAX_ROWS]]
+    if not all(_is_number(x) for r in table for x in r.values()):
+        return ["robustness.json"]
+    view["table"] = table
+    view["texts"] = [f"{_text(raw.get('attack'), 40)}, {_text(raw.get('steps'), 20)} steps; "
+                     f"eps in {_text(raw.get('eps_units'), 80)}"]
+    return []
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 _EXTRA = {"classify": _classify, "fool": _fool, "caption": _caption, "gan-eval": _gan_eval, "saliency": _saliency,
-          "gan-sample": _gan_sample, "saliency-eval": _saliency_eval}
+          "gan-sample": _gan_sample, "saliency-eval": _saliency_eval, "attack": _attack,
+          "robustness": _robustness}
 
 
 def _pct(v: Any) -> str:

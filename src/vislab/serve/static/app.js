@@ -27,6 +27,9 @@ const WORDS = { // setting, choice and number names as a person reads them
   classifier_test_accuracy: "scorer's test accuracy", generator: "generator", dataset: "data", score: "measure",
   value: "value", target_prob_before: "target probability before", target_prob_after: "target probability after",
   l2: "L2 change", success: "fooled", iterations: "iterations", index: "class index", name: "class",
+  linf_levels: "L-inf change (0-255 levels)", mean_linf_levels: "mean L-inf change (levels)", mean_l2: "mean L2 change",
+  success_rate: "fooled", success_rate_before_rounding: "fooled before 8-bit rounding", eps: "budget (eps)",
+  accuracy: "accuracy under attack", accuracy_8bit: "accuracy as 8-bit PNGs", correct: "still correct",
 };
 const ROLE_WORDS = {image: "result", result: "result"}; // a job's output file roles
 const FIELD_WORDS = {image: "picture", content: "photo", style: "texture", styles: "style paintings"};
@@ -323,8 +326,9 @@ function etaText(box, job, upperBound) { // from the pace seen on this page; a b
 }
 
 function isProb(name) { return /(^|_)prob(_|$)/.test(name); }
+function isShare(name) { return /^(success_rate|accuracy)/.test(name); } // attacks' shares of images
 function fmtNamed(name, v) {
-  if (isProb(name) && typeof v === "number") return `${fmt(100 * v)} %`;
+  if ((isProb(name) || isShare(name)) && typeof v === "number") return `${fmt(100 * v)} %`;
   if (name === "success" && typeof v === "number") return v ? "yes" : "no";
   return typeof v === "number" ? fmt(v) : shownName(v);
 }
@@ -463,7 +467,7 @@ async function showResult(box, v, tab, settings, run) {
   const inputs = isCaption ? [] : inputsOf(tab && tab.fields, settings);
   const seen = new Set(inputs.map((p) => p.url));
   const outputs = (v.images || []).filter((i) => !seen.has(i.url))
-    .map((i) => ({url: i.url, label: shownName(ROLE_WORDS[i.label] || words(i.label)), cls: i.label === "original" ? "input" : "output"}));
+    .map((i) => ({url: i.url, label: shownName(ROLE_WORDS[i.label] || words(i.label)), cls: /(^|: )original$/.test(i.label) ? "input" : "output"}));
   if (isCaption && run) outputs.push(...await captionPictures(run));
   const parts = [];
   if (isCaption) parts.push(unfamiliarSentence(v.numbers || {}));
