@@ -8,7 +8,8 @@ samples (../shared/data/imagenet_samples, labelled by its labels.json), through 
 - the seconds one map takes (this machine, one image at a time).
 
     .venv/bin/python quality/saliency_faithfulness.py [--methods vanilla,gradcam,...] [--images 8]
-        [--cascade 1] [--steps 16] [--fractions 0.2,0.5,0.8] [--out runs/saliency-faithfulness] [--threads 2]
+        [--cascade 1] [--steps 16] [--fractions 0.2,0.5,0.8] [--window 32] [--stride 32]
+        [--out runs/saliency-faithfulness] [--threads 2]
 
 Defaults keep the run under about half an hour on 2 busy CPU cores: Score-CAM is left out (one forward pass per
 non-constant channel of the 1280-channel head, x2 for the randomized model), integrated gradients take at most
@@ -37,6 +38,8 @@ def main() -> int:
     ap.add_argument("--cascade", type=int, default=1)
     ap.add_argument("--steps", type=int, default=16, help="deletion/insertion chunks")
     ap.add_argument("--fractions", default="0.2,0.5,0.8", help="ROAD: fractions of pixels removed")
+    ap.add_argument("--window", type=int, default=32, help="occlusion: side of the gray square, pixels")
+    ap.add_argument("--stride", type=int, default=32, help="occlusion: pixels between square positions")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default="runs/saliency-faithfulness")
     args = ap.parse_args()
@@ -52,7 +55,7 @@ def main() -> int:
     fractions = tuple(float(f) for f in args.fractions.split(","))
     settings = SaliencyEvalSettings(images=images, methods=tuple(args.methods.split(",")), steps=args.steps,
                                     road_fractions=fractions, cascade=args.cascade, samples=8, max_steps=64,
-                                    window=32, stride=32, batch_size=17, seed=0)
+                                    window=args.window, stride=args.stride, batch_size=17, seed=0)
     t0 = time.perf_counter()
     result = run(settings, args.out, overwrite=True,
                  progress=lambda k, n, **_: print(f"\r{k}/{n} ({time.perf_counter() - t0:.0f} s)", end="",
