@@ -3,6 +3,7 @@ beam, attention strips) and evaluates; bad settings are one line; an interrupted
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -15,7 +16,7 @@ from vislab.captioning.data import load_data
 from vislab.captioning.features import FeatureSpec
 from vislab.captioning.train import TrainConfig, train
 from vislab.captioning.transformer_decode import TransformerDecoding
-from vislab.runs import read_metrics
+from vislab.runs import load_checkpoint, read_metrics, save_checkpoint
 
 from .conftest import TINY
 from .tiny_runs import SMALL_FLAGS
@@ -61,12 +62,22 @@ def test_bad_transformer_settings_are_one_line(tmp_path, cli, flags, fragments):
     assert not (tmp_path / "x").exists()
 
 
-def test_a_pooled_transformer_cannot_draw_attention(tmp_path, cli):
+def test_a_pooled_transformer_and_damaged_checkpoints(tmp_path, cli):
     run = tmp_path / "run"
     assert cli("caption", "train", *SMALL_FLAGS, "--cell", "transformer", "--engine", "torch", "--device", "cpu",
                "--out", run).rc == 0
     assert ckpt.read(run)["transformer"]["cells"] == 1  # the pooled vector: one memory token
     assert_one_line_error(cli("caption", "sample:coffee", "--checkpoint", run, "--attention"), "attention")
+    state = load_checkpoint(run / "checkpoint.pt", kind="captioning")
+    for damage, fragment in ((lambda s: s.pop("transformer"), "transformer record"),
+                             (lambda s: s["transformer"].update(heads=3), "do not divide"),
+                             (lambda s: s["transformer"].update(layers=3), "blocks.2"),
+                             (lambda s: s["params"].update({"head.bias": s["params"]["head.bias"][:2]}), "head.bias")):
+        bad = copy.deepcopy(state)
+        damage(bad)
+        save_checkpoint(bad, tmp_path / "bad.pt", kind="captioning")
+        assert_one_line_error(cli("caption", "sample:coffee", "--checkpoint", tmp_path / "bad.pt"), "bad.pt",
+                              fragment)
 
 
 def test_resume_after_interrupt_matches_uninterrupted(tmp_path):
