@@ -39,6 +39,11 @@ JOBS = {
                   skip=("iterations", "steps"), why="10 L-BFGS steps"),
     "texture": Job("texture", {"image_size": 48, "iterations": 10}, pixels=0.03, rtol=0.1, atol=1e-3,
                    skip=("iterations", "steps"), why="10 L-BFGS steps from the same CPU-drawn noise"),
+    "attack-pgd": Job("attack", {"images": [IMG], "attack": "pgd", "eps": 4.0, "alpha": 1.0, "steps": 5,
+                                 "random_start": False}, pixels=0.05, rtol=0.05, atol=1e-3,
+                      why="5 sign steps: a gradient component near zero under TF32 may take the other sign, a "
+                          "level or two at that pixel, magnified 32x in the change picture; the budget (4 levels) "
+                          "bounds every pixel"),
     "gan-sample": Job("gan sample", {"n": 16}, pixels=0.01, **ONE_PASS, why="one generator forward, CPU noise"),
     "gan-eval": Job("gan eval", {"n": 500}, rtol=2e-2, atol=1e-2,
                     why="scores of the same 500 samples; the Frechet distance takes a matrix square root"),
