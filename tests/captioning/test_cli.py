@@ -133,6 +133,6 @@ def test_errors_are_one_line(cli, tmp_path, cs231n_dir, coco_val):
     # Bad flag values.
     assert_one_line_error(cli("caption", "train", "--feature-grid", "3", "--out", tmp_path / "r5"),
                           "--feature-grid")
-    assert_one_line_error(cli("caption", "train", "--cell", "transformer"), "--cell")
+    assert_one_line_error(cli("caption", "train", "--cell", "mamba"), "--cell")  # transformer is a cell now
     assert_one_line_error(cli("caption", "train", "--data", "flickr:x", "--out", tmp_path / "r6"),
                           "unknown data kind")
