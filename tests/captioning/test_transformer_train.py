@@ -14,8 +14,10 @@ from vislab.captioning import checkpoint as ckpt
 from vislab.captioning.checkpoint import Captioner
 from vislab.captioning.data import load_data
 from vislab.captioning.features import FeatureSpec
+from vislab.captioning.settings import CaptionTrainSettings
 from vislab.captioning.train import TrainConfig, train
 from vislab.captioning.transformer_decode import TransformerDecoding
+from vislab.jobs import SettingError
 from vislab.runs import load_checkpoint, read_metrics, save_checkpoint
 
 from .conftest import TINY
@@ -51,8 +53,8 @@ def test_cli_trains_captions_and_evaluates_a_transformer(tmp_path, cli):
 
 
 @pytest.mark.parametrize("flags, fragments", [
-    (["--cell", "transformer"], ("--engine", "must be torch")),
     (["--cell", "transformer", "--engine", "numpy"], ("--engine", "must be torch")),
+    (["--cell", "transformer", "--en=numpy"], ("--engine", "must be torch")),
     (["--cell", "transformer", "--engine", "torch", "--wordvec-dim", "6"], ("--wordvec-dim", "multiple of 4")),
     (["--cell", "gru", "--attention"], ("--attention", "lstm or transformer")),
 ])
@@ -64,9 +66,12 @@ def test_bad_transformer_settings_are_one_line(tmp_path, cli, flags, fragments):
 
 def test_a_pooled_transformer_and_damaged_checkpoints(tmp_path, cli):
     run = tmp_path / "run"
-    assert cli("caption", "train", *SMALL_FLAGS, "--cell", "transformer", "--engine", "torch", "--device", "cpu",
-               "--out", run).rc == 0
+    assert cli("caption", "train", *SMALL_FLAGS, "--cell", "transformer", "--device", "cpu", "--out", run).rc == 0
+    with pytest.raises(SettingError) as e:  # the library's default engine is numpy: refused, naming the setting
+        CaptionTrainSettings(cell="transformer").validate()
+    assert e.value.setting == "engine"
     assert ckpt.read(run)["transformer"]["cells"] == 1  # the pooled vector: one memory token
+    assert json.loads((run / "config.json").read_text())["config"]["engine"] == "torch"  # picked for the cell
     assert_one_line_error(cli("caption", "sample:coffee", "--checkpoint", run, "--attention"), "attention")
     state = load_checkpoint(run / "checkpoint.pt", kind="captioning")
     for damage, fragment in ((lambda s: s.pop("transformer"), "transformer record"),

@@ -79,7 +79,8 @@ def _train_parser() -> ArgumentParser:
     p.add_argument("--attention", action="store_true", default=s.attention,
                    help=s.__dataclass_fields__["attention"].metadata["help"])
     p.add_argument("--engine", choices=ENGINES, default=s.engine,
-                   help=f"numpy (hand-written backprop) or torch (autograd; GPU, torchrun); default {s.engine}")
+                   help=f"numpy (hand-written backprop) or torch (autograd; GPU, torchrun); default {s.engine} "
+                        "(torch for --cell transformer)")
     p.add_argument("--epochs", type=int, default=s.epochs,
                    help=f"default {DEFAULT_EPOCHS}; with --resume, the run's own (give more to train longer)")
     _int(p, "--batch-size", s.batch_size, "captions per step (the global batch under torchrun)")
@@ -146,11 +147,21 @@ def run(args: argparse.Namespace) -> int:
     if rest and rest[0] in ("train", "eval"):
         parser = _train_parser() if rest[0] == "train" else _eval_parser()
         sub = parser.parse_args(rest[1:])
+        if rest[0] == "train":
+            _engine_for_cell(sub, rest[1:])
         configure_threads(sub.threads)
         return _train(sub) if rest[0] == "train" else _eval(sub)
     pargs = _predict_parser().parse_args(rest, namespace=args)
     configure_threads(pargs.threads)
     return _predict(pargs)
+
+
+def _engine_for_cell(args: argparse.Namespace, given: list[str]) -> None:
+    """The transformer trains on the torch engine only: `--cell transformer` without --engine picks it (an explicit
+    --engine numpy is left for the settings to refuse, in one line)."""
+    named = any(len(a.split("=")[0]) >= 4 and "--engine".startswith(a.split("=")[0]) for a in given)
+    if args.cell == "transformer" and not named:
+        args.engine = "torch"
 
 
 # -- commands ------------------------------------------------------------------------------------------------
