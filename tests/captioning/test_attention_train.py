@@ -71,3 +71,17 @@ def test_caption_attention_writes_one_strip_per_image(tmp_path, cli):
     plain = train_tiny(tmp_path / "plain")
     r = cli("caption", "sample:chelsea", "--checkpoint", plain.run_dir, "--attention", "--out", tmp_path / "none")
     assert r.rc == 2 and "without attention" in r.err and not (tmp_path / "none").exists()
+
+
+def test_attention_features_default_to_the_shapes_grid_and_take_overrides():
+    from vislab.captioning.settings import CaptionTrainSettings
+    from vislab.captioning.train import SHAPES_ATTENTION, feature_spec
+
+    spec = feature_spec(CaptionTrainSettings(attention=True))
+    assert (spec.layer, spec.grid, spec.image_size, spec.spatial) == ("block7", (8, 8), 128, True)
+    assert spec.positions == SHAPES_ATTENTION.grid[0] * SHAPES_ATTENTION.grid[1] == 64
+    spec = feature_spec(CaptionTrainSettings(attention=True, feature_layer="block4", feature_grid="16x16"))
+    assert (spec.layer, spec.grid, spec.image_size) == ("block4", (16, 16), 128)
+    assert feature_spec(CaptionTrainSettings(attention=True, image_size=256)).image_size == 256
+    spec = feature_spec(CaptionTrainSettings(attention=True, data="coco:x.json:imgs"))
+    assert (spec.layer, spec.grid, spec.image_size) == ("head", (7, 7), 224)
