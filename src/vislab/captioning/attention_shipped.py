@@ -1,7 +1,10 @@
 """The shapes captioner with attention that ships in vislab/assets: what `vislab caption IMAGE` uses with no
 checkpoint (it knows only the built-in shapes; photos get its out-of-domain warning).
 
-    export_captioner("runs/cap-attention", SHIPPED_PATH, provenance={...})   # quality/captioning_shapes.py --ship
+    export_captioner("runs/quality-captioning/attention", SHIPPED_PATH, provenance={...})
+
+(the run folder `quality/captioning_shapes.py --compare --only attention --budget lr=0.01` trains; the provenance
+is the JSON beside the file: the command, the features and the test-split scores that script printed.)
 
 The file is a captioning checkpoint without the optimizer and random states (a model to caption with, not to
 resume), so `checkpoint.read` checks it like any other; the JSON beside it records how it was trained and
