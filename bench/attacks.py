@@ -20,11 +20,16 @@ Where vislab's speed comes from: its own CNNs on the CPU get their input in chan
 (`attacks.base.logits_fn`), on which oneDNN runs the convolutions forward and backward faster; the attack loops
 are torchattacks' (one forward and one backward pass a step, nothing else of note). --plain-layout times vislab
 without it (the attacks' speed before), --torchattacks-channels-last gives torchattacks the same layout (its
-speed then matches). DeepFool: torchattacks takes one backward pass per class per step (1000 for ImageNet), so
-on an ImageNet model it is timed only with --torchattacks-deepfool; vislab's own default (the paper's 10
-candidate classes) is timed beside it (--model tiny10: both with every class). Images: the course samples
-($VISLAB_DATA/imagenet_samples) when present, else the built-in photos, in the model's 224 px view on the 8-bit
-grid. Results: docs/attacks.md, "Speed".
+speed then matches; its PGDL2 refuses that layout). DeepFool: torchattacks takes one backward pass per class
+per step (1000 for ImageNet), so on an ImageNet model it is timed only with --torchattacks-deepfool; vislab's
+own default (the paper's 10 candidate classes) is timed beside it (--model tiny10: both with every class).
+Images: the course samples ($VISLAB_DATA/imagenet_samples) when present, else the built-in photos, in the
+model's 224 px view on the 8-bit grid.
+
+Measured (1 thread, EfficientNet-Lite0, 4 images, 10 steps, CW 20; a 2-core machine at load average 6-10),
+ratio wall / CPU: FGSM 1.40x / 1.30x, PGD L-inf 1.20x / 1.11x, random start 1.23x / 1.25x, targeted
+1.28x / 1.18x, PGD L2 1.20x / 1.21x, CW 1.01x / 1.04x; geometric mean 1.21x / 1.18x (--plain-layout: 0.98x /
+0.99x). 2 threads on that machine: noise (see docs/attacks.md, "Speed").
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ def main() -> None:
                     help="vislab without its channels-last input (the layout torchattacks gets): where the speed "
                          "comes from")
     ap.add_argument("--torchattacks-channels-last", action="store_true",
-                    help="give torchattacks the images in channels-last layout too")
+                    help="give torchattacks the images in channels-last layout too (its PGDL2 refuses them: "
+                         "add --only 'fgsm|pgd linf')")
     ap.add_argument("--only", default="", help="time only the attacks whose row name matches this regular expression")
     args = ap.parse_args()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
