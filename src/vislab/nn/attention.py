@@ -25,40 +25,28 @@ from .lstm import _cell_backward, _cell_forward
 def attention_forward(prev_h: np.ndarray, proj: np.ndarray, feats: np.ndarray, Wa: np.ndarray,
                       wa: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], tuple]:
     """Additive attention: returns ((z (N, C), alpha (N, L)), cache); proj = feats @ Wf + bf (N, L, A)."""
-    t = proj + (prev_h @ Wa)[:, None, :]
-    np.tanh(t, out=t)  # in place: (N, L, A) is the largest array of a step
+    t = np.tanh(proj + (prev_h @ Wa)[:, None, :])
     e = t @ wa
-    e -= e.max(axis=1, keepdims=True)  # softmax without overflow
-    alpha = np.exp(e, out=e)
+    e = e - e.max(axis=1, keepdims=True)  # softmax without overflow
+    alpha = np.exp(e)
     alpha /= alpha.sum(axis=1, keepdims=True)
-    z = (alpha[:, None, :] @ feats)[:, 0]  # a batched product: faster than einsum for large L
+    z = np.einsum("nl,nlc->nc", alpha, feats)
     return (z, alpha), (prev_h, feats, Wa, wa, t, alpha)
 
 
 def attention_backward(dz: np.ndarray, dalpha: np.ndarray | None,
                        cache: tuple) -> tuple[np.ndarray, ...]:
     """Gradients (dprev_h, dproj, dfeats, dWa, dwa) given dLoss/dz and dLoss/dalpha (None: 0)."""
-    dprev_h, du, dWa, dwa = _scores_backward(dz, dalpha, cache)
-    alpha = cache[5]
-    return dprev_h, du, alpha[:, :, None] * dz[:, None, :], dWa, dwa
-
-
-def _scores_backward(dz: np.ndarray, dalpha: np.ndarray | None, cache: tuple) -> tuple[np.ndarray, ...]:
-    """`attention_backward` but for dfeats through the weighted sum (the sequence adds those up once, at the end):
-    (dprev_h, dproj, dWa, dwa)."""
     prev_h, feats, Wa, wa, t, alpha = cache
-    dal = (feats @ dz[:, :, None])[:, :, 0]
+    dal = np.einsum("nc,nlc->nl", dz, feats)
     if dalpha is not None:
-        dal += dalpha
+        dal = dal + dalpha
+    dfeats = alpha[:, :, None] * dz[:, None, :]
     de = alpha * (dal - (dal * alpha).sum(axis=1, keepdims=True))  # through the softmax
-    N, L, A = t.shape
-    dwa = de.reshape(1, N * L) @ t.reshape(N * L, A)
-    du = t * t  # through e = tanh(u) @ wa: du = de * wa * (1 - t^2), built in place
-    np.subtract(1, du, out=du)
-    du *= wa
-    du *= de[:, :, None]
+    dwa = np.einsum("nla,nl->a", t, de)
+    du = de[:, :, None] * wa * (1 - t * t)  # through e = tanh(u) @ wa
     dhw = du.sum(axis=1)
-    return dhw @ Wa.T, du, prev_h.T @ dhw, dwa[0]
+    return dhw @ Wa.T, du, dfeats, prev_h.T @ dhw, dwa
 
 
 def attention_lstm_step_forward(x: np.ndarray, prev_h: np.ndarray, prev_c: np.ndarray, proj: np.ndarray,
@@ -120,19 +108,17 @@ def attention_lstm_backward(dh: np.ndarray, dalphas: np.ndarray | None, cache: t
     da = np.empty_like(gates)
     dprev_h, dc = np.zeros((N, H), hs.dtype), np.zeros((N, H), hs.dtype)
     dh_t, tmp = np.empty((N, H), hs.dtype), np.empty((N, H), hs.dtype)
-    dproj = np.zeros(feats.shape[:2] + (Wf.shape[1],), hs.dtype)
-    dzs = np.empty((N, T, feats.shape[2]), hs.dtype)  # every step's dLoss/dz, for dfeats in one product
+    dproj, dfeats = np.zeros(feats.shape[:2] + (Wf.shape[1],), hs.dtype), np.zeros_like(feats, dtype=hs.dtype)
     dWa, dwa = 0.0, 0.0
     for t in reversed(range(T)):
         np.add(dh[:, t], dprev_h, out=dh_t)
         _cell_backward(dh_t, dc, gates[t], cs[t], tanh_cs[t], da[t], tmp)
-        np.matmul(da[t], Wz.T, out=dzs[:, t])
-        dh_att, dp, dWa_t, dwa_t = _scores_backward(dzs[:, t], None if dalphas is None else dalphas[:, t], att[t])
+        dh_att, dp, df, dWa_t, dwa_t = attention_backward(da[t] @ Wz.T, None if dalphas is None else dalphas[:, t],
+                                                          att[t])
         dprev_h = da[t] @ Wh.T + dh_att
         dproj += dp
+        dfeats += df
         dWa, dwa = dWa + dWa_t, dwa + dwa_t
-    alphas = np.stack([a[5] for a in att], axis=2)  # (N, L, T)
-    dfeats = alphas @ dzs  # sum_t alpha_t dz_t, per cell
     da2 = da.reshape(T * N, 4 * H)
     x_tm = x.transpose(1, 0, 2).reshape(T * N, -1)
     dx = (da2 @ Wx.T).reshape(T, N, -1).transpose(1, 0, 2)
