@@ -39,7 +39,7 @@ FEATURE_SETTINGS = ("model", "weights", "image_size", "feature_layer", "feature_
 ATTENTION_LAYER = "head"  # the last feature map of the built-in EfficientNets (give feature_layer for others)
 # Shapes with attention: block7's native 8x8 cells (stride 16 at 128 px). block4's 16x16 cells (stride 8) put
 # more of each word's attention on its shape (0.60 against 0.34) but caption worse (86.9 % exact against 90.0 %) at
-# 2-3x the CPU time, and photos no longer look unfamiliar; measured with quality/captioning_shapes.py --compare
+# about 3x the CPU time, and photos no longer look unfamiliar; measured with quality/captioning_shapes.py --compare
 # (its docstring lists every configuration tried).
 SHAPES_ATTENTION = FeatureSpec(image_size=128, layer="block7", grid=(8, 8))
 
