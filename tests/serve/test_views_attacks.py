@@ -106,3 +106,17 @@ def test_a_run_without_its_result_file_shows_what_there_is(server, kind):  # noq
     (run / "status.json").write_text(json.dumps({"status": "cancelled", "files": {}, "numbers": {}}))
     view = server.c.get("/api/view/bare").json()
     assert view["status"] == "cancelled" and "table" not in view
+
+
+def test_a_tour_attack_step_shows_the_pictures_of_its_folder(server, tmp_path):  # noqa: F811
+    """The tour writes its own status.json (no "files"): the pictures are found in the folder, in the same order."""
+    _attack_run(server.root, tmp_path)
+    run = server.root / "attack-1"
+    (run / "status.json").write_text(json.dumps({"step": "attack", "status": "ok", "message": "",
+                                                 "headline": "figure.png"}))
+    (run / "01_img1_perturbation.png").unlink()  # a picture missing is left out, not an error
+    view = server.c.get("/api/view/attack-1").json()
+    assert view["status"] == "ok" and len(view["table"]) == 2
+    assert [i["label"] for i in view["images"]] == ["00_img0: original", "00_img0: adversarial", "00_img0: change",
+                                                    "01_img1: original", "01_img1: adversarial", "figure"]
+    assert all(server.c.get(i["url"]).status_code == 200 for i in view["images"])

@@ -7,6 +7,7 @@ the same way as one just finished.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,8 @@ def result_view(root: Path, run_dir: Path, kind: str, result: Any = None) -> dic
                             "message": _text(status.get("message")),
                             "names": upload_names(root, _config(run_dir))}
     extra = _EXTRA.get(kind)
+    if kind == "attack":  # its pictures may need finding in the folder, as URLs under the runs folder
+        extra = functools.partial(_attack, root)
     if extra is not None:
         try:
             bad += extra(run_dir, view, result) or []
@@ -170,9 +173,10 @@ def _number(s: str) -> float | int | None:
     return int(x) if x.is_integer() and "." not in s and "e" not in s.lower() else x if math.isfinite(x) else None
 
 
-def _attack(run_dir: Path, view: dict, result: Any) -> list[str]:
+def _attack(root: Path, run_dir: Path, view: dict, result: Any) -> list[str]:
     """result.json's rows: per image the class before and after (with probabilities), fooled as saved, and the
-    change in 0-255 levels (L-inf) and [0, 1] units (L2). The pictures are the files status.json names."""
+    change in 0-255 levels (L-inf) and [0, 1] units (L2). The pictures are the files status.json names; where it
+    names none (a tour's step keeps the tour's status.json), the folder's NN_NAME_{clean,adv,perturbation}.png."""
     raw = read_json(run_dir / "result.json")
     rows = _dict(raw).get("rows")
     if raw is None:
@@ -188,7 +192,21 @@ def _attack(run_dir: Path, view: dict, result: Any) -> list[str]:
                       "before_prob": numbers[0], "after": _text(r.get("after_name"), 80), "after_prob": numbers[1],
                       "fooled": "yes" if r["success"] else "no", "linf_levels": numbers[2], "l2": numbers[3]})
     view["table"] = table
+    if not view["images"]:
+        view["images"] = _attack_pictures(root, run_dir)
     return []
+
+
+def _attack_pictures(root: Path, run_dir: Path) -> list[dict[str, str]]:
+    pictures = []
+    for clean in sorted(run_dir.glob("[0-9][0-9]_*_clean.png"))[: (MAX_IMAGES - 1) // 3]:  # and the figure
+        stem = clean.name[: -len("_clean.png")]
+        for suffix, role in (("clean", "original"), ("adv", "adversarial"), ("perturbation", "change")):
+            p = run_dir / f"{stem}_{suffix}.png"
+            if _is_inside(run_dir, p):
+                pictures.append({"label": f"{stem}: {role}", "url": file_url(root, p)})
+    figure = run_dir / "figure.png"
+    return pictures + ([{"label": "figure", "url": file_url(root, figure)}] if _is_inside(run_dir, figure) else [])
 
 
 def _robustness(run_dir: Path, view: dict, result: Any) -> list[str]:
