@@ -45,7 +45,13 @@ def test_evaluate_refuses_images_unlabelled_folders_and_saliency_only_flags(cli,
         assert not (tmp_path / f"o{i}").exists()
 
 
-def test_saliency_without_evaluate_ignores_the_evaluation_flags(cli, tmp_path):
+def test_evaluation_flags_without_evaluate_are_refused_in_either_order(cli, tmp_path):
     r = cli("saliency", "sample:coffee", "--model", TINY, "--methods", "gradcam", "--out", tmp_path / "s")
+    assert_one_line_error(r, "--methods is used with --evaluate only")
+    assert not (tmp_path / "s").exists()
+    folder = _folder(tmp_path)
+    r = cli("saliency", folder, "--cascade", "0", "--evaluate", "--model", TINY, "--methods", "vanilla",
+            "--road-fractions", "0.5", "--out", tmp_path / "e")
     assert r.rc == 0, r.err
-    assert json.loads((tmp_path / "s" / "config.json").read_text())["kind"] == "saliency"
+    config = json.loads((tmp_path / "e" / "config.json").read_text())["config"]
+    assert (config["cascade"], config["methods"], config["road_fractions"]) == (0, ["vanilla"], [0.5])

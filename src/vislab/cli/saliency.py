@@ -67,17 +67,40 @@ gradients'): refused with --evaluate unless left at their defaults."""
 
 
 def _add_evaluate_flags(p: argparse.ArgumentParser) -> None:
+    """saliency-eval's own flags, typed and described by its settings fields as the generated command does."""
     import dataclasses
 
-    from ..registry import field_types
+    from ..registry import base_type, field_default, field_types
     from ..visualize.saliency_eval import SaliencyEvalSettings
-    from .build import _add_flag
+    from .build import _help, _list_type, flag_name
 
     hints = field_types(SaliencyEvalSettings)
     for f in dataclasses.fields(SaliencyEvalSettings):
         if f.name in EVAL_ONLY:
-            _add_flag(p, f, hints[f.name], None)
-            p._actions[-1].help = "with --evaluate: " + p._actions[-1].help
+            scalar, is_list = base_type(hints[f.name])
+            default = field_default(f)
+            p.add_argument(flag_name(f), dest=f.name, default=default, action=_EvaluationFlag,
+                           type=_list_type(scalar) if is_list else scalar,
+                           help="with --evaluate: " + _help(f, default))
+
+
+class _EvaluationFlag(argparse._StoreAction):
+    """Stores its value; without --evaluate (before or after it) the command refuses the flag instead of ignoring
+    it."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, values)
+        if getattr(namespace, "func", None) is not evaluate:
+            namespace.func = _evaluation_flag_alone(option_string)
+
+
+def _evaluation_flag_alone(flag: str | None) -> Any:
+    def refuse(args: argparse.Namespace) -> int:
+        from ..errors import ConfigError
+
+        raise ConfigError(f"{flag} is used with --evaluate only (vislab saliency FOLDER --evaluate {flag} ...)")
+    return refuse
 
 
 class _Evaluate(argparse.Action):
