@@ -50,6 +50,14 @@ def test_cli_trains_captions_and_evaluates_a_transformer(tmp_path, cli):
     assert r.rc == 0, r.err
     scores = json.loads((tmp_path / "ev" / "scores.json").read_text())
     assert 0 <= scores["BLEU-4"] <= 1
+    # Exported like the shipped captioner, it keeps its shape record and captions like the run itself.
+    from vislab.captioning.attention_shipped import export_captioner
+    from vislab.captioning.predict import describe
+    from vislab.captioning.settings import CaptionSettings
+
+    slim = export_captioner(run, tmp_path / "tf.pt", provenance={"made by": "test"})
+    ours, theirs = (describe(CaptionSettings(images=["sample:coffee"], checkpoint=str(c))) for c in (slim, run))
+    assert [r["caption"] for r in ours] == [r["caption"] for r in theirs]
 
 
 @pytest.mark.parametrize("flags, fragments", [

@@ -41,6 +41,8 @@ def export_captioner(run: str | os.PathLike, path: str | os.PathLike = SHIPPED_P
     """Write `run`'s model the shipped way: parameters, vocabulary, features and their statistics only."""
     state = ckpt.read(run)
     slim = {k: state[k] for k in KEPT}
+    if "transformer" in state:  # a Transformer's shape record: without it the exported file is refused on load
+        slim["transformer"] = state["transformer"]
     slim["params"] = {k: v.detach().cpu().float().clone() for k, v in state["params"].items()}
     slim["model"] = {**state["model"], "dtype": "float32"}
     out = runs.save_checkpoint(slim, path, kind=ckpt.KIND)
