@@ -26,10 +26,10 @@ own default (the paper's 10 candidate classes) is timed beside it (--model tiny1
 Images: the course samples ($VISLAB_DATA/imagenet_samples) when present, else the built-in photos, in the
 model's 224 px view on the 8-bit grid.
 
-Measured (1 thread, EfficientNet-Lite0, 4 images, 10 steps, CW 20; a 2-core machine at load average 6-10),
-ratio wall / CPU: FGSM 1.40x / 1.30x, PGD L-inf 1.20x / 1.11x, random start 1.23x / 1.25x, targeted
-1.28x / 1.18x, PGD L2 1.20x / 1.21x, CW 1.01x / 1.04x; geometric mean 1.21x / 1.18x (--plain-layout: 0.98x /
-0.99x). 2 threads on that machine: noise (see docs/attacks.md, "Speed").
+Measured (EfficientNet-Lite0, 4 images, 10 steps, CW 20; a shared 2-core machine at load average 1-2),
+wall-clock ratio at 1 / 2 threads: FGSM 1.12x / 1.31x, PGD L-inf 1.23x / 1.08x, random start 1.22x / 1.28x,
+targeted 1.32x / 1.11x, PGD L2 1.18x / 1.26x, CW 1.29x / 1.20x; geometric mean 1.22x / 1.20x (--plain-layout:
+0.91-1.02x, the same work). Table and the loaded runs: docs/attacks.md, "Speed".
 """
 
 from __future__ import annotations
