@@ -115,25 +115,14 @@ class TorchCaptioningRNN(BeamByNumpy, nn.Module):
     def loss(self, features, captions) -> torch.Tensor:
         """Same as `CaptioningRNN.loss` (summed over time, averaged over the batch, <NULL> targets masked),
         but only the loss, a scalar tensor: call .backward() on it. Accepts numpy arrays or tensors."""
-        features = self._features(features)
-        captions = torch.as_tensor(captions, device=features.device)
-        check_captions(captions, features.shape[0], self.vocab_size)
-        captions = captions.long()
-        captions_in, captions_out = captions[:, :-1], captions[:, 1:]
-        mask = captions_out != self._null
-        scores = self(features, captions_in)
-        return F.cross_entropy(scores[mask], captions_out[mask], reduction="sum") / features.shape[0]
+        return teacher_forced_loss(self, self._features(features), captions)
 
     # -- decoding -----------------------------------------------------------------------------------------
 
     @torch.no_grad()
     def sample(self, features, max_length: int = 30) -> torch.Tensor:
         """Greedy decoding with `CaptioningRNN.sample`'s contract; returns a LongTensor (N, max_length)."""
-        if max_length < 1:
-            raise ConfigError(f"max_length must be >= 1, got {max_length}")
-        if self._start is None or self._end is None:
-            raise ConfigError("the vocabulary has no <START> or <END> token: a model can be trained without them, "
-                              "but sampling starts from <START> and stops at <END>")
+        check_sampling(self, max_length)
         features = self._features(features)
         N = features.shape[0]
         captions = torch.full((N, max_length), self._null, dtype=torch.long, device=features.device)
@@ -192,3 +181,24 @@ class TorchCaptioningRNN(BeamByNumpy, nn.Module):
         r, z = torch.sigmoid(xw[:, :2 * H] + ah[:, :2 * H]).chunk(2, dim=1)
         n = torch.tanh(xw[:, 2 * H:] + r * (ah[:, 2 * H:] + self.b[3 * H:]))
         return (n + z * (h - n),)
+
+
+def teacher_forced_loss(model: nn.Module, features: torch.Tensor, captions) -> torch.Tensor:
+    """The captioners' loss: cross-entropy of every non-<NULL> next word given the true words before it, summed
+    over time and averaged over the batch (`CaptioningRNN.loss`). `model(features, words_in)` gives the scores."""
+    captions = torch.as_tensor(captions, device=features.device)
+    check_captions(captions, features.shape[0], model.vocab_size)
+    captions = captions.long()
+    captions_in, captions_out = captions[:, :-1], captions[:, 1:]
+    mask = captions_out != model._null
+    scores = model(features, captions_in)
+    return F.cross_entropy(scores[mask], captions_out[mask], reduction="sum") / features.shape[0]
+
+
+def check_sampling(model: nn.Module, max_length: int) -> None:
+    """Greedy decoding needs a length and the <START> and <END> tokens (a model can be trained without them)."""
+    if max_length < 1:
+        raise ConfigError(f"max_length must be >= 1, got {max_length}")
+    if model._start is None or model._end is None:
+        raise ConfigError("the vocabulary has no <START> or <END> token: a model can be trained without them, "
+                          "but sampling starts from <START> and stops at <END>")

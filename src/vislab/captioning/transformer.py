@@ -21,11 +21,11 @@ from collections.abc import Mapping
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from .model import check_captions, check_word_to_idx
+from .model import check_word_to_idx
+from .torch_model import check_sampling, teacher_forced_loss
 
 HEADS = 4
 LAYERS = 2
@@ -202,24 +202,13 @@ class TransformerCaptioner(nn.Module):
 
     def loss(self, features, captions) -> torch.Tensor:
         """Cross-entropy of every non-<NULL> next word, summed over time, averaged over the batch."""
-        features = self.check_features(features)
-        captions = torch.as_tensor(captions, device=features.device)
-        check_captions(captions, features.shape[0], self.vocab_size)
-        captions = captions.long()
-        cap_in, cap_out = captions[:, :-1], captions[:, 1:]
-        mask = cap_out != self._null
-        scores = self(features, cap_in)
-        return F.cross_entropy(scores[mask], cap_out[mask], reduction="sum") / features.shape[0]
+        return teacher_forced_loss(self, self.check_features(features), captions)
 
     @torch.no_grad()
     def sample(self, features, max_length: int = 30) -> torch.Tensor:
         """Greedy decoding with `CaptioningRNN.sample`'s contract: a LongTensor (N, max_length), <NULL> after
         <END>; <NULL> and <START> are never generated. Re-reads the whole prefix every step (captions are short)."""
-        if max_length < 1:
-            raise ConfigError(f"max_length must be >= 1, got {max_length}")
-        if self._start is None or self._end is None:
-            raise ConfigError("the vocabulary has no <START> or <END> token: sampling starts from <START> and "
-                              "stops at <END>")
+        check_sampling(self, max_length)
         memory = self.image_tokens(self.check_features(features))
         N = memory.shape[0]
         words = torch.full((N, 1), self._start, dtype=torch.long, device=memory.device)
