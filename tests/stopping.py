@@ -11,3 +11,12 @@ def stop_at(n: int):
         if step == n:
             raise Stop
     return hook
+
+
+def stop_after_save(n: int):
+    """A captioning ``on_step`` callback that raises `Stop` right after the checkpoint written at step `n` (a
+    mid-epoch one when `n` is not a multiple of the epoch's steps)."""
+    def hook(step: int, saved: bool) -> None:
+        if saved and step == n:
+            raise Stop
+    return hook

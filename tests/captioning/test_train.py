@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.stopping import stop_after_save
 from vislab.captioning import checkpoint as ckpt
 from vislab.captioning.data import load_data
 from vislab.captioning.features import FeatureSpec
@@ -52,12 +53,8 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path, shapes40, engine
     first, last = np.mean(full.losses[:per_epoch]), np.mean(full.losses[-per_epoch:])
     assert last < 0.9 * first, (first, last)
 
-    def interrupt(step: int, saved: bool) -> None:
-        if saved and step == 8:  # a mid-epoch checkpoint (save_every=4)
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train(shapes40, cfg, tmp_path / "cut", on_step=interrupt, progress=False)
+        train(shapes40, cfg, tmp_path / "cut", on_step=stop_after_save(8), progress=False)
     state = ckpt.read(tmp_path / "cut")
     assert state["progress"]["step"] == 8
     resumed = train(shapes40, cfg, tmp_path / "cut", resume=state, progress=False)

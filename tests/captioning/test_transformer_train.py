@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import assert_one_line_error
+from tests.stopping import stop_after_save
 from vislab.captioning import checkpoint as ckpt
 from vislab.captioning.checkpoint import Captioner
 from vislab.captioning.data import load_data
@@ -104,12 +105,8 @@ def test_resume_after_interrupt_matches_uninterrupted(tmp_path):
     per_epoch = steps // 2
     assert np.mean(full.losses[-per_epoch:]) < 0.9 * np.mean(full.losses[:per_epoch])  # it learns
 
-    def interrupt(step: int, saved: bool) -> None:
-        if saved and step == 6:  # a mid-epoch checkpoint (save_every=3)
-            raise KeyboardInterrupt
-
     with pytest.raises(KeyboardInterrupt):
-        train(data, cfg, tmp_path / "cut", on_step=interrupt, progress=False)
+        train(data, cfg, tmp_path / "cut", on_step=stop_after_save(6), progress=False)
     state = ckpt.read(tmp_path / "cut")
     assert state["progress"]["step"] == 6 and state["optimizer"]["state"]
     resumed = train(data, cfg, tmp_path / "cut", resume=state, progress=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.stopping import Stop, stop_at
+from tests.stopping import Stop, stop_after_save, stop_at
 from vislab.captioning import checkpoint as ckpt
 from vislab.captioning.data import load_data
 from vislab.captioning.features import FeatureSpec
@@ -65,12 +65,8 @@ def test_caption_torch_engine_resumed_with_deterministic_is_bitwise(tmp_path):
                         device=DEVICE, deterministic=True)
     full = caption_train(data, cfg, tmp_path / "full", progress=False)
 
-    def interrupt(step: int, saved: bool) -> None:
-        if saved and step == 8:  # a mid-epoch checkpoint (save_every=4)
-            raise Stop
-
     with pytest.raises(Stop):
-        caption_train(data, cfg, tmp_path / "cut", progress=False, on_step=interrupt)
+        caption_train(data, cfg, tmp_path / "cut", progress=False, on_step=stop_after_save(8))
     state = ckpt.read(tmp_path / "cut")
     assert state["progress"]["step"] == 8
     resumed = caption_train(data, cfg, tmp_path / "cut", resume=state, progress=False)
