@@ -34,13 +34,22 @@ def train_bytes(*, vocab: int, input_dim: int, wordvec: int, hidden: int, cell: 
         rows=VALIDATION_CHUNK, beam=1, vocab=vocab, hidden=hidden, cell=cell, steps=steps, itemsize=itemsize)
 
 
-def decode_bytes(*, rows: int, beam: int, vocab: int, hidden: int, cell: str, steps: int, itemsize: int) -> int:
+def decode_bytes(*, rows: int, beam: int, vocab: int, hidden: int, cell: str, steps: int, itemsize: int,
+                 carried: int = 0) -> int:
     """Decoding `rows` images together with `beam` beams: the float64 candidate scores of every beam and word
-    (about five (rows, beam, vocab) arrays at once in `beam_search`), the states and the partial captions."""
+    (about five (rows, beam, vocab) arrays at once in `beam_search`), the states and the partial captions.
+    `carried`: numbers more that every beam row holds (a Transformer's image tokens and its prefix's
+    activations, `carried_per_row`); beam search keeps about two copies of the state while it reorders."""
     b = rows * beam
     scores = (5 * 8 if beam > 1 else 2 * itemsize) * b * vocab
-    states = b * (GATES[cell] + 3) * hidden * itemsize
+    states = b * ((GATES[cell] + 3) * hidden + 2 * carried) * itemsize
     return scores + states + 2 * b * steps * 8
+
+
+def carried_per_row(*, cells: int, width: int, layers: int, steps: int) -> int:
+    """What a Transformer beam row carries besides an RNN's state: its image tokens (cells x width) and, at the
+    last step, the activations of its whole prefix in every block (it re-reads the prefix each step)."""
+    return cells * width + steps * width * GATES["transformer"] * layers
 
 
 def check_training(*, vocab: int, input_dim: int, wordvec: int, hidden: int, cell: str, itemsize: int,
@@ -53,7 +62,8 @@ def check_training(*, vocab: int, input_dim: int, wordvec: int, hidden: int, cel
                  hint="lower hidden_dim, wordvec_dim, batch_size or max_length")
 
 
-def check_decoding(*, rows: int, beam: int, vocab: int, hidden: int, cell: str, steps: int, itemsize: int) -> None:
+def check_decoding(*, rows: int, beam: int, vocab: int, hidden: int, cell: str, steps: int, itemsize: int,
+                   carried: int = 0) -> None:
     need = decode_bytes(rows=rows, beam=beam, vocab=vocab, hidden=hidden, cell=cell, steps=steps,
-                        itemsize=itemsize)
+                        itemsize=itemsize, carried=carried)
     check_memory(need, f"decoding {rows} image(s) with beam {beam} over {vocab} words", hint="lower beam")

@@ -19,7 +19,7 @@ from .. import jobs, runs
 from ..errors import CheckpointError, DataError
 from ..fileio import write_json
 from ..jobs import JobResult, Progress, StopCheck
-from .budget import DECODE_CHUNK, check_decoding
+from .budget import DECODE_CHUNK, carried_per_row, check_decoding
 from .checkpoint import Captioner, read
 from .dataset import CaptionData
 from .features import file_features
@@ -99,9 +99,12 @@ def annotate(ev: Evaluation, captioner: Captioner, raw_features: np.ndarray) -> 
 
 
 def check_decoding_fits(captioner: Captioner, beam: int, rows: int = DECODE_CHUNK) -> None:
-    m = captioner.model
+    m, steps = captioner.model, captioner.max_length + 1
+    net = getattr(m, "net", None)  # a Transformer behind the decoding interface
+    carried = carried_per_row(cells=net.cells, width=net.wordvec_dim, layers=net.layers, steps=steps) \
+        if net is not None else 0
     check_decoding(rows=rows, beam=beam, vocab=captioner.vocab_size, hidden=m.hidden_dim, cell=m.cell_type,
-                   steps=captioner.max_length + 1, itemsize=np.dtype(m.dtype).itemsize)
+                   steps=steps, itemsize=np.dtype(m.dtype).itemsize, carried=carried)
 
 
 def load_for(captioner: Captioner, spec: str, **kw) -> CaptionData:
