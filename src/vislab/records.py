@@ -49,7 +49,8 @@ register(Capability(
     "saliency-eval", "is a saliency map faithful? every method scored side by side",
     settings="vislab.visualize.saliency_eval:SaliencyEvalSettings", run="vislab.visualize.saliency_eval:run",
     positional=("images",), group="see",
-    description="Score saliency methods on labelled images (a folder's labels.json gives the classes): deletion "
+    description="Score saliency methods on images (a folder's labels.json gives the classes; an image without a "
+                "label is explained for the model's top-1 prediction, not a ground truth): deletion "
                 "and insertion AUC (Petsiuk et al.), ROAD remove-and-debias (Rong et al.), and the rank "
                 "correlation of each map with the map of a top-down randomized model (Adebayo et al.), with the "
                 "seconds per map. Writes faithfulness.md / .csv (one row per method) and faithfulness.png."))
@@ -160,8 +161,9 @@ register(Capability(
 register(Capability(
     "robustness", "accuracy under attack for a list of budgets: the robustness curve",
     settings="vislab.attacks.settings:RobustnessSettings", run="vislab.attacks.robustness_job:run",
-    positional=("folder",), group="see", show="table", page=False,
+    positional=("folder",), group="see", show="table",
     description="Accuracy vs attack budget on a folder of images (labels from its labels.json, else the model's "
-                "clean predictions). --eps lists budgets (0-255 levels for L-inf; L2 norms in [0, 1] units for "
+                "clean predictions; --images, as the web page sends them: no labels, so their clean "
+                "predictions). --eps lists budgets (0-255 levels for L-inf; L2 norms in [0, 1] units for "
                 "--norm l2, cw and deepfool). Writes robustness.json, robustness.csv and robustness.png; each "
                 "finished budget is kept, so --resume in the same --out skips it."))

@@ -34,7 +34,11 @@ def same(shown, default) -> bool:
     if isinstance(default, (int, float)):
         return shown != "" and math.isclose(float(shown), default)
     if isinstance(default, (list, tuple)):
-        return [s.strip() for s in shown.split(",") if s.strip()] == [str(v) for v in default]
+        items = [s.strip() for s in shown.split(",") if s.strip()]
+        if default and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in default):
+            # numbers as JavaScript writes them: robustness's eps 0.0 shows as "0" (and is sent back as 0.0)
+            return len(items) == len(default) and all(math.isclose(float(s), v) for s, v in zip(items, default))
+        return items == [str(v) for v in default]
     return shown == str(default)
 
 

@@ -53,7 +53,8 @@ def run(settings: RobustnessSettings, out: str | Path | None = None, *, progress
     resume = settings.resume
     if resume and out is None:
         raise SettingError("out", "is needed to resume: the folder of the run to continue")
-    items = labelled_images(settings.folder)[: settings.limit]
+    items = (labelled_images(settings.folder) if settings.folder  # images: unlabelled, like a plain folder
+             else [(Path(x), None) for x in settings.images])[: settings.limit]
     bb = settings.load_backbone()
     x0 = quantize(torch.cat([bb.prepare(img) for img in load_images([str(p) for p, _ in items])]))
     labels = _labels(bb, x0, [lab for _, lab in items])

@@ -123,10 +123,14 @@ class AttackSettings(_AttackOptions):
 class RobustnessSettings(_AttackOptions):
     """`vislab robustness`: accuracy under attack for each budget in `eps`, on a labelled folder of images."""
 
-    folder: str = field(metadata={
+    folder: str = field(default="", metadata={
         "help": "folder of images; labels from its labels.json ({\"images/x.png\": class index}) when present, "
                 "else each image's clean prediction (then clean accuracy is 1 by definition)",
         "metavar": "FOLDER", "input": "folder", "page": False})
+    images: tuple[str, ...] = field(default=(), metadata={
+        "help": "image files or sample:NAME, comma-separated, instead of a folder (then FOLDER is ''; what the web "
+                "page attacks); no labels: each image's label is its clean prediction (clean accuracy is 1 by "
+                "definition, not a measured accuracy)", "metavar": "IMAGE,IMAGE", "input": "images"})
     eps: tuple[float, ...] = field(default=(0.0, 1.0, 2.0, 4.0, 8.0), metadata={
         "help": f"budgets, comma-separated. {EPS_HELP}. cw/deepfool: an image counts as robust at eps when the "
                 "smallest change found is larger (L2)", "metavar": "EPS,EPS"})
@@ -141,7 +145,14 @@ class RobustnessSettings(_AttackOptions):
 
     def validate(self) -> None:
         super().validate()
-        check_text("folder", self.folder)
+        if self.folder and self.images:
+            raise SettingError("images", "cannot be given with folder: the images to attack are one or the other")
+        if not self.folder and not self.images:
+            raise SettingError("folder", "must be given (a folder of images), or images (files or sample:NAME)")
+        if self.folder:
+            check_text("folder", self.folder)
+        else:
+            check_texts("images", self.images)
         check_bool("resume", self.resume)
         if isinstance(self.eps, (str, bytes)) or not hasattr(self.eps, "__len__") or not len(self.eps):
             raise SettingError("eps", f"must be a non-empty list of budgets, got {self.eps!r}")

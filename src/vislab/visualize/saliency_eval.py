@@ -46,7 +46,8 @@ class SaliencyEvalSettings(ModelSettings):
     """Which saliency maps are faithful to the model, on labelled images."""
 
     images: list[str] = field(metadata={
-        "help": "image files, sample:NAME, or folders (a folder's labels.json gives each image's class)",
+        "help": "image files, sample:NAME, or folders (a folder's labels.json gives each image's class; an "
+                "image without a label is explained for the model's top-1 prediction, which is not a ground truth)",
         "metavar": "IMAGE", "input": "images"})
     methods: tuple[str, ...] = field(default=DEFAULT_METHODS, metadata={
         "help": "the saliency methods to compare (default: all but scorecam, which takes one forward pass per "
@@ -154,13 +155,15 @@ def run(settings: SaliencyEvalSettings, out: str | Path | None = None, *, progre
             if i == 0:
                 first[name] = (heat, row)
             log.log(i * len(methods) + j, image=spec, method=name, target=target, **row)
-            result.rows.append({"image": spec, "method": name, "target": target, **row})
+            result.rows.append({"image": spec, "method": name, "target": target, "labelled": label is not None,
+                                **row})
             report(i * len(methods) + j + 1, total, **{name.replace("-", "_") + "_deletion_auc": row["deletion_auc"]})
         if result.status == "cancelled":
             break
     result.table = summarize(result.rows, list(methods))
     write_outputs(run_dir, result, first, bb.prepare(images[0])[0].cpu(), settings)
-    result.numbers = {"images": len({r["image"] for r in result.rows}), "methods": len(methods)}
+    result.numbers = {"images": len({r["image"] for r in result.rows}), "methods": len(methods),
+                      "labelled_images": sum(label is not None for label in labels)}
     return jobs.finish_run(result, started)
 
 
@@ -215,7 +218,10 @@ def write_outputs(run_dir: Path, result: SaliencyEvalResult, first: dict, image:
 
     paths = {"table": run_dir / "faithfulness.md", "csv": run_dir / "faithfulness.csv",
              "figure": run_dir / "faithfulness.png"}
-    write_text(paths["table"], markdown(result.table))
+    guessed = len({r["image"] for r in result.rows if r.get("labelled") is False})
+    note = (f"\n{guessed} of {len({r['image'] for r in result.rows})} images had no label: each was explained for "
+            "the model's top-1 prediction, not a ground-truth class.\n" if guessed else "")
+    write_text(paths["table"], markdown(result.table) + note)
     keys = ["method", "images", *[k for k in COLUMNS if result.table and k in result.table[0]]]
     write_text(paths["csv"], "\n".join([",".join(keys)] + [",".join(str(r[k]) for k in keys)
                                                           for r in result.table]) + "\n")
