@@ -22,13 +22,14 @@ from typing import Any
 from .errors import ConfigError
 
 FIELD_KEYS = ("help", "choices", "aliases", "flag", "short", "metavar", "flag_scale", "cli", "page", "page_choices",
-              "min", "max", "input", "example")
+              "min", "max", "input", "example", "optional")
 """Field metadata keys a front end reads (all optional): help; choices; aliases (other words for choices); flag
 (when not --name-with-dashes); short ("-n"); metavar; flag_scale (the flag's value is the setting times this:
 fool's --linf in 0-255 levels); cli (False: no CLI flag); page (False: never settable from the
 web page: paths, weights, devices, module:factory); page_choices (the page offers only these values); min / max
 (numbers); input ("image" | "images" | "checkpoint:<run kind>" | "folder" | "class"); example (a value the page
-starts from where the setting has no default but a run needs one: dream's class_)."""
+starts from where the setting has no default but a run needs one: dream's class_); optional (True: a positional
+setting that may be left out because another setting stands in for it: robustness's folder, or its images)."""
 
 GROUPS = ("see", "generate", "learn", "tools")
 
@@ -186,6 +187,8 @@ def command_line(cap: Capability, settings: Any) -> str:
     by_name = {f.name: f for f in dataclasses.fields(settings)}
     for name in cap.positional:
         value = getattr(settings, name)
+        if by_name[name].metadata.get("optional") and value == field_default(by_name[name]):
+            continue  # left out: another setting stands in for it
         words.extend(str(v) for v in (value if isinstance(value, (list, tuple)) else [value]))
     for name, f in by_name.items():
         value = getattr(settings, name)

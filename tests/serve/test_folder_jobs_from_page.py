@@ -91,13 +91,14 @@ def test_robustness_from_the_page_without_images_names_the_setting(server):
 def test_the_cli_takes_one_of_folder_and_images_and_runs_the_pages_command(cli, tmp_path):
     from vislab import registry
 
+    assert_one_line_error(cli("robustness", "--out", tmp_path / "o"), "FOLDER")
     assert_one_line_error(cli("robustness", "", "--out", tmp_path / "o"), "FOLDER")
     assert_one_line_error(cli("robustness", tmp_path, "--images", "sample:chelsea", "--out", tmp_path / "o"),
                           "--images")
     assert not (tmp_path / "o").exists()
     settings = RobustnessSettings(images=("sample:chelsea",), **{**FGSM, "eps": (0.0, 2.0)})
     words = registry.command_line(registry.get("robustness"), settings).split()  # what a page run records
-    assert words[:3] == ["vislab", "robustness", "''"] and "--images" in words
-    r = cli("robustness", "", *[w for w in words[3:]], "--out", tmp_path / "c")
+    assert words[:2] == ["vislab", "robustness"] and words[2].startswith("--") and "--images" in words  # no FOLDER
+    r = cli("robustness", *words[2:], "--out", tmp_path / "c")
     assert r.rc == 0, r.err
     assert json.loads((tmp_path / "c" / "robustness.json").read_text())["curve"][0]["accuracy"] == 1.0

@@ -126,7 +126,7 @@ class RobustnessSettings(_AttackOptions):
     folder: str = field(default="", metadata={
         "help": "folder of images; labels from its labels.json ({\"images/x.png\": class index}) when present, "
                 "else each image's clean prediction (then clean accuracy is 1 by definition)",
-        "metavar": "FOLDER", "input": "folder", "page": False})
+        "metavar": "FOLDER", "input": "folder", "page": False, "optional": True})
     images: tuple[str, ...] = field(default=(), metadata={
         "help": "image files or sample:NAME, comma-separated, instead of a folder (then FOLDER is ''; what the web "
                 "page attacks); no labels: each image's label is its clean prediction (clean accuracy is 1 by "

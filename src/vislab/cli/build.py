@@ -62,7 +62,7 @@ def _add_positional(p: argparse.ArgumentParser, f: dataclasses.Field, hint: Any,
     if is_list:
         nargs = "*" if default else "+"
     else:
-        nargs = "?" if default not in (None, "") else None
+        nargs = "?" if default not in (None, "") or f.metadata.get("optional") else None
     kwargs = {"default": default} if nargs in ("*", "?") else {}
     p.add_argument(f.name, nargs=nargs, type=conv or _scalar_type(f, scalar),
                    metavar=f.metadata.get("metavar", f.name.upper()), help=_help(f, default), **kwargs)

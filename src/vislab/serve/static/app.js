@@ -283,7 +283,6 @@ function commandFor(tab, settings) { // as vislab.registry.command_line writes i
   for (const name of tab.spec.positional || []) {
     const f = tab.fields.find((x) => x.name === name);
     if (f && settings[name] !== undefined) parts.push(...[].concat(settings[name]).map((x) => argText(f, x)));
-    else if (!f) parts.push(""); // a positional the page never sets (robustness's FOLDER: its images instead)
   }
   for (const f of tab.fields) {
     const v = settings[f.name];
