@@ -24,7 +24,7 @@ from .attention import (
     init_attention_params,
 )
 from .model import check_captions, check_config, check_word_to_idx
-from .torch_model import BeamByNumpy
+from .torch_model import BeamByNumpy, greedy_captions
 
 
 class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
@@ -121,16 +121,10 @@ class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
         feats = features.reshape(N, self.positions, self.channels) + self.W_pos
         h = feats.mean(dim=1) @ self.W_proj + self.b_proj
         c, proj = torch.zeros_like(h), feats @ self.Wf + self.bf
-        out = torch.full((N, max_length), self._null, dtype=torch.long, device=features.device)
-        words = torch.full((N,), self._start, dtype=torch.long, device=features.device)
-        done = torch.zeros(N, dtype=torch.bool, device=features.device)
-        for t in range(max_length):
+
+        def next_scores(words: torch.Tensor) -> torch.Tensor:
+            nonlocal h, c
             h, c, _ = self._step(F.embedding(words, self.W_embed) @ self.Wx + self.b, h, c, feats, proj)
-            scores = h @ self.W_vocab + self.b_vocab
-            scores[:, [self._null, self._start]] = -torch.inf
-            words = scores.argmax(dim=1)
-            out[:, t] = torch.where(done, self._null, words)
-            done |= words == self._end
-            if bool(done.all()):
-                break
-        return out
+            return h @ self.W_vocab + self.b_vocab
+
+        return greedy_captions(self, next_scores, N, max_length, features.device)

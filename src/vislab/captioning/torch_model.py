@@ -9,7 +9,7 @@ the numpy code, rather than calling nn.LSTM, whose gate order and bias layout di
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import torch
@@ -124,23 +124,15 @@ class TorchCaptioningRNN(BeamByNumpy, nn.Module):
         """Greedy decoding with `CaptioningRNN.sample`'s contract; returns a LongTensor (N, max_length)."""
         check_sampling(self, max_length)
         features = self._features(features)
-        N = features.shape[0]
-        captions = torch.full((N, max_length), self._null, dtype=torch.long, device=features.device)
         h = features @ self.W_proj + self.b_proj
         state = (h, torch.zeros_like(h)) if self.cell_type == "lstm" else (h,)
-        words = torch.full((N,), self._start, dtype=torch.long, device=features.device)
-        done = torch.zeros(N, dtype=torch.bool, device=features.device)
-        for t in range(max_length):
-            x = F.embedding(words, self.W_embed)
-            state = self._cell(x @ self.Wx + self._input_bias(), state)
-            scores = state[0] @ self.W_vocab + self.b_vocab
-            scores[:, [self._null, self._start]] = -torch.inf  # never generated, as in the numpy model
-            words = scores.argmax(dim=1)
-            captions[:, t] = torch.where(done, self._null, words)
-            done |= words == self._end
-            if bool(done.all()):
-                break
-        return captions
+
+        def next_scores(words: torch.Tensor) -> torch.Tensor:
+            nonlocal state
+            state = self._cell(F.embedding(words, self.W_embed) @ self.Wx + self._input_bias(), state)
+            return state[0] @ self.W_vocab + self.b_vocab
+
+        return greedy_captions(self, next_scores, features.shape[0], max_length, features.device)
 
     # -- the recurrence -----------------------------------------------------------------------------------
 
@@ -193,6 +185,26 @@ def teacher_forced_loss(model: nn.Module, features: torch.Tensor, captions) -> t
     mask = captions_out != model._null
     scores = model(features, captions_in)
     return F.cross_entropy(scores[mask], captions_out[mask], reduction="sum") / features.shape[0]
+
+
+def greedy_captions(model: nn.Module, next_scores: Callable[[torch.Tensor], torch.Tensor], n: int, max_length: int,
+                    device: torch.device) -> torch.Tensor:
+    """The torch captioners' greedy loop: `next_scores(words)` gives the scores (n, V) of the word after `words`
+    (n,), the model keeping its own state. Returns (n, max_length) word indices, <NULL> after <END>; <NULL> and
+    <START> are never generated, as in the numpy model. Stops early once every caption has ended."""
+    check_sampling(model, max_length)
+    out = torch.full((n, max_length), model._null, dtype=torch.long, device=device)
+    words = torch.full((n,), model._start, dtype=torch.long, device=device)
+    done = torch.zeros(n, dtype=torch.bool, device=device)
+    for t in range(max_length):
+        scores = next_scores(words)
+        scores[:, [model._null, model._start]] = -torch.inf
+        words = scores.argmax(dim=1)
+        out[:, t] = torch.where(done, model._null, words)
+        done |= words == model._end
+        if bool(done.all()):
+            break
+    return out
 
 
 def check_sampling(model: nn.Module, max_length: int) -> None:

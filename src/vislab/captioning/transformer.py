@@ -25,7 +25,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from .model import check_word_to_idx
-from .torch_model import check_sampling, teacher_forced_loss
+from .torch_model import greedy_captions, teacher_forced_loss
 
 HEADS = 4
 LAYERS = 2
@@ -208,19 +208,12 @@ class TransformerCaptioner(nn.Module):
     def sample(self, features, max_length: int = 30) -> torch.Tensor:
         """Greedy decoding with `CaptioningRNN.sample`'s contract: a LongTensor (N, max_length), <NULL> after
         <END>; <NULL> and <START> are never generated. Re-reads the whole prefix every step (captions are short)."""
-        check_sampling(self, max_length)
         memory = self.image_tokens(self.check_features(features))
-        N = memory.shape[0]
-        words = torch.full((N, 1), self._start, dtype=torch.long, device=memory.device)
-        done = torch.zeros(N, dtype=torch.bool, device=memory.device)
-        out = torch.full((N, max_length), self._null, dtype=torch.long, device=memory.device)
-        for t in range(max_length):
-            scores = self.decode(memory, words)[0][:, -1]
-            scores[:, [self._null, self._start]] = -torch.inf
-            best = scores.argmax(dim=1)
-            out[:, t] = torch.where(done, self._null, best)
-            done |= best == self._end
-            if bool(done.all()):
-                break
-            words = torch.cat([words, best[:, None]], dim=1)
-        return out
+        prefix = memory.new_empty((memory.shape[0], 0), dtype=torch.long)
+
+        def next_scores(words: torch.Tensor) -> torch.Tensor:
+            nonlocal prefix
+            prefix = torch.cat([prefix, words[:, None]], dim=1)
+            return self.decode(memory, prefix)[0][:, -1]
+
+        return greedy_captions(self, next_scores, memory.shape[0], max_length, memory.device)
