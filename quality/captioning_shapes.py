@@ -10,11 +10,30 @@ wall time of each and the test-split scores. Goal: BLEU-4 >= 0.8 on the test spl
 
     .venv/bin/python quality/captioning_shapes.py --compare    # pooled LSTM vs attention LSTM vs Transformer
 
-`--compare` trains both on the tour's quick budget (shapes:1600, 12 epochs, 128 units; `--budget` to change)
+`--compare` trains the rows on the tour's quick budget (shapes:1600, 12 epochs, 128 units; `--budget` to change)
 in-process, and prints for the test split: exact-caption accuracy (the greedy caption is one of the picture's
-true captions), BLEU-4, wall and CPU time, and for the attention model its attention precision (the share of
+true captions), BLEU-4, wall and CPU time, and for the attention models their attention precision (the share of
 attention mass on the box of the shape each colour/kind word names, `captioning.attention_shapes`). Goals:
-attention exact >= 90 %, precision >= 0.6.
+attention exact >= 90 %, precision >= 0.6, judged on the grounded row (`GROUNDED`); with `--seeds 0,1,2` each
+row trains once per seed and is judged on the seed validation BLEU-4 picks (the mean is printed too).
+
+Grounding and weight averaging (Dec 5; `nice -n 5 env OMP_NUM_THREADS=1 .venv/bin/python
+quality/captioning_shapes.py --compare --only grounded --seeds 0,1,2`, and `--only attention --budget
+"lr=0.01 ema=0.99 [attention_grounding=W]" --seeds 0,1,2`; load average 1.5-3):
+  attention LSTM, lr 0.01                 exact seeds 0/1/2    mean   beam 3  BLEU-4  precision (touching)  CPU
+  free                                    90.0/81.2/89.4 %    86.9 %  92.1 %  0.958   0.33 (0.54)           69 s
+  free, ema 0.99                          95.0/88.1/90.0 %    91.0 %  94.4 %  0.971   0.32 (0.54)           70 s
+  grounded 0.3, ema 0.99 (GROUNDED)       91.9/90.6/86.2 %    89.6 %  93.8 %  0.962   0.73 (0.89)           69 s
+    picked by validation BLEU-4: seed 1, 90.6 % exact, precision 0.73 (the shipped captioner)
+  grounded 0.3, no ema                    88.8/88.8/87.5 %    88.3 %  92.7 %  0.960   0.73 (0.89)           66 s
+  grounded 0.1, ema 0.99                  88.8/89.4/90.6 %    89.6 %  93.8 %  0.966   0.71 (0.88)           63 s
+Grounding variants tried (seeds 0-2 where given; monkeypatched before the setting existed, same formulas):
+every word of the phrase ("a", size, colour, kind) on its box, weight 0.1 / 0.3 / 1: 79.4 / 79.4 / 82.5 % exact
+(precision 0.71-0.75): the phrase's first words look ahead to plan, and pinning them costs captions. Colour and
+kind words only, weight 0.03 / 0.1 / 1: 83.8 / 82.5 / 86.9 % (seed 0; precision 0.66-0.74). block4 16x16 with the
+phrase grounded: 81.2 %, precision 0.89. Without grounding or ema, a sinusoidal start for the per-cell vectors
+(86.9, 88.1 %), lr_decay 0.8 / 0.95 / 1.0 (85.4 / 81.2 / 73.8 % mean of 2 seeds), batch 32 (83.1 %) and a cosine
+lr schedule (86.9 %) did not help. ema 0.995: 90.0/91.2/86.9 % (mean 89.4 %), like 0.99.
 
 Measured (2 shared CPUs, 1 thread, nice 10, load average 1-3; test split of 160 pictures; each at its better lr):
   pooled LSTM (lr 5e-3, the default)         exact 61.3 % (beam 3: 64.4 %), BLEU-4 0.843, 32 s CPU  (lr 0.01: 51.9 %)
@@ -95,7 +114,10 @@ def main() -> int:
                                                  "'epochs=6 data=shapes:800'")
     ap.add_argument("--per-cell", action="store_true", help="with --compare: standardize attention features per "
                     "cell and channel (the old way) instead of per channel")
-    ap.add_argument("--only", default="", help="with --compare: pooled, attention or transformer (default all)")
+    ap.add_argument("--only", default="", help="with --compare: pooled, attention, grounded or transformer "
+                                               "(default all)")
+    ap.add_argument("--seeds", default="0", help="with --compare: comma-separated seeds, each row trained once per "
+                                                 "seed (mean and each seed's exact accuracy printed)")
     ap.add_argument("--transformer", default="", help="with --compare: the transformer row's settings over "
                                                       f"{TRANSFORMER}, e.g. 'lr=0.002'")
     args = ap.parse_args()
@@ -106,7 +128,7 @@ def main() -> int:
             from vislab.captioning.features import FeatureTransform
 
             loop.fit_transform = lambda x, pca_dim, positions: FeatureTransform.fit(x, pca_dim)
-        return compare(out, args.budget, args.only, args.transformer)
+        return compare(out, args.budget, args.only, args.transformer, [int(x) for x in args.seeds.split(",")])
     env = dict(os.environ)
     if args.threads:
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -210,10 +232,17 @@ def _picture(records: list[dict], path: Path) -> None:
 TRANSFORMER = {"cell": "transformer", "engine": "torch", "device": "cpu", "lr": 5e-3}
 """The transformer row: the same data, epochs, batch and widths (wordvec_dim 128 is its width, hidden_dim 128 its
 MLP's), spatial features (attention), its own lr."""
+GROUNDED = {"lr": 0.01, "attention_grounding": 0.3, "ema": 0.99}
+"""The grounded row (the shipped captioner's recipe): the attention LSTM at its better lr, taught where to look
+(colour and kind words on their shape's box, `--attention-grounding 0.3`), its weights averaged (`--ema
+0.99`)."""
+ROWS = {"grounded": GROUNDED, "transformer": TRANSFORMER}
 
 
-def compare(out: Path, budget: str, only: str, transformer: str = "") -> int:
-    """Train pooled and attention LSTMs on the same data and budget; score their test captions."""
+def compare(out: Path, budget: str, only: str, transformer: str = "", seeds: list[int] | None = None) -> int:
+    """Train pooled, attention (unsupervised and grounded) and Transformer captioners on the same data and budget;
+    score their test captions. The goals are judged on the grounded row (the shipped captioner's recipe), else on
+    the attention row; with several seeds, on their mean."""
     from vislab.tour.learn import CAPTION_QUICK
 
     sizes = dict(CAPTION_QUICK)
@@ -221,21 +250,35 @@ def compare(out: Path, budget: str, only: str, transformer: str = "") -> int:
         k, v = kv.split("=")
         sizes[k] = v == "true" if v in ("true", "false") else _number(v)
     print(f"budget: {sizes}; load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    ok = None  # judged only when the attention row runs
-    for name in (only,) if only else ("pooled", "attention", "transformer"):
-        settings = {**sizes, **TRANSFORMER, **_overrides(transformer)} if name == "transformer" else sizes
-        r = _train_and_score(out / name, settings, attention=name != "pooled")
-        print(f"{name:9s} exact {r['exact']:.1%} (beam 3: {r['exact_beam3']:.1%})  BLEU-4 {r['BLEU-4']:.3f}  "
-              f"train {r['wall']:.0f} s wall, "
-              f"{r['cpu']:.0f} s CPU (load average {r['load']:.1f})"
-              + (f"  attention precision {r['precision']:.2f} (cells touching the box: {r['touching']:.2f}; "
-                 f"{r['words']} words)" if "precision" in r else ""))
-        if name == "attention":
-            ok = r["exact"] >= 0.9 and r["precision"] >= 0.6
-    if ok is None:
+    judged = {}
+    for name in (only,) if only else ("pooled", "attention", "grounded", "transformer"):
+        settings = {**sizes, **ROWS.get(name, {})}
+        if name == "transformer":
+            settings.update(_overrides(transformer))
+        runs = [_train_and_score(out / name / f"seed{k}", settings, attention=name != "pooled", seed=k)
+                for k in seeds or [0]]
+        for k, r in zip(seeds or [0], runs):
+            print(f"{name:11s} seed {k}  {_row(r)}")
+        if len(runs) > 1:
+            mean = {key: float(sum(r[key] for r in runs) / len(runs)) for key in runs[0] if key != "words"}
+            print(f"{name:11s} mean    {_row({**mean, 'words': runs[0].get('words')})}")
+            best = max(range(len(runs)), key=lambda i: runs[i]["val_bleu4"])
+            print(f"{name:11s} picked by validation BLEU-4 ({runs[best]['val_bleu4']:.3f}): seed {seeds[best]}")
+            runs = [runs[best]]  # what one would keep (and ship), chosen without looking at the test split
+        if name in ("attention", "grounded"):
+            judged[name] = runs[0]["exact"] >= 0.9 and runs[0]["precision"] >= 0.6
+    if not judged:
         return 0
-    print(f"goals attention exact >= 90 %, precision >= 0.6: {'met' if ok else 'NOT met'}")
-    return 0 if ok else 1
+    row = "grounded" if "grounded" in judged else "attention"
+    print(f"goals attention exact >= 90 %, precision >= 0.6 ({row} row): {'met' if judged[row] else 'NOT met'}")
+    return 0 if judged[row] else 1
+
+
+def _row(r: dict) -> str:
+    return (f"exact {r['exact']:.1%} (beam 3: {r['exact_beam3']:.1%})  BLEU-4 {r['BLEU-4']:.3f}  "
+            f"train {r['wall']:.0f} s wall, {r['cpu']:.0f} s CPU (load average {r['load']:.1f})"
+            + (f"  attention precision {r['precision']:.2f} (cells touching the box: {r['touching']:.2f}; "
+               f"{r['words']} words)" if "precision" in r else ""))
 
 
 def _overrides(text: str) -> dict:
@@ -251,7 +294,7 @@ def _number(v: str) -> int | float | str:
     return v
 
 
-def _train_and_score(run_dir: Path, sizes: dict, attention: bool) -> dict:
+def _train_and_score(run_dir: Path, sizes: dict, attention: bool, seed: int = 0) -> dict:
     import resource
 
     import numpy as np
@@ -264,10 +307,10 @@ def _train_and_score(run_dir: Path, sizes: dict, attention: bool) -> dict:
     from vislab.captioning.train import run
 
     t0, c0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-    run(CaptionTrainSettings(**sizes, attention=attention, seed=0), run_dir, overwrite=True)
+    trained = run(CaptionTrainSettings(**sizes, attention=attention, seed=seed), run_dir, overwrite=True)
     c1 = resource.getrusage(resource.RUSAGE_SELF)
     out = {"wall": time.perf_counter() - t0, "cpu": c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime,
-           "load": os.getloadavg()[0]}
+           "load": os.getloadavg()[0], "val_bleu4": trained.val.get("bleu4", 0.0)}
     cap = Captioner.load(run_dir)
     data = load_data(sizes["data"], feature_spec=cap.feature_spec, vocab=cap.vocab, max_length=cap.max_length,
                      progress=False)

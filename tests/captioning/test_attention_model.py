@@ -21,23 +21,44 @@ def _data(rng, n=3):
     return feats, caps
 
 
-def _model(reg=0.3):
+def _model(reg=0.3, grounding=0.0):
     return AttentionCaptioner(WORDS, L * C, wordvec_dim=5, hidden_dim=6, positions=L, attention_dim=4, reg=reg,
-                              dtype=np.float64, seed=3)
+                              dtype=np.float64, seed=3, grounding=grounding)
 
 
-def test_loss_gradients_are_numerical():
+def _targets(n=3):
+    """Boxes for some words: caption 0's "red" and "circle" (output words 0, 1), caption 1's "red" (word 2)."""
+    t = np.zeros((n, 4, L))
+    t[0, 0, :2] = t[0, 1, :2] = [1.0, 0.25]
+    t[1, 2, 3] = 0.5
+    return t
+
+
+@pytest.mark.parametrize("grounding", [0.0, 0.7])
+def test_loss_gradients_are_numerical(grounding):
     rng = np.random.default_rng(0)
     feats, caps = _data(rng)
-    m = _model()
+    m = _model(grounding=grounding)
     for p in m.params.values():  # away from the small initial values, so every path matters
         p += rng.standard_normal(p.shape) * 0.3
-    _, grads = m.loss(feats, caps)
+    targets = _targets() if grounding else None
+    _, grads = m.loss(feats, caps, targets)
     for name in ATTENTION_PARAMS:  # 4 entries of each parameter (the layers are checked whole in tests/nn)
         x = m.params[name]
         for ix in [np.unravel_index(i, x.shape) for i in rng.choice(x.size, min(4, x.size), replace=False)]:
-            num = _partial(lambda: m.loss(feats, caps)[0], x, ix)
+            num = _partial(lambda: m.loss(feats, caps, targets)[0], x, ix)
             assert rel_error(num, grads[name][ix]) < 1e-6, (name, ix)
+
+
+def test_grounding_adds_minus_log_the_mass_on_each_box():
+    rng = np.random.default_rng(4)
+    feats, caps = _data(rng)
+    plain, grounded = _model(), _model(grounding=0.7)
+    alphas = plain.attend(feats, caps[:, 1:])
+    mass = [alphas[0, 0, 0] + 0.25 * alphas[0, 0, 1], alphas[0, 1, 0] + 0.25 * alphas[0, 1, 1], 0.5 * alphas[1, 2, 3]]
+    extra = grounded.loss(feats, caps, _targets())[0] - plain.loss(feats, caps)[0]
+    assert extra == pytest.approx(-0.7 * np.log(mass).sum() / 3, rel=1e-9)
+    assert grounded.loss(feats, caps)[0] == pytest.approx(plain.loss(feats, caps)[0], rel=1e-12)  # no targets
 
 
 def _partial(f, x, ix, h=1e-4):
@@ -50,17 +71,18 @@ def _partial(f, x, ix, h=1e-4):
     return (up - down) / (2 * h)
 
 
-@pytest.mark.parametrize("reg", [0.0, 0.5])
-def test_torch_twin_equals_numpy(reg):
+@pytest.mark.parametrize(("reg", "grounding"), [(0.0, 0.0), (0.5, 0.0), (0.5, 0.7)])
+def test_torch_twin_equals_numpy(reg, grounding):
     rng = np.random.default_rng(1)
     feats, caps = _data(rng)
-    m = _model(reg)
+    m = _model(reg, grounding)
     for p in m.params.values():
         p += rng.standard_normal(p.shape) * 0.3
-    loss, grads = m.loss(feats, caps)
+    targets = _targets() if grounding else None
+    loss, grads = m.loss(feats, caps, targets)
     twin = TorchAttentionCaptioner(WORDS, L * C, 5, 6, positions=L, attention_dim=4, reg=reg, dtype=torch.float64,
-                                   seed=9).from_numpy_params(m.params)
-    t_loss = twin.loss(feats, caps)
+                                   seed=9, grounding=grounding).from_numpy_params(m.params)
+    t_loss = twin.loss(feats, caps, targets)
     t_loss.backward()
     assert abs(float(t_loss.detach()) - loss) < 1e-6 * max(1, abs(loss))
     for name in ATTENTION_PARAMS:

@@ -13,11 +13,12 @@ from vislab.captioning import attention_shipped as shipped
 from vislab.captioning.checkpoint import read
 from vislab.captioning.predict import describe
 from vislab.captioning.settings import CaptionSettings
+from vislab.captioning.tokenize import tokenize
 
 from .test_attention_train import ATT
 from .tiny_runs import train_tiny
 
-RIGHT_OF_8 = 6  # of the first 8 test pictures, greedy; measured on the whole test split: see the JSON beside the file
+RIGHT_OF_8 = 7  # of the first 8 test pictures (8 measured), greedy; the whole test split: the JSON beside the file
 
 
 def test_an_exported_run_captions_like_the_run(tmp_path):
@@ -47,7 +48,8 @@ def test_caption_with_no_checkpoint_uses_the_shipped_model(cli, tmp_path):
     r = cli("caption", *(tmp_path / f"s{i}.png" for i in test), "sample:chelsea", "--json")
     assert r.rc == 0, r.err
     records = json.loads(r.out)
-    right = sum(rec["caption"] in ds.captions[i] for rec, i in zip(records, test))
+    # compared as the scores compare them: tokenized, so "a, b and c" is "a b and c"
+    right = sum(tokenize(rec["caption"]) in [tokenize(c) for c in ds.captions[i]] for rec, i in zip(records, test))
     assert right >= RIGHT_OF_8, [rec["caption"] for rec in records]
     assert "warning" in records[-1] and "sample:chelsea" in r.err  # a photo: out of its domain
 

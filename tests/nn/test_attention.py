@@ -16,6 +16,8 @@ from vislab.nn.attention import (
     attention_lstm_step_forward,
     doubly_stochastic_backward,
     doubly_stochastic_forward,
+    grounding_backward,
+    grounding_forward,
 )
 from vislab.nn.gradcheck import eval_numerical_gradient, rel_error
 
@@ -115,3 +117,33 @@ def test_doubly_stochastic_regularizer(rng):
     num = eval_numerical_gradient(lambda _: doubly_stochastic_forward(alphas, mask, 0.7)[0], alphas)
     assert rel_error(num, doubly_stochastic_backward(cache)) < 1e-7
     assert not doubly_stochastic_backward(cache)[0, 2].any()  # padding steps get no gradient
+
+
+def test_grounding_loss_is_minus_log_the_mass_on_the_box(rng):
+    alphas = rng.random((N, T, L))
+    alphas /= alphas.sum(axis=2, keepdims=True)
+    targets = np.zeros((N, T, L))
+    targets[0, 1, :2] = [1.0, 0.5]  # word 1 of caption 0 names a box covering cell 0 and half of cell 1
+    targets[1, 2, -1] = 0.25
+    loss, cache = grounding_forward(alphas, targets, 0.3)
+    mass = [alphas[0, 1, 0] + 0.5 * alphas[0, 1, 1], 0.25 * alphas[1, 2, -1]]
+    assert loss == pytest.approx(-0.3 * np.log(mass).sum() / N, rel=1e-12)
+    num = eval_numerical_gradient(lambda _: grounding_forward(alphas, targets, 0.3)[0], alphas)
+    grad = grounding_backward(cache)
+    assert rel_error(num, grad) < 1e-7
+    assert np.count_nonzero(grad) == 3  # only the grounded words' box cells are pushed
+
+
+def test_grounding_through_the_attention_lstm(rng):
+    """The grounding gradient enters `attention_lstm_backward` as dalphas: every weight's gradient matches."""
+    p = _seq_inputs(rng)
+    targets = np.zeros((N, T, L))
+    targets[:, 1, 0], targets[0, 2, 1:3] = 1.0, 0.5
+    (h, a), cache = attention_lstm_forward(*p.values())
+    g_loss, g_cache = grounding_forward(a, targets, 0.7)
+    grads = dict(zip(p, attention_lstm_backward(np.zeros_like(h), grounding_backward(g_cache), cache)))
+
+    def loss(_):
+        return grounding_forward(attention_lstm_forward(*p.values())[0][1], targets, 0.7)[0]
+    for name, x in p.items():
+        assert rel_error(eval_numerical_gradient(loss, x), grads[name]) < 1e-6, name

@@ -7,7 +7,8 @@
     h_t, alpha_t = attention LSTM(W_embed[word_t], h_{t-1}, feats)      alpha_t (N, L): where word t+1 comes from
     scores_t = h_t @ W_vocab + b_vocab
 
-The loss adds the doubly stochastic regularizer (`reg`). Greedy and beam decoding are `CaptioningRNN`'s (the
+The loss adds the doubly stochastic regularizer (`reg`) and, given targets (boxes, `attention_shapes.grounding`),
+the grounding loss (`grounding`). Greedy and beam decoding are `CaptioningRNN`'s (the
 attention runs inside `_step`); `attend(features, words)` gives the attention behind each word of any caption
 (decoding is deterministic, so re-reading a decoded caption repeats the weights it was decoded with).
 """
@@ -66,16 +67,19 @@ class AttentionCaptioner(CaptioningRNN):
 
     def __init__(self, word_to_idx: Mapping[str, int], input_dim: int, wordvec_dim: int = 128,
                  hidden_dim: int = 128, positions: int = 1, attention_dim: int = ATTENTION_DIM,
-                 reg: float = DEFAULT_REG, dtype: type = np.float32, seed: int | None = None) -> None:
+                 reg: float = DEFAULT_REG, dtype: type = np.float32, seed: int | None = None,
+                 grounding: float = 0.0) -> None:
         channels = check_positions(input_dim, positions)
         super().__init__(word_to_idx, channels, wordvec_dim, hidden_dim, "lstm", dtype, seed=0)
         self.input_dim, self.positions, self.channels = input_dim, positions, channels
-        self.attention_dim, self.reg = attention_dim, reg
+        self.attention_dim, self.reg, self.grounding = attention_dim, reg, grounding
         self.params = {k: v.astype(dtype) for k, v in init_attention_params(
             self.vocab_size, channels, wordvec_dim, hidden_dim, attention_dim, seed, positions).items()}
 
-    def loss(self, features: np.ndarray, captions: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        """`CaptioningRNN.loss` plus the doubly stochastic regularizer over the unmasked steps."""
+    def loss(self, features: np.ndarray, captions: np.ndarray,
+             targets: np.ndarray | None = None) -> tuple[float, dict[str, np.ndarray]]:
+        """`CaptioningRNN.loss` plus the doubly stochastic regularizer over the unmasked steps, and with targets
+        (N, T, L) (each output word's box as cell overlaps; zeros: none) the grounding loss."""
         p = self.params
         feats = self._cells(features)
         captions = np.asarray(captions)
@@ -90,10 +94,15 @@ class AttentionCaptioner(CaptioningRNN):
         scores, out_cache = nn.temporal_affine_forward(h, p["W_vocab"], p["b_vocab"])
         loss, dscores = nn.temporal_softmax_loss(scores, captions_out, mask)
         reg, reg_cache = att.doubly_stochastic_forward(alphas, mask, self.reg)
+        dalphas = att.doubly_stochastic_backward(reg_cache) if self.reg else None
+        if targets is not None and self.grounding:
+            ground, ground_cache = att.grounding_forward(alphas, targets, self.grounding)
+            reg += ground
+            dground = att.grounding_backward(ground_cache).astype(alphas.dtype, copy=False)
+            dalphas = dground if dalphas is None else dalphas + dground
 
         g = {}
         dh, g["W_vocab"], g["b_vocab"] = nn.temporal_affine_backward(dscores, out_cache)
-        dalphas = att.doubly_stochastic_backward(reg_cache) if self.reg else None
         (dx, dfeats, dh0, g["Wx"], g["Wh"], g["Wz"], g["b"], g["Wf"], g["bf"], g["Wa"],
          g["wa"]) = att.attention_lstm_backward(dh, dalphas, cache)
         g["W_embed"] = nn.word_embedding_backward(dx, embed_cache)

@@ -1,10 +1,11 @@
 """The shapes captioner with attention that ships in vislab/assets: what `vislab caption IMAGE` uses with no
 checkpoint (it knows only the built-in shapes; photos get its out-of-domain warning).
 
-    export_captioner("runs/quality-captioning/attention", SHIPPED_PATH, provenance={...})
+    export_captioner("runs/quality-captioning/grounded/seed1", SHIPPED_PATH, provenance={...})
 
-(the run folder `quality/captioning_shapes.py --compare --only attention --budget lr=0.01` trains; the provenance
-is the JSON beside the file: the command, the features and the test-split scores that script printed.)
+(`quality/captioning_shapes.py --compare --only grounded --seeds 0,1,2` trains three seeds of the grounded
+attention LSTM; the one it picks by validation BLEU-4 ships. The provenance is the JSON beside the file: the
+command, the features and the test-split scores that script printed.)
 
 The file is a captioning checkpoint without the optimizer and random states (a model to caption with, not to
 resume), so `checkpoint.read` checks it like any other; the JSON beside it records how it was trained and
@@ -22,7 +23,7 @@ from ..fileio import write_json
 from ..jobs import SettingError
 from . import checkpoint as ckpt
 
-SHIPPED_PATH = Path(__file__).resolve().parent.parent / "assets" / "captioner-shapes-attention-v1.pt"
+SHIPPED_PATH = Path(__file__).resolve().parent.parent / "assets" / "captioner-shapes-attention-v2.pt"
 PROVENANCE_PATH = SHIPPED_PATH.with_suffix(".json")
 KEPT = ("config", "model", "params", "vocab", "features", "progress")
 

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+from ..nn.attention import MASS_FLOOR
 from .attention import (
     ATTENTION_DIM,
     ATTENTION_PARAMS,
@@ -33,7 +34,8 @@ class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
 
     def __init__(self, word_to_idx: Mapping[str, int], input_dim: int, wordvec_dim: int = 128,
                  hidden_dim: int = 128, positions: int = 1, attention_dim: int = ATTENTION_DIM,
-                 reg: float = DEFAULT_REG, dtype: torch.dtype = torch.float32, seed: int | None = None) -> None:
+                 reg: float = DEFAULT_REG, dtype: torch.dtype = torch.float32, seed: int | None = None,
+                 grounding: float = 0.0) -> None:
         super().__init__()
         self.channels = check_positions(input_dim, positions)
         check_config("lstm", self.channels, wordvec_dim, hidden_dim)
@@ -42,6 +44,7 @@ class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
         self.cell_type = "lstm"
         self.input_dim, self.wordvec_dim, self.hidden_dim = input_dim, wordvec_dim, hidden_dim
         self.positions, self.attention_dim, self.reg = positions, attention_dim, reg
+        self.grounding = grounding
         self._null = self.word_to_idx["<NULL>"]
         self._start, self._end = self.word_to_idx.get("<START>"), self.word_to_idx.get("<END>")
         init = init_attention_params(self.vocab_size, self.channels, wordvec_dim, hidden_dim, attention_dim, seed,
@@ -68,7 +71,7 @@ class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
         params = self.to_numpy_params()
         model = AttentionCaptioner(self.word_to_idx, self.input_dim, self.wordvec_dim, self.hidden_dim,
                                    self.positions, self.attention_dim, self.reg, dtype=params["Wx"].dtype.type,
-                                   seed=0)
+                                   seed=0, grounding=self.grounding)
         model.params = params
         return model
 
@@ -95,12 +98,19 @@ class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
         c = f * c + i * torch.tanh(a[:, 3 * H:])
         return o * torch.tanh(c), c, alpha
 
-    def penalty(self, alphas: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """reg * sum over the batch and cells of (1 - sum_t alpha)^2: the regularizer, not yet averaged."""
+    def penalty(self, alphas: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor | None = None) -> torch.Tensor:
+        """reg * sum over the batch and cells of (1 - sum_t alpha)^2, plus with targets (N, T, L) grounding *
+        sum over grounded words of -log(mass on the box): the terms on the weights, not yet averaged."""
         gap = 1 - (alphas * mask[:, :, None].to(alphas.dtype)).sum(dim=1)
-        return self.reg * (gap * gap).sum()
+        total = self.reg * (gap * gap).sum()
+        if targets is None or not self.grounding:
+            return total
+        targets = targets.to(alphas.dtype)
+        grounded = targets.sum(dim=2) > 0
+        mass = (alphas * targets).sum(dim=2)[grounded].clamp_min(MASS_FLOOR)
+        return total - self.grounding * torch.log(mass).sum()
 
-    def loss(self, features, captions) -> torch.Tensor:
+    def loss(self, features, captions, targets=None) -> torch.Tensor:
         features = torch.as_tensor(features, dtype=self.W_proj.dtype, device=self.W_proj.device)
         if features.ndim != 2 or features.shape[1] != self.input_dim:
             raise ConfigError(f"features must be (N, {self.input_dim}) for this model, got {tuple(features.shape)}")
@@ -111,7 +121,9 @@ class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
         mask = cap_out != self._null
         scores, alphas = self(features, cap_in)
         ce = F.cross_entropy(scores[mask], cap_out[mask], reduction="sum")
-        return (ce + self.penalty(alphas, mask)) / features.shape[0]
+        if targets is not None:
+            targets = torch.as_tensor(targets, device=features.device)
+        return (ce + self.penalty(alphas, mask, targets)) / features.shape[0]
 
     @torch.no_grad()
     def sample(self, features, max_length: int = 30) -> torch.Tensor:

@@ -8,6 +8,9 @@ torchrun (DDP). Both start from the same initial weights for the same seed. The 
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,6 +21,7 @@ from ..jobs import SettingError
 from ..nn.optim import adam
 from .attention import AttentionCaptioner
 from .attention_torch import TorchAttentionCaptioner
+from .averaging import WeightAverage
 from .model import CaptioningRNN
 from .torch_model import TorchCaptioningRNN
 from .transformer import TransformerCaptioner
@@ -27,45 +31,68 @@ DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.
 
 class NumpyEngine:
     def __init__(self, word_to_idx: dict, input_dim: int, wordvec_dim: int, hidden_dim: int, cell: str,
-                 dtype: str, seed: int, positions: int = 0) -> None:
+                 dtype: str, seed: int, positions: int = 0, grounding: float = 0.0, average: float = 0.0) -> None:
         if cell == "transformer":
             raise SettingError("engine", "must be torch for cell transformer (it has no hand-written backprop)")
         if positions:  # attention over `positions` cells of input_dim / positions channels (an lstm)
             self.model = AttentionCaptioner(word_to_idx, input_dim, wordvec_dim, hidden_dim, positions,
-                                            dtype=DTYPES[dtype][0], seed=seed)
+                                            dtype=DTYPES[dtype][0], seed=seed, grounding=grounding)
         else:
             self.model = CaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,
                                        dtype=DTYPES[dtype][0], seed=seed)
         self.opt: dict[str, dict] = {k: {} for k in self.model.params}  # one Adam config (m, v, t) per parameter
+        self.average = WeightAverage(average) if average else None
 
-    def train_step(self, features: np.ndarray, captions: np.ndarray, lr: float, global_n: int) -> float:
-        loss, grads = self.model.loss(features, captions)
+    def train_step(self, features: np.ndarray, captions: np.ndarray, lr: float, global_n: int,
+                   targets: np.ndarray | None = None) -> float:
+        loss, grads = self.model.loss(features, captions, *_grounded(targets))
         new = {}
         for k in self.model.params:
             self.opt[k]["learning_rate"] = lr
             new[k], self.opt[k] = adam(self.model.params[k], grads[k], self.opt[k])
         self.model.params.update(new)  # all at once: params never hold half an update
+        if self.average is not None:
+            self.average.update(self.model.params)
         return float(loss)
 
-    def eval_loss(self, features: np.ndarray, captions: np.ndarray) -> float:
-        return float(self.model.loss(features, captions)[0])
+    @contextlib.contextmanager
+    def averaged(self) -> Iterator[None]:
+        """The averaged weights in the model for the block (the trained ones when not averaging)."""
+        if self.average is None or self.average.values is None:
+            yield
+            return
+        trained, self.model.params = self.model.params, self.average.values
+        try:
+            yield
+        finally:
+            self.model.params = trained
+
+    def eval_loss(self, features: np.ndarray, captions: np.ndarray, targets: np.ndarray | None = None) -> float:
+        with self.averaged():
+            return float(self.model.loss(features, captions, *_grounded(targets))[0])
 
     def sample(self, features: np.ndarray, max_length: int) -> np.ndarray:
-        return self.model.sample(features, max_length)
+        with self.averaged():
+            return self.model.sample(features, max_length)
 
     def numpy_params(self) -> dict[str, np.ndarray]:
-        return self.model.params
+        with self.averaged():
+            return self.model.params
 
     def state(self) -> dict:
         # device: cpu-ok (numpy state for a checkpoint)
         opt = {k: {"m": torch.from_numpy(c["m"].copy()), "v": torch.from_numpy(c["v"].copy()),
                    "t": int(c["t"])} for k, c in self.opt.items() if "m" in c}
         # device: cpu-ok (numpy state for a checkpoint)
-        return {"params": {k: torch.from_numpy(v.copy()) for k, v in self.model.params.items()},
-                "optimizer": opt}
+        params = {k: torch.from_numpy(v.copy()) for k, v in self.numpy_params().items()}
+        # device: cpu-ok (numpy state for a checkpoint)
+        train = {k: torch.from_numpy(v.copy()) for k, v in self.model.params.items()}
+        return {"params": params, "optimizer": opt, **({"train_params": train} if self.average else {})}
 
     def load_state(self, state: dict) -> None:
-        self.model.params = _numpy_params(state, self.model.params)
+        self.model.params = _numpy_params(state, self.model.params, _trained_key(state, self.average))
+        if self.average is not None:
+            self.average.values = _numpy_params(state, self.model.params)
         self.opt = {k: {} for k in self.model.params}
         for k, c in state.get("optimizer", {}).items():
             self.opt[k] = {"m": c["m"].numpy().copy(), "v": c["v"].numpy().copy(), "t": int(c["t"])}
@@ -73,7 +100,8 @@ class NumpyEngine:
 
 class TorchEngine:
     def __init__(self, word_to_idx: dict, input_dim: int, wordvec_dim: int, hidden_dim: int, cell: str,
-                 dtype: str, seed: int, dist: DistInfo, positions: int = 0) -> None:
+                 dtype: str, seed: int, dist: DistInfo, positions: int = 0, grounding: float = 0.0,
+                 average: float = 0.0) -> None:
         self.dist = dist
         self.dtype = DTYPES[dtype][1]
         if cell == "transformer":  # over `positions` cells, or the pooled vector as one memory token
@@ -81,7 +109,7 @@ class TorchEngine:
                                               dtype=self.dtype, seed=seed).to(dist.device)
         elif positions:
             self.model = TorchAttentionCaptioner(word_to_idx, input_dim, wordvec_dim, hidden_dim, positions,
-                                                 dtype=self.dtype, seed=seed).to(dist.device)
+                                                 dtype=self.dtype, seed=seed, grounding=grounding).to(dist.device)
         else:
             self.model = TorchCaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,
                                             dtype=self.dtype, seed=seed).to(dist.device)
@@ -94,20 +122,24 @@ class TorchEngine:
             gpu = [dist.device.index] if dist.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=gpu, output_device=gpu[0] if gpu else None)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
+        self.average = WeightAverage(average) if average else None
 
     def _tensors(self, features: np.ndarray, captions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         f = torch.as_tensor(features, dtype=self.dtype).to(self.dist.device)
         c = torch.as_tensor(captions, dtype=torch.long).to(self.dist.device)
         return f, c
 
-    def train_step(self, features: np.ndarray, captions: np.ndarray, lr: float, global_n: int) -> float:
-        """One Adam step on this process's share of a global batch of `global_n` captions."""
+    def train_step(self, features: np.ndarray, captions: np.ndarray, lr: float, global_n: int,
+                   targets: np.ndarray | None = None) -> float:
+        """One Adam step on this process's share of a global batch of `global_n` captions (targets: the
+        grounding's boxes, (n, T, L), or None)."""
         for g in self.opt.param_groups:
             g["lr"] = lr
         n = len(captions)
         if n == 0:  # a last batch smaller than the number of processes: join the gradient sync with weight 0
             features = np.zeros((1, self.model.input_dim))
             captions = np.array([[self.model.word_to_idx["<START>"], self.model.word_to_idx["<END>"]]])
+            targets = None
         f, c = self._tensors(features, captions)
         cap_in, cap_out = c[:, :-1], c[:, 1:]
         mask = cap_out != self.null
@@ -115,7 +147,8 @@ class TorchEngine:
         penalty = 0.0
         if isinstance(scores, tuple):  # attention: (scores, alphas), and the regularizer on the alphas
             scores, alphas = scores
-            penalty = self.model.penalty(alphas, mask)
+            boxes = None if targets is None else torch.as_tensor(targets).to(self.dist.device)
+            penalty = self.model.penalty(alphas, mask, boxes)
         total = (F.cross_entropy(scores[mask], cap_out[mask], reduction="sum") + penalty) * (n > 0)
         # DDP averages gradients over processes; scaling each process's sum by world / global_n makes that
         # average the gradient of (sum over the global batch) / global_n, the one-process loss, whatever the
@@ -124,35 +157,78 @@ class TorchEngine:
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
+        if self.average is not None:
+            with torch.no_grad():
+                self.average.update(dict(self.model.named_parameters()))
         return self.dist.all_sum(float(total.detach())) / global_n
 
+    @contextlib.contextmanager
+    def averaged(self) -> Iterator[None]:
+        """The averaged weights in the model for the block (the trained ones when not averaging)."""
+        if self.average is None or self.average.values is None:
+            yield
+            return
+        params = dict(self.model.named_parameters())
+        with torch.no_grad():
+            trained = {k: p.detach().clone() for k, p in params.items()}
+            for k, p in params.items():
+                p.copy_(self.average.values[k])
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for k, p in params.items():
+                    p.copy_(trained[k])
+
     @torch.no_grad()
-    def eval_loss(self, features: np.ndarray, captions: np.ndarray) -> float:
+    def eval_loss(self, features: np.ndarray, captions: np.ndarray, targets: np.ndarray | None = None) -> float:
         f, c = self._tensors(features, captions)
-        return float(self.model.loss(f, c))
+        with self.averaged():
+            return float(self.model.loss(f, c, *_grounded(targets)))
 
     def sample(self, features: np.ndarray, max_length: int) -> np.ndarray:
         f = torch.as_tensor(features, dtype=self.dtype).to(self.dist.device)
-        return self.model.sample(f, max_length).cpu().numpy()
+        with self.averaged():
+            return self.model.sample(f, max_length).cpu().numpy()
 
     def numpy_params(self) -> dict[str, np.ndarray]:
-        return self.model.to_numpy_params()
+        with self.averaged():
+            return self.model.to_numpy_params()
 
     def state(self) -> dict:
         record = {"transformer": self.model.record()} if isinstance(self.model, TransformerCaptioner) else {}
-        return {"params": {k: v.detach().cpu().clone() for k, v in self.model.named_parameters()},
-                "optimizer": self.opt.state_dict(), **record}
+        train = {k: v.detach().cpu().clone() for k, v in self.model.named_parameters()}
+        with self.averaged():
+            params = {k: v.detach().cpu().clone() for k, v in self.model.named_parameters()}
+        return {"params": params, "optimizer": self.opt.state_dict(), **record,
+                **({"train_params": train} if self.average else {})}
 
     def load_state(self, state: dict) -> None:
-        params = _numpy_params(state, self.model.to_numpy_params())
-        self.model.from_numpy_params(params)
+        like = self.model.to_numpy_params()
+        if self.average is not None:
+            device = next(self.model.parameters()).device
+            self.average.values = {k: torch.from_numpy(v).to(device)
+                                   for k, v in _numpy_params(state, like).items()}
+        self.model.from_numpy_params(_numpy_params(state, like, _trained_key(state, self.average)))
         if state.get("optimizer"):
             self.opt.load_state_dict(state["optimizer"])
 
 
-def _numpy_params(state: dict, like: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _grounded(targets: np.ndarray | None) -> tuple[np.ndarray, ...]:
+    """`loss`'s extra argument: the grounding targets when there are any (only attention models take them)."""
+    return () if targets is None else (targets,)
+
+
+def _trained_key(state: dict, average: WeightAverage | None) -> str:
+    """Where a checkpoint keeps the weights being trained: `params`, unless they are an average."""
+    if average is not None and "train_params" not in state:
+        raise CheckpointError("the checkpoint has no train_params: it was not trained with weight averaging")
+    return "train_params" if average is not None else "params"
+
+
+def _numpy_params(state: dict, like: dict[str, np.ndarray], key: str = "params") -> dict[str, np.ndarray]:
     """Checkpoint tensors -> numpy arrays of the model's dtypes, refusing shapes of another model."""
-    params = state.get("params", {})
+    params = state.get(key, {})
     out = {}
     for k, ref in like.items():
         if k not in params:

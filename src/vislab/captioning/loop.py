@@ -21,6 +21,8 @@ from ..distributed import DistInfo, setup, teardown, torchrun_world_size
 from ..errors import CheckpointError
 from ..jobs import JobResult, Progress, SettingError, StopCheck
 from . import checkpoint as ckpt
+from .attention_shapes import Grounding
+from .attention_shapes import grounding as grounding_targets
 from .budget import VALIDATION_CHUNK
 from .curves import save_curves
 from .dataset import CaptionData
@@ -82,6 +84,11 @@ class Training:
     log: runs.MetricsLog | None = None  # `open_log`; None outside the main process
     window: list[float] = field(default_factory=list)  # training losses since the last logged row
     familiarity: Familiarity | None = None  # the training images' feature distances, for captioning's warning
+    grounding: Grounding | None = None  # the words' boxes, when attention is taught where to look
+
+    def targets(self, rows: np.ndarray) -> np.ndarray | None:
+        """The grounding loss's targets for caption rows `rows` (None: no grounding)."""
+        return None if self.grounding is None else self.grounding.batch(rows)
 
     @property
     def per_epoch(self) -> int:
@@ -125,13 +132,25 @@ def prepare(data: CaptionData, settings: CaptionTrainSettings, run_dir: Path, di
     devices.seed_everything(s.seed)
     args = (data.vocab.word_to_idx, transform.output_dim, s.wordvec_dim, s.hidden_dim, s.cell, s.dtype, s.seed)
     positions = attention_positions(s, data)
-    engine = (NumpyEngine(*args, positions=positions) if s.engine == "numpy"
-              else TorchEngine(*args, dist=dist, positions=positions))
+    grounding = s.attention_grounding if positions else 0.0
+    kw = dict(positions=positions, grounding=grounding, average=s.ema)
+    engine = NumpyEngine(*args, **kw) if s.engine == "numpy" else TorchEngine(*args, dist=dist, **kw)
     at = Position() if state is None else _restore(engine, state, data)
     return Training(data, s, run_dir, dist, transform, transform(data.features), engine,
                     data.split_captions("train"), val_images, np.flatnonzero(np.isin(data.image_idxs, val_images)),
                     at, resumed=state is not None,
-                    familiarity=Familiarity.fit(transform, data.features[data.split_images("train")]))
+                    familiarity=Familiarity.fit(transform, data.features[data.split_images("train")]),
+                    grounding=word_boxes(data) if grounding else None)
+
+
+def word_boxes(data: CaptionData) -> Grounding:
+    """Which box each training word is taught to look at: only the built-in shapes come with boxes."""
+    shapes = data.extra.get("shapes")
+    if shapes is None:
+        raise SettingError("attention_grounding", f"needs the built-in shapes data (the only captions here with "
+                                                  f"boxes); {data.source} has none")
+    return grounding_targets(data.captions, data.image_idxs, data.vocab.idx_to_word, shapes.scenes,
+                             data.feature_spec.grid)
 
 
 def fit_transform(x: np.ndarray, pca_dim: int | None, positions: int) -> FeatureTransform:
@@ -216,7 +235,8 @@ def _stop_requested(t: Training, should_stop: StopCheck | None) -> bool:
 def _train_step(t: Training, rows: np.ndarray, lr: float) -> float:
     mine = np.array_split(rows, t.dist.world_size)[t.dist.rank]  # this process's share
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported below, in one line
-        loss = t.engine.train_step(t.feats[t.data.image_idxs[mine]], t.data.captions[mine], lr, len(rows))
+        loss = t.engine.train_step(t.feats[t.data.image_idxs[mine]], t.data.captions[mine], lr, len(rows),
+                                   t.targets(mine))
     t.at.batch += 1
     t.at.step += 1
     if not math.isfinite(loss):
@@ -293,7 +313,7 @@ def validate(t: Training) -> dict[str, float]:
     data, feats, total = t.data, t.feats, 0.0
     for start in range(0, len(t.val_rows), VALIDATION_CHUNK):
         rows = t.val_rows[start:start + VALIDATION_CHUNK]
-        total += t.engine.eval_loss(feats[data.image_idxs[rows]], data.captions[rows]) * len(rows)
+        total += t.engine.eval_loss(feats[data.image_idxs[rows]], data.captions[rows], t.targets(rows)) * len(rows)
     out = {"loss": total / max(len(t.val_rows), 1)}
     hyps = []
     for start in range(0, len(t.val_images), VALIDATION_CHUNK):

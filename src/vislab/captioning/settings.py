@@ -23,6 +23,7 @@ from ..jobs import (
     check_bool,
     check_choice,
     check_count,
+    check_number,
     check_positive,
     check_seed,
     check_text,
@@ -39,6 +40,7 @@ IMAGE_SIZE_RANGE = (16, 2048)  # smaller views leave no feature map; larger ones
 GRID_MAX = 64  # cells per side: more than a feature map has pixels only repeats values
 BEAM_MAX = 1000  # beams beyond a few dozen never change a caption; past this one image takes minutes
 LR_MAX = 1.0  # Adam moves each weight by about lr per step: beyond 1 nothing is learnt
+GROUNDING_MAX = 100.0  # the grounding loss's weight; far past the captions' own loss it only drowns them
 
 
 # -- checks that name the setting ------------------------------------------------------------------------------
@@ -111,6 +113,11 @@ class CaptionTrainSettings(JobSettings):
     attention: bool = field(default=False, metadata={
         "help": "soft attention over the backbone's feature grid (Show, Attend and Tell; needs cell lstm or "
                 "transformer): the model looks at a part of the picture for every word"})
+    attention_grounding: float = field(default=0.0, metadata={
+        "help": "weight of the grounding loss (shapes data, cell lstm, with attention): each colour and kind word is "
+                "taught to look at its shape's box, -log(attention on the box); 0: attention learns unsupervised",
+        "min": 0,
+        "max": GROUNDING_MAX})
     engine: str = field(default="numpy", metadata={
         "help": "numpy (hand-written backprop) or torch (autograd; GPU, torchrun)",
         "choices": ENGINES})
@@ -123,6 +130,12 @@ class CaptionTrainSettings(JobSettings):
     lr: float = field(default=5e-3, metadata={"help": "Adam learning rate, in (0, 1]", "min": 0, "max": 1})
     lr_decay: float = field(default=0.9, metadata={
         "help": "lr multiplier after every epoch, in (0, 1]",
+        "min": 0,
+        "max": 1})
+    ema: float = field(default=0.0, metadata={
+        "help": "keep an exponential moving average of the weights with this decay per step (Polyak averaging, "
+                "e.g. 0.99) and validate, checkpoint and caption with it; 0: off",
+        "metavar": "DECAY",
         "min": 0,
         "max": 1})
     hidden_dim: int = field(default=256, metadata={"help": "units of the recurrent cell", "min": 1})
@@ -189,6 +202,12 @@ class CaptionTrainSettings(JobSettings):
             _check_transformer(self)
         if self.attention and self.pca_dim is not None:
             raise SettingError("pca_dim", "does not apply with attention (it would mix the grid's cells)")
+        if self.attention_grounding and not (self.attention and self.cell == "lstm"):
+            raise SettingError("attention_grounding", "needs attention with cell lstm (it teaches the LSTM's "
+                                                      "attention weights)")
+        if self.attention_grounding and parse_data_spec(self.data).kind != "shapes":
+            raise SettingError("attention_grounding", f"needs the built-in shapes data (the only captions here with "
+                                                      f"boxes), not {self.data}")
 
 
 def _check_transformer(s: CaptionTrainSettings) -> None:
@@ -205,12 +224,14 @@ _TRAIN_CHECKS: dict[str, Callable[[str, Any], None]] = {
     "data": lambda n, v: parse_data_spec(v, n),
     "cell": lambda n, v: check_choice(n, v, cell_types()),
     "attention": check_bool,
+    "attention_grounding": lambda n, v: check_number(n, v, lo=0, hi=GROUNDING_MAX),
     "engine": lambda n, v: check_choice(n, v, ENGINES),
     "epochs": _optional(check_count, hi=EPOCHS_MAX),
     "batch_size": check_count, "hidden_dim": check_count, "wordvec_dim": check_count,
     "max_length": check_count, "min_count": check_count, "log_every": check_count,
     "lr": lambda n, v: check_positive(n, v, hi=LR_MAX),
     "lr_decay": lambda n, v: check_positive(n, v, hi=1),
+    "ema": lambda n, v: check_number(n, v, lo=0, hi=1, hi_open=True),
     "pca_dim": _optional(check_count),
     "dtype": lambda n, v: check_choice(n, v, DTYPE_NAMES),
     "save_every": lambda n, v: check_count(n, v, lo=0),

@@ -78,6 +78,9 @@ def _train_parser() -> ArgumentParser:
                    help=s.__dataclass_fields__["cell"].metadata["help"] + f"; default {s.cell}")
     p.add_argument("--attention", action="store_true", default=s.attention,
                    help=s.__dataclass_fields__["attention"].metadata["help"])
+    p.add_argument("--attention-grounding", type=float, default=s.attention_grounding, metavar="WEIGHT",
+                   help=s.__dataclass_fields__["attention_grounding"].metadata["help"]
+                   + f"; default {s.attention_grounding:g}")
     p.add_argument("--engine", choices=ENGINES, default=s.engine,
                    help=f"numpy (hand-written backprop) or torch (autograd; GPU, torchrun); default {s.engine} "
                         "(torch for --cell transformer)")
@@ -87,6 +90,8 @@ def _train_parser() -> ArgumentParser:
     p.add_argument("--lr", type=float, default=s.lr, help=f"Adam learning rate, in (0, 1]; default {s.lr}")
     p.add_argument("--lr-decay", type=float, default=s.lr_decay,
                    help=f"lr multiplier after every epoch, in (0, 1]; default {s.lr_decay}")
+    p.add_argument("--ema", type=float, default=s.ema, metavar="DECAY",
+                   help=s.__dataclass_fields__["ema"].metadata["help"] + f"; default {s.ema:g}")
     _int(p, "--hidden-dim", s.hidden_dim)
     _int(p, "--wordvec-dim", s.wordvec_dim)
     _int(p, "--max-length", s.max_length, "words per caption, longer ones are cut")

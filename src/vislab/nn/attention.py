@@ -13,6 +13,11 @@ The doubly stochastic regularizer lam * sum_l (1 - sum_t alpha_tl)^2 (per captio
 every cell to be looked at about once over a caption. Forward functions return ``(out, cache)``; backward ones
 take the upstream gradients of every output (the attention weights are outputs too: the regularizer reads
 them) and return the gradients of the inputs in the order they were passed.
+
+Grounding (supervised attention, Liu et al. 2017, "Attention Correctness in Neural Image Captioning") is a second
+term on the weights, for data whose words come with boxes: lam * sum over the grounded words of
+-log(sum_l alpha_l m_l) (per caption, averaged over the batch), where m_l is the part of cell l the word's box
+covers. It asks the word to put its attention on its box, anywhere in it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from .lstm import _cell_backward, _cell_forward
+
+MASS_FLOOR = 1e-8  # the least attention mass on a box that grounding's log sees
 
 
 def attention_forward(prev_h: np.ndarray, proj: np.ndarray, feats: np.ndarray, Wa: np.ndarray,
@@ -142,3 +149,20 @@ def doubly_stochastic_backward(cache: tuple) -> np.ndarray:
     """dLoss/dalphas (N, T, L) of `doubly_stochastic_forward` (the loss's own gradient is 1)."""
     gap, m, lam, N = cache
     return (-2 * lam / N) * m[:, :, None] * gap[:, None, :]
+
+
+def grounding_forward(alphas: np.ndarray, targets: np.ndarray, lam: float) -> tuple[float, tuple]:
+    """lam * sum over grounded words of -log(mass on the box) / N: alphas (N, T, L), targets (N, T, L) each cell's
+    share covered by the box word t names (a row of zeros: an ungrounded word, not counted)."""
+    grounded = targets.sum(axis=2) > 0
+    mass = np.einsum("ntl,ntl->nt", alphas, targets)
+    # log(1) = 0: ungrounded words add nothing; the floor keeps a float32 softmax that underflowed on the box finite
+    mass = np.where(grounded, np.maximum(mass, MASS_FLOOR), 1)
+    N = alphas.shape[0]
+    return float(-lam * np.log(mass).sum() / N), (targets, mass, lam, N)
+
+
+def grounding_backward(cache: tuple) -> np.ndarray:
+    """dLoss/dalphas (N, T, L) of `grounding_forward` (the loss's own gradient is 1)."""
+    targets, mass, lam, N = cache
+    return (-lam / N) * targets / mass[:, :, None]
