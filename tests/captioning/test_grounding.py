@@ -7,11 +7,14 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tests.conftest import assert_one_line_error
 from vislab.captioning.attention_shapes import cell_overlap, grounded_words, grounding
+from vislab.captioning.checkpoint import Captioner
 from vislab.captioning.shapes import Shape
+from vislab.captioning.transformer import TransformerCaptioner
 from vislab.jobs import SettingError
 
 from .test_attention_train import ATT
@@ -58,9 +61,8 @@ def test_both_engines_train_the_same_grounded_loss(tmp_path):
     assert json.loads((a.run_dir / "config.json").read_text())["config"]["attention_grounding"] == 2.0
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(attention=True, cell="transformer", engine="torch", wordvec_dim=8,
-                                          feature_layer="conv", feature_grid="3x3")])
-def test_grounding_needs_an_attention_lstm(tmp_path, kw):
+@pytest.mark.parametrize("kw", [dict(), dict(cell="transformer", engine="torch", wordvec_dim=8)])
+def test_grounding_needs_attention(tmp_path, kw):
     with pytest.raises(SettingError) as e:
         train_tiny(tmp_path / "x", attention_grounding=1.0, **kw)
     assert e.value.setting == "attention_grounding"
@@ -91,3 +93,33 @@ def test_a_bad_grounding_weight_is_one_line(cli, tmp_path, value):
     r = cli("caption", "train", *SMALL_FLAGS, "--attention", "--attention-grounding", value, "--out",
             str(tmp_path / "run"))
     assert_one_line_error(r, "--attention-grounding")
+
+
+def test_the_transformer_grounds_the_map_it_draws():
+    """Its grounding term is -log(mass on the box) of the last block's cross-attention averaged over heads,
+    the weights `vislab caption --attention` draws for it."""
+    torch.manual_seed(0)
+    words = {"<NULL>": 0, "<START>": 1, "<END>": 2, "red": 3, "circle": 4}
+    feats = torch.randn(2, 4 * 3, dtype=torch.float64)
+    caps = torch.tensor([[1, 3, 4, 2], [1, 4, 2, 0]])
+    targets = np.zeros((2, 3, 4))
+    targets[0, 0, :2] = [1.0, 0.5]
+    targets[1, 0, 3] = 0.25
+    plain = TransformerCaptioner(words, 12, 8, 16, cells=4, dtype=torch.float64, seed=1)
+    grounded = TransformerCaptioner(words, 12, 8, 16, cells=4, dtype=torch.float64, seed=1, grounding=0.7)
+    _, w = plain.decode(plain.image_tokens(feats), caps[:, :-1])
+    alphas = w.mean(dim=1).detach().numpy()
+    mass = [alphas[0, 0, 0] + 0.5 * alphas[0, 0, 1], 0.25 * alphas[1, 0, 3]]
+    with torch.no_grad():
+        extra = float(grounded.loss(feats, caps, targets) - plain.loss(feats, caps))
+        assert float(grounded.loss(feats, caps)) == pytest.approx(float(plain.loss(feats, caps)), rel=1e-12)
+    assert extra == pytest.approx(-0.7 * np.log(mass).sum() / 2, rel=1e-9)
+
+
+def test_a_grounded_transformer_trains_and_captions(tmp_path):
+    kw = dict(cell="transformer", engine="torch", wordvec_dim=8, dtype="float64", device="cpu", **ATT)
+    grounded = train_tiny(tmp_path / "g", attention_grounding=2.0, **kw)
+    plain = train_tiny(tmp_path / "p", **kw)
+    assert grounded.losses[0] > plain.losses[0] + 0.1  # same start, plus -log(mass on the boxes) > 0
+    cap = Captioner.load(grounded.run_dir)  # rebuilt for captioning: plain scores, no grounding
+    assert len(cap.caption_features(np.zeros((1, cap.transform.mean.size)))) == 1

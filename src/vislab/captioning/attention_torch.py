@@ -14,7 +14,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from ..nn.attention import MASS_FLOOR
 from .attention import (
     ATTENTION_DIM,
     ATTENTION_PARAMS,
@@ -25,7 +24,7 @@ from .attention import (
     init_attention_params,
 )
 from .model import check_captions, check_config, check_word_to_idx
-from .torch_model import BeamByNumpy, greedy_captions
+from .torch_model import BeamByNumpy, greedy_captions, grounding_term
 
 
 class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
@@ -102,13 +101,7 @@ class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
         """reg * sum over the batch and cells of (1 - sum_t alpha)^2, plus with targets (N, T, L) grounding *
         sum over grounded words of -log(mass on the box): the terms on the weights, not yet averaged."""
         gap = 1 - (alphas * mask[:, :, None].to(alphas.dtype)).sum(dim=1)
-        total = self.reg * (gap * gap).sum()
-        if targets is None or not self.grounding:
-            return total
-        targets = targets.to(alphas.dtype)
-        grounded = targets.sum(dim=2) > 0
-        mass = (alphas * targets).sum(dim=2)[grounded].clamp_min(MASS_FLOOR)
-        return total - self.grounding * torch.log(mass).sum()
+        return self.reg * (gap * gap).sum() + grounding_term(alphas, targets, self.grounding)
 
     def loss(self, features, captions, targets=None) -> torch.Tensor:
         features = torch.as_tensor(features, dtype=self.W_proj.dtype, device=self.W_proj.device)

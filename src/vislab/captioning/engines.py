@@ -106,7 +106,7 @@ class TorchEngine:
         self.dtype = DTYPES[dtype][1]
         if cell == "transformer":  # over `positions` cells, or the pooled vector as one memory token
             self.model = TransformerCaptioner(word_to_idx, input_dim, wordvec_dim, hidden_dim, positions or 1,
-                                              dtype=self.dtype, seed=seed).to(dist.device)
+                                              dtype=self.dtype, seed=seed, grounding=grounding).to(dist.device)
         elif positions:
             self.model = TorchAttentionCaptioner(word_to_idx, input_dim, wordvec_dim, hidden_dim, positions,
                                                  dtype=self.dtype, seed=seed, grounding=grounding).to(dist.device)

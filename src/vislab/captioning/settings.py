@@ -114,7 +114,7 @@ class CaptionTrainSettings(JobSettings):
         "help": "soft attention over the backbone's feature grid (Show, Attend and Tell; needs cell lstm or "
                 "transformer): the model looks at a part of the picture for every word"})
     attention_grounding: float = field(default=0.0, metadata={
-        "help": "weight of the grounding loss (shapes data, cell lstm, with attention): each colour and kind word is "
+        "help": "weight of the grounding loss (shapes data, with attention): each colour and kind word is "
                 "taught to look at its shape's box, -log(attention on the box); 0: attention learns unsupervised",
         "min": 0,
         "max": GROUNDING_MAX})
@@ -202,9 +202,8 @@ class CaptionTrainSettings(JobSettings):
             _check_transformer(self)
         if self.attention and self.pca_dim is not None:
             raise SettingError("pca_dim", "does not apply with attention (it would mix the grid's cells)")
-        if self.attention_grounding and not (self.attention and self.cell == "lstm"):
-            raise SettingError("attention_grounding", "needs attention with cell lstm (it teaches the LSTM's "
-                                                      "attention weights)")
+        if self.attention_grounding and not self.attention:
+            raise SettingError("attention_grounding", "needs attention (it teaches the attention weights)")
         if self.attention_grounding and parse_data_spec(self.data).kind != "shapes":
             raise SettingError("attention_grounding", f"needs the built-in shapes data (the only captions here with "
                                                       f"boxes), not {self.data}")

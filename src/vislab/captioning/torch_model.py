@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
+from ..nn.attention import MASS_FLOOR
 from .model import (
     PARAM_NAMES,
     CaptioningRNN,
@@ -175,16 +176,32 @@ class TorchCaptioningRNN(BeamByNumpy, nn.Module):
         return (n + z * (h - n),)
 
 
-def teacher_forced_loss(model: nn.Module, features: torch.Tensor, captions) -> torch.Tensor:
+def grounding_term(alphas: torch.Tensor, targets: torch.Tensor | None, weight: float) -> torch.Tensor | float:
+    """weight * sum over grounded words of -log(attention mass on the box): `nn.attention.grounding_forward`
+    before its average over the batch; alphas and targets (N, T, L), a row of zero targets: not grounded."""
+    if targets is None or not weight:
+        return 0.0
+    targets = targets.to(alphas.dtype)
+    grounded = targets.sum(dim=2) > 0
+    mass = (alphas * targets).sum(dim=2)[grounded].clamp_min(MASS_FLOOR)
+    return -weight * torch.log(mass).sum()
+
+
+def teacher_forced_loss(model: nn.Module, features: torch.Tensor, captions, targets=None) -> torch.Tensor:
     """The captioners' loss: cross-entropy of every non-<NULL> next word given the true words before it, summed
-    over time and averaged over the batch (`CaptioningRNN.loss`). `model(features, words_in)` gives the scores."""
+    over time and averaged over the batch (`CaptioningRNN.loss`). `model(features, words_in)` gives the scores,
+    or (scores, attention weights) for a model whose `penalty(weights, mask, targets)` is added (grounding)."""
     captions = torch.as_tensor(captions, device=features.device)
     check_captions(captions, features.shape[0], model.vocab_size)
     captions = captions.long()
     captions_in, captions_out = captions[:, :-1], captions[:, 1:]
     mask = captions_out != model._null
-    scores = model(features, captions_in)
-    return F.cross_entropy(scores[mask], captions_out[mask], reduction="sum") / features.shape[0]
+    scores, extra = model(features, captions_in), 0.0
+    if isinstance(scores, tuple):
+        scores, weights = scores
+        extra = model.penalty(weights, mask, None if targets is None else torch.as_tensor(targets,
+                                                                                           device=features.device))
+    return (F.cross_entropy(scores[mask], captions_out[mask], reduction="sum") + extra) / features.shape[0]
 
 
 def greedy_captions(model: nn.Module, next_scores: Callable[[torch.Tensor], torch.Tensor], n: int, max_length: int,

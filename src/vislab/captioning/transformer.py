@@ -25,7 +25,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from .model import check_word_to_idx
-from .torch_model import greedy_captions, teacher_forced_loss
+from .torch_model import greedy_captions, grounding_term, teacher_forced_loss
 
 HEADS = 4
 LAYERS = 2
@@ -122,8 +122,9 @@ class TransformerCaptioner(nn.Module):
 
     def __init__(self, word_to_idx: Mapping[str, int], input_dim: int, wordvec_dim: int = 128,
                  hidden_dim: int = 256, cells: int = 1, layers: int = LAYERS, heads: int = HEADS,
-                 dtype: torch.dtype = torch.float32, seed: int | None = None) -> None:
+                 dtype: torch.dtype = torch.float32, seed: int | None = None, grounding: float = 0.0) -> None:
         super().__init__()
+        self.grounding = grounding  # training only: forward then also returns the drawn attention (see `penalty`)
         self.channels = check_transformer(input_dim, wordvec_dim, hidden_dim, cells, layers, heads)
         self.vocab_size = check_word_to_idx(word_to_idx)
         self.word_to_idx = dict(word_to_idx)
@@ -189,8 +190,15 @@ class TransformerCaptioner(nn.Module):
             x, weights = block(x, memory)
         return self.head(self.ln_f(x)), weights
 
-    def forward(self, features: torch.Tensor, captions_in: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.image_tokens(features), captions_in)[0]
+    def forward(self, features: torch.Tensor, captions_in: torch.Tensor):
+        """Scores (N, T, V); while grounding, (scores, the last block's cross-attention averaged over heads
+        (N, T, cells): the map `vislab caption --attention` draws, which grounding teaches)."""
+        scores, weights = self.decode(self.image_tokens(features), captions_in)
+        return (scores, weights.mean(dim=1)) if self.grounding else scores
+
+    def penalty(self, alphas: torch.Tensor, mask: torch.Tensor, targets: torch.Tensor | None = None):
+        """The grounding term on the drawn attention, not yet averaged over the batch (0 without targets)."""
+        return grounding_term(alphas, targets, self.grounding)
 
     def check_features(self, features) -> torch.Tensor:
         p = self.head.weight
@@ -200,9 +208,10 @@ class TransformerCaptioner(nn.Module):
                               f"{tuple(features.shape)} (were they made with another backbone?)")
         return features
 
-    def loss(self, features, captions) -> torch.Tensor:
-        """Cross-entropy of every non-<NULL> next word, summed over time, averaged over the batch."""
-        return teacher_forced_loss(self, self.check_features(features), captions)
+    def loss(self, features, captions, targets=None) -> torch.Tensor:
+        """Cross-entropy of every non-<NULL> next word, summed over time, averaged over the batch (plus the
+        grounding term, given its targets (N, T, cells))."""
+        return teacher_forced_loss(self, self.check_features(features), captions, targets)
 
     @torch.no_grad()
     def sample(self, features, max_length: int = 30) -> torch.Tensor:
