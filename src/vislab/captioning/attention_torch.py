@@ -23,8 +23,8 @@ from .attention import (
     check_positions,
     init_attention_params,
 )
-from .model import check_captions, check_config, check_word_to_idx
-from .torch_model import BeamByNumpy, greedy_captions, grounding_term
+from .model import check_config, check_word_to_idx
+from .torch_model import BeamByNumpy, greedy_captions, grounding_term, teacher_forced_loss
 
 
 class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
@@ -107,16 +107,7 @@ class TorchAttentionCaptioner(BeamByNumpy, nn.Module):
         features = torch.as_tensor(features, dtype=self.W_proj.dtype, device=self.W_proj.device)
         if features.ndim != 2 or features.shape[1] != self.input_dim:
             raise ConfigError(f"features must be (N, {self.input_dim}) for this model, got {tuple(features.shape)}")
-        captions = torch.as_tensor(captions, device=features.device)
-        check_captions(captions, features.shape[0], self.vocab_size)
-        captions = captions.long()
-        cap_in, cap_out = captions[:, :-1], captions[:, 1:]
-        mask = cap_out != self._null
-        scores, alphas = self(features, cap_in)
-        ce = F.cross_entropy(scores[mask], cap_out[mask], reduction="sum")
-        if targets is not None:
-            targets = torch.as_tensor(targets, device=features.device)
-        return (ce + self.penalty(alphas, mask, targets)) / features.shape[0]
+        return teacher_forced_loss(self, features, captions, targets)
 
     @torch.no_grad()
     def sample(self, features, max_length: int = 30) -> torch.Tensor:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..distributed import DistInfo
 from ..errors import CheckpointError
@@ -23,7 +22,7 @@ from .attention import AttentionCaptioner
 from .attention_torch import TorchAttentionCaptioner
 from .averaging import WeightAverage
 from .model import CaptioningRNN
-from .torch_model import TorchCaptioningRNN
+from .torch_model import TorchCaptioningRNN, summed_loss
 from .transformer import TransformerCaptioner
 
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
@@ -58,10 +57,7 @@ class NumpyEngine:
     @contextlib.contextmanager
     def averaged(self) -> Iterator[None]:
         """The averaged weights in the model for the block (the trained ones when not averaging)."""
-        if self.average is None or self.average.values is None:
-            yield
-            return
-        trained, self.model.params = self.model.params, self.average.values
+        trained, self.model.params = self.model.params, self.numpy_params()
         try:
             yield
         finally:
@@ -76,8 +72,8 @@ class NumpyEngine:
             return self.model.sample(features, max_length)
 
     def numpy_params(self) -> dict[str, np.ndarray]:
-        with self.averaged():
-            return self.model.params
+        """The weights to caption with: the average, when there is one."""
+        return _average_or(self.average, self.model.params)
 
     def state(self) -> dict:
         # device: cpu-ok (numpy state for a checkpoint)
@@ -113,7 +109,6 @@ class TorchEngine:
         else:
             self.model = TorchCaptioningRNN(word_to_idx, input_dim, wordvec_dim, hidden_dim, cell,
                                             dtype=self.dtype, seed=seed).to(dist.device)
-        self.null = self.model.word_to_idx["<NULL>"]
         self.net = self.model
         if dist.enabled:
             from torch.nn.parallel import DistributedDataParallel
@@ -141,15 +136,8 @@ class TorchEngine:
             captions = np.array([[self.model.word_to_idx["<START>"], self.model.word_to_idx["<END>"]]])
             targets = None
         f, c = self._tensors(features, captions)
-        cap_in, cap_out = c[:, :-1], c[:, 1:]
-        mask = cap_out != self.null
-        scores = self.net(f, cap_in)  # through the DDP wrapper, so backward averages gradients over processes
-        penalty = 0.0
-        if isinstance(scores, tuple):  # attention: (scores, alphas), and the regularizer on the alphas
-            scores, alphas = scores
-            boxes = None if targets is None else torch.as_tensor(targets).to(self.dist.device)
-            penalty = self.model.penalty(alphas, mask, boxes)
-        total = (F.cross_entropy(scores[mask], cap_out[mask], reduction="sum") + penalty) * (n > 0)
+        # through the DDP wrapper, so backward averages gradients over processes
+        total = summed_loss(self.net, self.model, f, c, targets) * (n > 0)
         # DDP averages gradients over processes; scaling each process's sum by world / global_n makes that
         # average the gradient of (sum over the global batch) / global_n, the one-process loss, whatever the
         # size of each share.
@@ -165,10 +153,10 @@ class TorchEngine:
     @contextlib.contextmanager
     def averaged(self) -> Iterator[None]:
         """The averaged weights in the model for the block (the trained ones when not averaging)."""
-        if self.average is None or self.average.values is None:
+        params = dict(self.model.named_parameters())
+        if _average_or(self.average, params) is params:
             yield
             return
-        params = dict(self.model.named_parameters())
         with torch.no_grad():
             trained = {k: p.detach().clone() for k, p in params.items()}
             for k, p in params.items():
@@ -198,8 +186,7 @@ class TorchEngine:
     def state(self) -> dict:
         record = {"transformer": self.model.record()} if isinstance(self.model, TransformerCaptioner) else {}
         train = {k: v.detach().cpu().clone() for k, v in self.model.named_parameters()}
-        with self.averaged():
-            params = {k: v.detach().cpu().clone() for k, v in self.model.named_parameters()}
+        params = {k: v.detach().cpu().clone() for k, v in _average_or(self.average, train).items()}
         return {"params": params, "optimizer": self.opt.state_dict(), **record,
                 **({"train_params": train} if self.average else {})}
 
@@ -212,6 +199,11 @@ class TorchEngine:
         self.model.from_numpy_params(_numpy_params(state, like, _trained_key(state, self.average)))
         if state.get("optimizer"):
             self.opt.load_state_dict(state["optimizer"])
+
+
+def _average_or(average: WeightAverage | None, trained: dict) -> dict:
+    """The running average's weights once it has any, else `trained`."""
+    return trained if average is None or average.values is None else average.values
 
 
 def _grounded(targets: np.ndarray | None) -> tuple[np.ndarray, ...]:

@@ -132,15 +132,14 @@ def prepare(data: CaptionData, settings: CaptionTrainSettings, run_dir: Path, di
     devices.seed_everything(s.seed)
     args = (data.vocab.word_to_idx, transform.output_dim, s.wordvec_dim, s.hidden_dim, s.cell, s.dtype, s.seed)
     positions = attention_positions(s, data)
-    grounding = s.attention_grounding if positions else 0.0
-    kw = dict(positions=positions, grounding=grounding, average=s.ema)
+    kw = dict(positions=positions, grounding=s.attention_grounding, average=s.ema)  # grounding needs attention
     engine = NumpyEngine(*args, **kw) if s.engine == "numpy" else TorchEngine(*args, dist=dist, **kw)
     at = Position() if state is None else _restore(engine, state, data)
     return Training(data, s, run_dir, dist, transform, transform(data.features), engine,
                     data.split_captions("train"), val_images, np.flatnonzero(np.isin(data.image_idxs, val_images)),
                     at, resumed=state is not None,
                     familiarity=Familiarity.fit(transform, data.features[data.split_images("train")]),
-                    grounding=word_boxes(data) if grounding else None)
+                    grounding=word_boxes(data) if s.attention_grounding else None)
 
 
 def word_boxes(data: CaptionData) -> Grounding:

@@ -187,21 +187,28 @@ def grounding_term(alphas: torch.Tensor, targets: torch.Tensor | None, weight: f
     return -weight * torch.log(mass).sum()
 
 
-def teacher_forced_loss(model: nn.Module, features: torch.Tensor, captions, targets=None) -> torch.Tensor:
-    """The captioners' loss: cross-entropy of every non-<NULL> next word given the true words before it, summed
-    over time and averaged over the batch (`CaptioningRNN.loss`). `model(features, words_in)` gives the scores,
-    or (scores, attention weights) for a model whose `penalty(weights, mask, targets)` is added (grounding)."""
-    captions = torch.as_tensor(captions, device=features.device)
-    check_captions(captions, features.shape[0], model.vocab_size)
-    captions = captions.long()
+def summed_loss(net: nn.Module, model: nn.Module, features: torch.Tensor, captions: torch.Tensor,
+                targets=None) -> torch.Tensor:
+    """Cross-entropy of every non-<NULL> next word of `captions` (N, T + 1, <START> first) given the true words
+    before it, summed over the batch and time. `net(features, words_in)` (the model, or its DDP wrapper) gives the
+    scores, or (scores, attention weights) for a model whose `penalty(weights, mask, targets)` is added
+    (the doubly stochastic term, grounding)."""
     captions_in, captions_out = captions[:, :-1], captions[:, 1:]
     mask = captions_out != model._null
-    scores, extra = model(features, captions_in), 0.0
+    scores, extra = net(features, captions_in), 0.0
     if isinstance(scores, tuple):
         scores, weights = scores
         extra = model.penalty(weights, mask, None if targets is None else torch.as_tensor(targets,
                                                                                            device=features.device))
-    return (F.cross_entropy(scores[mask], captions_out[mask], reduction="sum") + extra) / features.shape[0]
+    return F.cross_entropy(scores[mask], captions_out[mask], reduction="sum") + extra
+
+
+def teacher_forced_loss(model: nn.Module, features: torch.Tensor, captions, targets=None) -> torch.Tensor:
+    """The captioners' loss (`CaptioningRNN.loss`): `summed_loss` averaged over the batch, after checking the
+    captions."""
+    captions = torch.as_tensor(captions, device=features.device)
+    check_captions(captions, features.shape[0], model.vocab_size)
+    return summed_loss(model, model, features, captions.long(), targets) / features.shape[0]
 
 
 def greedy_captions(model: nn.Module, next_scores: Callable[[torch.Tensor], torch.Tensor], n: int, max_length: int,
