@@ -173,16 +173,26 @@ def _number(s: str) -> float | int | None:
     return int(x) if x.is_integer() and "." not in s and "e" not in s.lower() else x if math.isfinite(x) else None
 
 
+def _json_rows(path: Path, key: str) -> tuple[dict, list[dict]] | list[str]:
+    """A JSON file's object and its list of objects under `key`, or the problems to report instead: none when
+    the file is missing (nothing to show), its name when it holds something else."""
+    raw = read_json(path)
+    if raw is None:
+        return []
+    rows = _dict(raw).get(key)
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        return [path.name]
+    return raw, rows
+
+
 def _attack(root: Path, run_dir: Path, view: dict, result: Any) -> list[str]:
     """result.json's rows: per image the class before and after (with probabilities), fooled as saved, and the
     change in 0-255 levels (L-inf) and [0, 1] units (L2). The pictures are the files status.json names; where it
     names none (a tour's step keeps the tour's status.json), the folder's NN_NAME_{clean,adv,perturbation}.png."""
-    raw = read_json(run_dir / "result.json")
-    rows = _dict(raw).get("rows")
-    if raw is None:
-        return []
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        return ["result.json"]
+    got = _json_rows(run_dir / "result.json", "rows")
+    if not isinstance(got, tuple):
+        return got
+    _, rows = got
     table = []
     for r in rows[:MAX_ROWS]:
         numbers = [r.get(k) for k in ("before_prob", "after_prob", "linf_levels", "l2")]
@@ -212,12 +222,10 @@ def _attack_pictures(root: Path, run_dir: Path) -> list[dict[str, str]]:
 def _robustness(run_dir: Path, view: dict, result: Any) -> list[str]:
     """robustness.json's curve: accuracy under attack (and as 8-bit PNGs) per budget; the plot is
     robustness.png, the figure status.json names."""
-    raw = read_json(run_dir / "robustness.json")
-    curve = _dict(raw).get("curve")
-    if raw is None:
-        return []
-    if not isinstance(curve, list) or not all(isinstance(r, dict) for r in curve):
-        return ["robustness.json"]
+    got = _json_rows(run_dir / "robustness.json", "curve")
+    if not isinstance(got, tuple):
+        return got
+    raw, curve = got
     keys = ("eps", "accuracy", "accuracy_8bit", "correct", "images")
     table = [{k: r.get(k) for k in keys} for r in curve[:MAX_ROWS]]
     if not all(_is_number(x) for r in table for x in r.values()):
