@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch import nn
@@ -11,8 +13,18 @@ from tests.visualize.tiny_classifier import TinyImageNet
 from vislab import backbones
 from vislab.backbones.backbone import Backbone
 from vislab.backbones.custom import IMAGENET_MEAN, IMAGENET_STD
+from vislab.images import save_image
 
 TINY = "tests.visualize.tiny_classifier:build"
+
+
+def random_images(folder: Path, n: int) -> list[str]:
+    """`n` random 40 px images img0.png ... in `folder` (made if needed), the same for every caller; their paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    g = torch.Generator().manual_seed(1)
+    for i in range(n):
+        save_image(torch.rand((3, 40, 40), generator=g), folder / f"img{i}.png")
+    return [str(folder / f"img{i}.png") for i in range(n)]
 
 
 class FirstTen(nn.Module):

@@ -14,18 +14,16 @@ from vislab.attacks.attack_job import run as attack
 from vislab.attacks.folder import labelled_images
 from vislab.attacks.robustness_job import run as robustness
 from vislab.attacks.settings import AttackSettings, RobustnessSettings
-from vislab.images import load_image, save_image
+from vislab.images import load_image
 
-from .conftest import TINY
+from .conftest import TINY, random_images
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     """Six random 40 px images on disk, no labels."""
     d = tmp_path_factory.mktemp("imgs")
-    g = torch.Generator().manual_seed(1)
-    for i in range(6):
-        save_image(torch.rand((3, 40, 40), generator=g), d / f"img{i}.png")
+    random_images(d, 6)
     return d
 
 

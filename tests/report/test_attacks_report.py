@@ -7,23 +7,19 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
-from tests.attacks.conftest import TINY
+from tests.attacks.conftest import TINY, random_images
 from tests.report.fake_runs import parse, states
 from vislab.attacks.attack_job import run as attack
 from vislab.attacks.robustness_job import run as robustness
 from vislab.attacks.settings import AttackSettings, RobustnessSettings
-from vislab.images import save_image
 from vislab.report import build_report
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     d = tmp_path_factory.mktemp("imgs")
-    g = torch.Generator().manual_seed(1)
-    for i in range(3):
-        save_image(torch.rand((3, 40, 40), generator=g), d / f"img{i}.png")
+    random_images(d, 3)
     return d
 
 

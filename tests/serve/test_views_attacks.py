@@ -8,32 +8,22 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
-from tests.attacks.conftest import TINY
+from tests.attacks.conftest import TINY, random_images
 from tests.serve.conftest import server  # noqa: F401 - the in-process server fixture
 from vislab.attacks.attack_job import run as attack
 from vislab.attacks.robustness_job import run as robustness
 from vislab.attacks.settings import AttackSettings, RobustnessSettings
-from vislab.images import save_image
-
-
-def _images(d, n=3):
-    d.mkdir(parents=True, exist_ok=True)
-    g = torch.Generator().manual_seed(1)
-    for i in range(n):
-        save_image(torch.rand((3, 40, 40), generator=g), d / f"img{i}.png")
-    return [str(d / f"img{i}.png") for i in range(n)]
 
 
 def _attack_run(root, tmp_path):
-    images = _images(tmp_path / "imgs", 2)
+    images = random_images(tmp_path / "imgs", 2)
     return attack(AttackSettings(images=images, model=TINY, attack="pgd", eps=2.0, steps=2, seed=0),
                   root / "attack-1")
 
 
 def _robustness_run(root, tmp_path):
-    _images(tmp_path / "imgs")
+    random_images(tmp_path / "imgs", 3)
     s = RobustnessSettings(folder=str(tmp_path / "imgs"), model=TINY, eps=(0.0, 1.0, 4.0), steps=2, batch_size=3)
     return robustness(s, root / "robustness-1")
 
